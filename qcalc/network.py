@@ -1,0 +1,84 @@
+"""Routing a demand through the topology of a scenario."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+
+import numpy as np
+
+from qcalc.errors import ScenarioError
+from qcalc.linkbudget import LinkBudget, link_budget
+from qcalc.scenario import Demand, Link, Scenario
+
+
+def _weight_db(budget: LinkBudget) -> float:
+    """Routing weight of a link: its channel loss in dB (median over a sweep's values)."""
+    value = float(np.median(np.asarray(budget.channel_loss_db, dtype=float)))
+    return value if np.isfinite(value) else 1e300
+
+
+def lowest_loss_route(scenario: Scenario, start: str, goal: str) -> tuple[str, ...]:
+    """The route from ``start`` to ``goal`` with the least total channel loss in dB.
+
+    Dijkstra's algorithm (E. W. Dijkstra, Numer. Math. 1, 269 (1959)) on the graph whose
+    edge weights are the links' channel losses — losses in dB add along a route, so the
+    shortest path is the highest-transmittance one. A heap keeps it O(E log V) in pure
+    Python; scipy.sparse.csgraph would give the same answer but costs ~0.2 s to import.
+
+    Raises
+    ------
+    ScenarioError
+        When no route joins the two nodes.
+    """
+    weights: dict[str, list[tuple[float, str]]] = {name: [] for name in scenario.nodes}
+    for link in scenario.links:
+        w = _weight_db(link_budget(link, scenario, sender=link.ends[0]))
+        a, b = link.ends
+        weights[a].append((w, b))
+        weights[b].append((w, a))
+    best = {start: 0.0}
+    previous: dict[str, str] = {}
+    queue = [(0.0, start)]
+    while queue:
+        dist, node = heapq.heappop(queue)
+        if node == goal:
+            break
+        if dist > best.get(node, float("inf")):
+            continue
+        for w, other in weights[node]:
+            new = dist + w
+            if new < best.get(other, float("inf")):
+                best[other] = new
+                previous[other] = node
+                heapq.heappush(queue, (new, other))
+    if goal not in best:
+        raise ScenarioError(
+            f"no chain of links joins {start!r} and {goal!r}; add a link or check the ends",
+            file=scenario.file,
+        )
+    route = [goal]
+    while route[-1] != start:
+        route.append(previous[route[-1]])
+    return tuple(reversed(route))
+
+
+def demand_route(scenario: Scenario, demand: Demand) -> tuple[str, ...]:
+    """The demand's ``path`` if given, else the lowest-loss route between its ends."""
+    if demand.path is not None:
+        return demand.path
+    return lowest_loss_route(scenario, *demand.ends)
+
+
+def best_link(scenario: Scenario, a: str, b: str) -> Link:
+    """The lowest-loss link joining ``a`` and ``b`` (several parallel links are allowed)."""
+    candidates = [link for link in scenario.links if set(link.ends) == {a, b}]
+    return min(candidates, key=lambda link: _weight_db(link_budget(link, scenario, sender=a)))
+
+
+def hop_budgets(scenario: Scenario, route: Sequence[str]) -> tuple[LinkBudget, ...]:
+    """The budget of every hop along ``route``, each sent from the node nearer the start."""
+    return tuple(
+        link_budget(best_link(scenario, a, b), scenario, sender=a)
+        for a, b in zip(route, route[1:], strict=False)
+    )

@@ -1,0 +1,844 @@
+"""Scenario files: YAML → validated, frozen scenario objects.
+
+This is the only module that sees raw YAML values. The format is declared once, in the
+``*_FIELDS`` tables below; the same tables check a file, fill its defaults and produce
+the JSON Schema printed by ``qcalc schema``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from qcalc._yaml import Document, Path, read_document, read_file
+from qcalc.constants import FIBRE_ATTENUATION_DB_PER_KM_1550NM
+from qcalc.errors import ScenarioError
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of the scenario format: its kind, range, default and meaning."""
+
+    kind: str  # number integer string enum bool names strings mapping profile expect ...
+    doc: str
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    default: Any = None
+    sub: Mapping[str, Field] | None = None
+    profile: str | None = None
+
+    @property
+    def range_text(self) -> str:
+        lo = "" if self.minimum is None else f"{'>' if self.exclusive_minimum else '≥'} {self.minimum:g}"
+        hi = "" if self.maximum is None else f"≤ {self.maximum:g}"
+        if lo and hi:
+            return f"a number {lo} and {hi}"
+        if lo or hi:
+            return f"a number {lo or hi}"
+        return "a number"
+
+
+def _num(doc: str, lo: float | None = 0.0, hi: float | None = None, *, gt: bool = False,
+         default: Any = None, required: bool = False) -> Field:
+    return Field("number", doc, lo, hi, gt, default=default, required=required)
+
+
+def _frac(doc: str, default: Any = None, hi: float = 1.0) -> Field:
+    return Field("number", doc, 0.0, hi, default=default)
+
+
+def _int(doc: str, lo: int = 0, default: Any = None) -> Field:
+    return Field("integer", doc, lo, default=default)
+
+
+SOURCE_KINDS = ("weak_coherent", "single_photon", "entangled_pair")
+ROLES = ("end", "trusted_relay", "untrusted_relay", "repeater")
+CHANNELS = ("fibre", "free_space", "satellite")
+APPLICATIONS = (
+    "qkd", "diqkd", "entanglement", "teleportation", "blind_qc", "clock_sync", "distributed_qc",
+)
+#: Stage each application needs (SPEC, "Applications map to the stage they need").
+APPLICATION_STAGE = {
+    "qkd": 1, "diqkd": 3, "entanglement": 3, "teleportation": 4, "blind_qc": 4,
+    "clock_sync": 5, "distributed_qc": 5,
+}
+PROTOCOLS = (
+    "bb84-decoy", "bb84-finite", "bb84-single-photon", "gllp", "bbm92", "diqkd", "mdi-qkd",
+    "tf-qkd",
+)
+EXPECT_KEYS = ("stage", "key_rate_bps", "pair_rate_hz", "fidelity")
+HARDWARE_KINDS = {
+    "detectors": "detector", "sources": "source", "memories": "memory", "processors": "processor",
+}
+
+DETECTOR_FIELDS: dict[str, Field] = {
+    "efficiency": _num("detection efficiency with every receiver loss folded in (0..1]",
+                       0.0, 1.0, gt=True, default=1.0),
+    "dark_count_probability": _frac("background yield Y0 per detection window, whole receiver"),
+    "dark_count_rate_hz": _num("dark-count rate of the whole receiver [Hz]"),
+    "gate_window_ns": _num("detection window [ns]", gt=True),
+    "dead_time_ns": _num("dead time [ns]"),
+}
+SOURCE_FIELDS: dict[str, Field] = {
+    "kind": Field("enum", "what the source emits", choices=SOURCE_KINDS, required=True),
+    "repetition_rate_hz": _num("pulse repetition rate [Hz]", gt=True),
+    "mean_photon_number": Field("number_or_optimise",
+                                "signal mean photon number, or `optimise`", 0.0, 10.0, True,
+                                default="optimise"),
+    "decoy_photon_numbers": Field("decoys",
+                                  "decoy intensities, e.g. [0.1, 0.0], or `infinite`",
+                                  0.0, 10.0, default="infinite"),
+    "pair_rate_hz": _num("entangled-pair emission rate [Hz]", gt=True),
+    "mean_pairs_per_pulse": _num("mean number of pairs per pump pulse", gt=True, hi=10.0),
+    "wavelength_nm": _num("wavelength [nm]", gt=True),
+}
+MEMORY_FIELDS: dict[str, Field] = {
+    "qubits": _int("number of memory qubits (modes) per node", lo=1, default=1),
+    "coherence_time_s": _num("coherence time T2 [s]", gt=True, required=True),
+    "efficiency": _num("write-read efficiency (0..1]", 0.0, 1.0, gt=True, default=1.0),
+}
+PROCESSOR_FIELDS: dict[str, Field] = {
+    "physical_qubits": _int("number of physical qubits", lo=1, default=1),
+    "two_qubit_gate_error": _frac("two-qubit gate error probability [0..1]", default=1.0),
+    "logical_qubits": _int("number of logical qubits; overrides the surface-code estimate"),
+}
+PROFILE_FIELDS = {
+    "detector": DETECTOR_FIELDS,
+    "source": SOURCE_FIELDS,
+    "memory": MEMORY_FIELDS,
+    "processor": PROCESSOR_FIELDS,
+}
+NODE_FIELDS: dict[str, Field] = {
+    "role": Field("enum", "what the node does", choices=ROLES, default="end"),
+    "source": Field("profile", "source profile name or inline", profile="source"),
+    "detector": Field("profile", "detector profile name or inline", profile="detector"),
+    "memory": Field("profile", "memory profile name or inline", profile="memory"),
+    "processor": Field("profile", "processor profile name or inline", profile="processor"),
+    "bsm_success_probability": _frac("Bell-state measurement success probability",
+                                     default=0.5),
+    "orbit": Field("mapping", "circular orbit of a satellite node", sub={
+        "altitude_km": _num("orbit altitude [km]", gt=True, required=True),
+    }),
+}
+LINK_FIELDS: dict[str, Field] = {
+    "name": Field("string", "link name (default: the two ends joined by '-')"),
+    "ends": Field("names", "the two nodes the link joins", required=True),
+    "channel": Field("enum", "physical channel", choices=CHANNELS, default="fibre"),
+    "length_km": _num("length [km]; for a satellite link the slant range is computed"),
+    "attenuation_db_per_km": _num("fibre attenuation [dB/km]",
+                                  default=FIBRE_ATTENUATION_DB_PER_KM_1550NM),
+    "extra_loss_db": _num("connector, splice and other lumped losses [dB]", default=0.0),
+    "misalignment_error": _frac("intrinsic error of the optics e_d", default=0.01, hi=0.5),
+    "wavelength_nm": _num("wavelength [nm]", gt=True),
+    "direction": Field("enum", "satellite link direction", choices=("downlink", "uplink"),
+                       default="downlink"),
+    "tx_beam_waist_m": _num("transmitter beam waist w0, 1/e² radius [m]", gt=True),
+    "tx_aperture_m": _num("transmitter aperture diameter [m]", gt=True),
+    "rx_aperture_m": _num("receiver aperture diameter [m]", gt=True),
+    "atmospheric_attenuation_db_per_km": _num("Beer–Lambert extinction [dB/km]"),
+    "visibility_km": _num("meteorological visibility for the Kim model [km]", gt=True),
+    "pointing_jitter_urad": _num("rms pointing jitter [µrad]"),
+    "cn2_m_minus_2_3": _num("refractive-index structure constant Cn² [m^-2/3]"),
+    "fried_parameter_m": _num("Fried parameter r0 [m]", gt=True),
+    "elevation_deg": _num("elevation of the satellite [deg]", 0.0, 90.0, gt=True),
+    "min_elevation_deg": _num("elevation mask for a whole pass [deg]", 0.0, 90.0, gt=True),
+    "max_elevation_deg": _num("highest elevation of the pass [deg]", 0.0, 90.0, gt=True,
+                              default=90.0),
+    "divergence_urad": _num("far-field 1/e² half-angle divergence [µrad]", gt=True),
+    "zenith_transmittance": _frac("atmospheric transmittance at zenith"),
+    "passes_per_day": _num("usable passes per day"),
+    "receiver_efficiency": _frac("receiver optics efficiency before the detector"),
+    "background_photons_per_window": _frac("background light per detection window"),
+    "elementary_pair_rate_hz": _num("measured heralded pair rate of this link [Hz]"),
+    "elementary_fidelity": _num("measured fidelity of this link's pairs", 0.25, 1.0),
+    "memory_modes": _int("multiplexed modes per attempt", lo=1, default=1),
+}
+DEMAND_FIELDS: dict[str, Field] = {
+    "name": Field("string", "demand name (default: the ends joined by '-')"),
+    "ends": Field("names", "the two end nodes", required=True),
+    "path": Field("names", "explicit route; default: lowest-loss route"),
+    "application": Field("enum", "what the demand is for", choices=APPLICATIONS,
+                         default="qkd"),
+    "protocol": Field("enum", "QKD protocol; default: best applicable", choices=PROTOCOLS),
+    "error_correction_efficiency": _num("error-correction inefficiency f", 1.0,
+                                        default=1.16),
+    "sifting_factor": _num("fraction q of detections kept after sifting", 0.0, 1.0, gt=True,
+                           default=0.5),
+    "block_size": _num("finite-key block size (pulses sent)", gt=True),
+    "distillation": Field("mapping", "entanglement distillation", sub={
+        "protocol": Field("enum", "distillation protocol", choices=("bbpssw", "dejmps"),
+                          required=True),
+        "rounds": _int("rounds of distillation", lo=0, default=1),
+    }),
+    "expect": Field("expect", "checks the demand must pass, e.g. {stage: '>= 1'}"),
+}
+CRITERIA_FIELDS: dict[str, Field] = {
+    "entanglement_min_fidelity": _frac("stage 3: least end-to-end fidelity", default=0.78),
+    "fault_tolerant_min_fidelity": _frac("stage 5: least delivered fidelity", default=0.99),
+    "fault_tolerant_min_logical_qubits": _int("stage 5: logical qubits per end", default=1),
+    "computing_min_logical_qubits": _int("stage 6: logical qubits per end", default=100),
+    "surface_code_threshold": _frac("surface-code threshold gate error", default=0.01),
+    "logical_error_rate": Field("number", "target logical error per round", 0.0, 1.0, True,
+                                default=1e-6),
+}
+DEFAULTABLE_LINK = tuple(k for k in LINK_FIELDS if k not in ("name", "ends"))
+DEFAULTABLE_DEMAND = tuple(k for k in DEMAND_FIELDS if k not in ("name", "ends", "path"))
+DEFAULTS_FIELDS: dict[str, Field] = {
+    **{k: Field("profile", f"{k} for every node", profile=k) for k in PROFILE_FIELDS},
+    **{k: LINK_FIELDS[k] for k in DEFAULTABLE_LINK},
+    **{k: DEMAND_FIELDS[k] for k in DEFAULTABLE_DEMAND},
+}
+TOP_FIELDS: dict[str, Field] = {
+    "qcalc": Field("integer", "format version (1)", required=True),
+    "name": Field("string", "scenario name"),
+    "description": Field("string", "free text"),
+    "references": Field("strings", "sources of the scenario's numbers"),
+    "hardware": Field("hardware", "named hardware profiles"),
+    "defaults": Field("mapping", "defaults for every node, link and demand",
+                      sub=DEFAULTS_FIELDS),
+    "criteria": Field("mapping", "stage thresholds", sub=CRITERIA_FIELDS),
+    "nodes": Field("nodes", "the nodes by name", required=True),
+    "links": Field("links", "the links", required=True),
+    "demands": Field("demands", "what the network must deliver"),
+}
+
+
+# --------------------------------------------------------------------------- objects
+
+
+@dataclass(frozen=True)
+class Detector:
+    efficiency: Any = 1.0
+    dark_count_probability: Any = None
+    dark_count_rate_hz: Any = None
+    gate_window_ns: Any = None
+    dead_time_ns: Any = None
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str
+    repetition_rate_hz: Any = None
+    mean_photon_number: Any = "optimise"
+    decoy_photon_numbers: Any = "infinite"
+    pair_rate_hz: Any = None
+    mean_pairs_per_pulse: Any = None
+    wavelength_nm: Any = None
+
+
+@dataclass(frozen=True)
+class Memory:
+    coherence_time_s: Any
+    qubits: Any = 1
+    efficiency: Any = 1.0
+
+
+@dataclass(frozen=True)
+class Processor:
+    physical_qubits: Any = 1
+    two_qubit_gate_error: Any = 1.0
+    logical_qubits: Any = None
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    role: str = "end"
+    source: Source | None = None
+    detector: Detector | None = None
+    memory: Memory | None = None
+    processor: Processor | None = None
+    bsm_success_probability: Any = 0.5
+    altitude_km: Any = None
+
+    @property
+    def trusted(self) -> bool:
+        return self.role in ("end", "trusted_relay")
+
+
+@dataclass(frozen=True)
+class Link:
+    name: str
+    ends: tuple[str, str]
+    channel: str = "fibre"
+    length_km: Any = None
+    attenuation_db_per_km: Any = FIBRE_ATTENUATION_DB_PER_KM_1550NM
+    extra_loss_db: Any = 0.0
+    misalignment_error: Any = 0.01
+    wavelength_nm: Any = None
+    direction: str = "downlink"
+    tx_beam_waist_m: Any = None
+    tx_aperture_m: Any = None
+    rx_aperture_m: Any = None
+    atmospheric_attenuation_db_per_km: Any = None
+    visibility_km: Any = None
+    pointing_jitter_urad: Any = None
+    cn2_m_minus_2_3: Any = None
+    fried_parameter_m: Any = None
+    elevation_deg: Any = None
+    min_elevation_deg: Any = None
+    max_elevation_deg: Any = 90.0
+    divergence_urad: Any = None
+    zenith_transmittance: Any = None
+    passes_per_day: Any = None
+    receiver_efficiency: Any = None
+    background_photons_per_window: Any = None
+    elementary_pair_rate_hz: Any = None
+    elementary_fidelity: Any = None
+    memory_modes: Any = 1
+
+
+@dataclass(frozen=True)
+class Check:
+    """One `expect` entry: ``field op want``."""
+
+    field: str
+    op: str
+    want: float
+
+    def passes(self, got: float) -> bool:
+        return {
+            ">=": got >= self.want,
+            "<=": got <= self.want,
+            "==": math.isclose(got, self.want, rel_tol=1e-9, abs_tol=1e-12),
+            ">": got > self.want,
+            "<": got < self.want,
+        }[self.op]
+
+
+@dataclass(frozen=True)
+class Distillation:
+    protocol: str
+    rounds: int = 1
+
+
+@dataclass(frozen=True)
+class Demand:
+    name: str
+    ends: tuple[str, str]
+    path: tuple[str, ...] | None = None
+    application: str = "qkd"
+    protocol: str | None = None
+    error_correction_efficiency: Any = 1.16
+    sifting_factor: Any = 0.5
+    block_size: Any = None
+    distillation: Distillation | None = None
+    expect: tuple[Check, ...] = ()
+
+
+@dataclass(frozen=True)
+class Criteria:
+    entanglement_min_fidelity: Any = 0.78
+    fault_tolerant_min_fidelity: Any = 0.99
+    fault_tolerant_min_logical_qubits: Any = 1
+    computing_min_logical_qubits: Any = 100
+    surface_code_threshold: Any = 0.01
+    logical_error_rate: Any = 1e-6
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    file: str
+    nodes: Mapping[str, Node]
+    links: tuple[Link, ...]
+    demands: tuple[Demand, ...]
+    criteria: Criteria = field(default_factory=Criteria)
+    description: str = ""
+    references: tuple[str, ...] = ()
+
+    def link_between(self, a: str, b: str) -> Link | None:
+        """The lowest-loss link joining ``a`` and ``b`` directly, if any (first one given)."""
+        for link in self.links:
+            if set(link.ends) == {a, b}:
+                return link
+        return None
+
+
+# --------------------------------------------------------------------------- checking
+
+_EXPECT_RE = re.compile(r"^\s*(>=|<=|==|>|<)\s*([-+0-9.eE]+)\s*$")
+_UNIT_SUFFIXES = {"_km": "km", "_db": "dB", "_hz": "Hz", "_s": "s", "_nm": "nm", "_m": "m",
+                  "_urad": "µrad", "_deg": "degrees", "_ns": "ns", "_db_per_km": "dB/km"}
+
+
+def _unit_hint(name: str) -> str:
+    for suffix, unit in sorted(_UNIT_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
+        if name.endswith(suffix):
+            return f" in {unit}"
+    return ""
+
+
+def _suggest(key: str, options: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, list(options), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _Checker:
+    """Checks a :class:`Document` against the field tables and builds the objects."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+
+    def err(self, path: Path, message: str, *, at_key: bool = False) -> ScenarioError:
+        return self.doc.error(path, message, at_key=at_key)
+
+    # -- scalar values
+    def number(self, path: Path, value: Any, spec: Field, *, integer: bool = False) -> Any:
+        name = str(path[-1]) if path else "value"
+        if isinstance(value, bool):
+            raise self.err(path, f"is {value!r} (YAML reads yes/no/on/off/true/false as a "
+                                 f"boolean); expected {spec.range_text}{_unit_hint(name)}, "
+                                 "written as a plain number")
+        if isinstance(value, str):
+            numeric = re.match(r"^\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(\S.*)?$", value)
+            hint = (f"; write {numeric.group(1)} (the unit is in the key's name)"
+                    if numeric else "")
+            raise self.err(path, f"is the text {value!r}; expected {spec.range_text}"
+                                 f"{_unit_hint(name)}{hint}")
+        if value is None:
+            raise self.err(path, f"is empty; expected {spec.range_text}{_unit_hint(name)}")
+        if not isinstance(value, int | float):
+            if hasattr(value, "shape"):  # a numpy array placed by a sweep
+                return self.array(path, value, spec)
+            raise self.err(path, f"is {value!r}; expected {spec.range_text}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.err(path, f"is {value!r}; expected a finite number ({spec.range_text})")
+        if integer and not float(value).is_integer():
+            raise self.err(path, f"is {value!r}; expected a whole number")
+        self.in_range(path, float(value), spec)
+        return int(value) if integer else float(value)
+
+    def array(self, path: Path, value: Any, spec: Field) -> Any:
+        import numpy as np
+
+        arr = np.asarray(value, dtype=float)
+        if not np.all(np.isfinite(arr)):
+            raise self.err(path, "holds non-finite values; expected finite numbers")
+        self.in_range(path, float(arr.min()), spec)
+        self.in_range(path, float(arr.max()), spec)
+        return arr
+
+    def in_range(self, path: Path, value: float, spec: Field) -> None:
+        lo, hi = spec.minimum, spec.maximum
+        bad = (lo is not None and (value < lo or (spec.exclusive_minimum and value <= lo))) or (
+            hi is not None and value > hi
+        )
+        if bad:
+            raise self.err(path, f"is {value:g}; expected {spec.range_text}"
+                                 f"{_unit_hint(str(path[-1]))}")
+
+    def string(self, path: Path, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.err(path, f"is {value!r}; expected a non-empty text")
+        return value
+
+    def names(self, path: Path, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.err(path, f"is {value!r}; expected a list of node names, e.g. [alice, bob]")
+        return tuple(value)
+
+    # -- one field
+    def value(self, path: Path, value: Any, spec: Field, profiles: Mapping[str, Any]) -> Any:
+        kind = spec.kind
+        if kind == "number":
+            return self.number(path, value, spec)
+        if kind == "integer":
+            return self.number(path, value, spec, integer=True)
+        if kind == "string":
+            return self.string(path, value)
+        if kind == "strings":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise self.err(path, f"is {value!r}; expected a list of texts")
+            return tuple(value)
+        if kind == "enum":
+            if value not in spec.choices:
+                choices = ", ".join(spec.choices)
+                raise self.err(path, f"is {value!r}; expected one of {choices}"
+                                     f"{_suggest(str(value), spec.choices)}")
+            return value
+        if kind == "names":
+            return self.names(path, value)
+        if kind == "number_or_optimise":
+            if value in ("optimise", "optimize"):
+                return "optimise"
+            return self.number(path, value, spec)
+        if kind == "decoys":
+            if value == "infinite":
+                return "infinite"
+            if not isinstance(value, list) or not 1 <= len(value) <= 2:
+                raise self.err(path, f"is {value!r}; expected `infinite` or a list of one or "
+                                     "two decoy intensities such as [0.1, 0.0]")
+            return tuple(self.number((*path, i), v, spec) for i, v in enumerate(value))
+        if kind == "mapping":
+            assert spec.sub is not None
+            return self.section(path, value, spec.sub, profiles)
+        if kind == "profile":
+            assert spec.profile is not None
+            return self.profile(path, value, spec.profile, profiles)
+        if kind == "expect":
+            return self.expect(path, value)
+        raise AssertionError(f"unknown field kind {kind}")  # pragma: no cover
+
+    def section(self, path: Path, value: Any, spec: Mapping[str, Field],
+                profiles: Mapping[str, Any], defaults: Mapping[str, Any] | None = None,
+                ) -> dict[str, Any]:
+        """Check a mapping against ``spec``; unknown keys are errors, defaults filled."""
+        if not isinstance(value, dict):
+            what = "a list" if isinstance(value, list) else repr(value)
+            raise self.err(path, f"is {what}; expected a mapping of keys such as "
+                                 f"{', '.join(list(spec)[:3])}")
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key not in spec:
+                raise self.err((*path, key), f"unknown key {key!r}{_suggest(key, list(spec))} "
+                                             f"(allowed: {', '.join(spec)})", at_key=True)
+            out[key] = self.value((*path, key), item, spec[key], profiles)
+        for key, item in (defaults or {}).items():
+            if key in spec and key not in out:
+                out[key] = item
+        for key, f in spec.items():
+            if key not in out:
+                if f.required:
+                    raise self.err(path, f"misses the required key {key!r} ({f.doc})")
+                if f.default is not None:
+                    out[key] = f.default
+        return out
+
+    def profile(self, path: Path, value: Any, kind: str, profiles: Mapping[str, Any]) -> Any:
+        if isinstance(value, str):
+            named = profiles.get(kind, {})
+            if value not in named:
+                where = "hardware." + next(k for k, v in HARDWARE_KINDS.items() if v == kind)
+                known = ", ".join(named) or "none"
+                raise self.err(path, f"names the {kind} profile {value!r}, which {where} does "
+                                     f"not define (defined: {known}){_suggest(value, list(named))}")
+            return named[value]
+        return self.make_profile(path, value, kind, profiles)
+
+    def make_profile(self, path: Path, value: Any, kind: str, profiles: Mapping[str, Any]) -> Any:
+        clean = self.section(path, value, PROFILE_FIELDS[kind], profiles)
+        if kind == "detector":
+            if clean.get("dark_count_rate_hz") is not None and "gate_window_ns" not in clean:
+                raise self.err(path, "gives dark_count_rate_hz without gate_window_ns; add the "
+                                     "detection window in ns, or give dark_count_probability")
+            if "dark_count_probability" in clean and "dark_count_rate_hz" in clean:
+                raise self.err(path, "gives both dark_count_probability and dark_count_rate_hz;"
+                                     " keep one")
+            return Detector(**clean)
+        if kind == "source":
+            return Source(**clean)
+        if kind == "memory":
+            return Memory(**clean)
+        return Processor(**clean)
+
+    def expect(self, path: Path, value: Any) -> tuple[Check, ...]:
+        if not isinstance(value, dict):
+            raise self.err(path, f"is {value!r}; expected a mapping such as "
+                                 "{stage: '>= 1', key_rate_bps: '>= 1000'}")
+        checks = []
+        for key, text in value.items():
+            if key not in EXPECT_KEYS:
+                raise self.err((*path, key), f"unknown key {key!r}{_suggest(key, EXPECT_KEYS)} "
+                                             f"(allowed: {', '.join(EXPECT_KEYS)})", at_key=True)
+            match = _EXPECT_RE.match(text) if isinstance(text, str) else None
+            number = None
+            if match:
+                try:
+                    number = float(match.group(2))
+                except ValueError:
+                    number = None
+            if match is None or number is None or not math.isfinite(number):
+                raise self.err((*path, key), f"is {text!r}; expected a comparison as a quoted "
+                                             f"text such as '>= {text if isinstance(text, int | float) and not isinstance(text, bool) else 1}' "
+                                             "(operators >=, <=, ==, >, <)")
+            checks.append(Check(key, match.group(1), number))
+        return tuple(checks)
+
+    # -- the whole file
+    def scenario(self) -> Scenario:
+        data = self.doc.data
+        if not isinstance(data, dict):
+            what = "a list" if isinstance(data, list) else f"the value {data!r}"
+            raise self.err((), f"the file holds {what}; expected a scenario mapping with the "
+                               "keys qcalc, nodes, links, demands")
+        for key in data:
+            if key not in TOP_FIELDS:
+                raise self.err((key,), f"unknown key {key!r}{_suggest(key, list(TOP_FIELDS))} "
+                                       f"(allowed: {', '.join(TOP_FIELDS)})", at_key=True)
+        for key, f in TOP_FIELDS.items():
+            if f.required and key not in data:
+                raise self.err((), f"misses the required key {key!r} ({f.doc})")
+        version = self.number(("qcalc",), data["qcalc"], TOP_FIELDS["qcalc"], integer=True)
+        if version != FORMAT_VERSION:
+            raise self.err(("qcalc",), f"is {version}; this qcalc reads format version "
+                                       f"{FORMAT_VERSION}")
+        profiles = self.hardware(data.get("hardware", {}))
+        defaults = self.section(("defaults",), data.get("defaults", {}), DEFAULTS_FIELDS,
+                                profiles) if "defaults" in data else {}
+        # Field defaults are filled by the sections that use them; keep only what was written.
+        written_defaults = {k: v for k, v in defaults.items() if k in data.get("defaults", {})}
+        nodes = self.nodes(data["nodes"], profiles, written_defaults)
+        links = self.links(data["links"], nodes, profiles, written_defaults)
+        name = self.string(("name",), data["name"]) if "name" in data else (
+            self.doc.file.rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml"))
+        scenario = Scenario(
+            name=name,
+            file=self.doc.file,
+            nodes=nodes,
+            links=links,
+            demands=(),
+            criteria=Criteria(**self.section(("criteria",), data.get("criteria", {}),
+                                             CRITERIA_FIELDS, profiles)),
+            description=str(data.get("description", "")),
+            references=self.value(("references",), data.get("references", []),
+                                  TOP_FIELDS["references"], profiles),
+        )
+        demands = self.demands(data.get("demands", []), scenario, profiles, written_defaults)
+        return Scenario(**{**scenario.__dict__, "demands": demands})
+
+    def hardware(self, value: Any) -> dict[str, dict[str, Any]]:
+        path: Path = ("hardware",)
+        if not isinstance(value, dict):
+            raise self.err(path, f"is {value!r}; expected a mapping of "
+                                 f"{', '.join(HARDWARE_KINDS)}")
+        profiles: dict[str, dict[str, Any]] = {kind: {} for kind in HARDWARE_KINDS.values()}
+        for group, entries in value.items():
+            if group not in HARDWARE_KINDS:
+                raise self.err((*path, group), f"unknown key {group!r}"
+                                               f"{_suggest(group, list(HARDWARE_KINDS))} "
+                                               f"(allowed: {', '.join(HARDWARE_KINDS)})",
+                               at_key=True)
+            if not isinstance(entries, dict):
+                raise self.err((*path, group), f"is {entries!r}; expected profiles by name")
+            kind = HARDWARE_KINDS[group]
+            for name, body in entries.items():
+                profiles[kind][name] = self.make_profile((*path, group, name), body, kind,
+                                                         profiles)
+        return profiles
+
+    def nodes(self, value: Any, profiles: Mapping[str, Any],
+              defaults: Mapping[str, Any]) -> dict[str, Node]:
+        path: Path = ("nodes",)
+        if not isinstance(value, dict) or not value:
+            raise self.err(path, "expected a mapping of node names to their settings, "
+                                 "e.g. {alice: {role: end}}")
+        nodes = {}
+        node_defaults = {k: defaults[k] for k in PROFILE_FIELDS if k in defaults}
+        for name, body in value.items():
+            body = {} if body is None else body
+            clean = self.section((*path, name), body, NODE_FIELDS, profiles, node_defaults)
+            orbit = clean.pop("orbit", None)
+            nodes[name] = Node(name=name, **clean,
+                               altitude_km=orbit["altitude_km"] if orbit else None)
+        return nodes
+
+    def links(self, value: Any, nodes: Mapping[str, Node], profiles: Mapping[str, Any],
+              defaults: Mapping[str, Any]) -> tuple[Link, ...]:
+        path: Path = ("links",)
+        if not isinstance(value, list) or not value:
+            raise self.err(path, "expected a list of links, each with ends: [a, b]")
+        link_defaults = {k: defaults[k] for k in DEFAULTABLE_LINK if k in defaults}
+        links: list[Link] = []
+        seen: dict[str, int] = {}
+        for i, body in enumerate(value):
+            here: Path = (*path, i)
+            clean = self.section(here, body, LINK_FIELDS, profiles, link_defaults)
+            ends = self.two_ends((*here, "ends"), clean["ends"], nodes)
+            name = clean.pop("name", None) or "-".join(ends)
+            if name in seen:
+                raise self.err((*here, "name"), f"is {name!r}, the name of links[{seen[name]}] "
+                                                "too; give each link its own name")
+            seen[name] = i
+            clean["ends"] = ends
+            self.channel_fields(here, clean, nodes)
+            links.append(Link(name=name, **clean))
+        return tuple(links)
+
+    def two_ends(self, path: Path, ends: tuple[str, ...], nodes: Mapping[str, Node],
+                 ) -> tuple[str, str]:
+        if len(ends) != 2 or ends[0] == ends[1]:
+            raise self.err(path, f"is {list(ends)}; expected two different node names")
+        for end in ends:
+            if end not in nodes:
+                raise self.err(path, f"names {end!r}, which is not a node "
+                                     f"(nodes: {', '.join(nodes)}){_suggest(end, list(nodes))}")
+        return ends[0], ends[1]
+
+    def channel_fields(self, path: Path, clean: dict[str, Any],
+                       nodes: Mapping[str, Node]) -> None:
+        """Checks that need several fields of one link at once."""
+        channel = clean["channel"]
+        measured = "elementary_pair_rate_hz" in clean or "elementary_fidelity" in clean
+        if channel in ("fibre", "free_space") and "length_km" not in clean and not measured:
+            raise self.err(path, f"a {channel} link needs length_km (its length in km)")
+        if channel == "satellite":
+            orbiting = [e for e in clean["ends"] if nodes[e].altitude_km is not None]
+            if len(orbiting) != 1:
+                raise self.err((*path, "ends"), f"a satellite link needs exactly one end with an "
+                                                f"orbit; {list(clean['ends'])} has "
+                                                f"{len(orbiting)}. Add orbit: {{altitude_km: 500}}"
+                                                " to the satellite node")
+            if ("elevation_deg" in clean) == ("min_elevation_deg" in clean):
+                raise self.err(path, "a satellite link needs elevation_deg (one position) or "
+                                     "min_elevation_deg (a whole pass), not both or neither")
+            if "divergence_urad" not in clean and "tx_aperture_m" not in clean \
+                    and "tx_beam_waist_m" not in clean:
+                raise self.err(path, "a satellite link needs divergence_urad, tx_beam_waist_m or"
+                                     " tx_aperture_m to size the beam")
+            if "rx_aperture_m" not in clean:
+                raise self.err(path, "a satellite link needs rx_aperture_m (receiver diameter)")
+        if channel == "free_space":
+            for key in ("tx_beam_waist_m", "rx_aperture_m"):
+                if key not in clean:
+                    raise self.err(path, f"a free_space link needs {key}")
+
+    def demands(self, value: Any, scenario: Scenario, profiles: Mapping[str, Any],
+                defaults: Mapping[str, Any]) -> tuple[Demand, ...]:
+        path: Path = ("demands",)
+        if not isinstance(value, list):
+            raise self.err(path, "expected a list of demands, each with ends: [a, b]")
+        demand_defaults = {k: defaults[k] for k in DEFAULTABLE_DEMAND if k in defaults}
+        out = []
+        seen: set[str] = set()
+        for i, body in enumerate(value):
+            here: Path = (*path, i)
+            clean = self.section(here, body, DEMAND_FIELDS, profiles, demand_defaults)
+            ends = self.two_ends((*here, "ends"), clean["ends"], scenario.nodes)
+            name = clean.pop("name", None) or "-".join(ends)
+            if name in seen:
+                raise self.err((*here, "name"), f"is {name!r}, used by another demand too")
+            seen.add(name)
+            clean["ends"] = ends
+            if "path" in clean:
+                self.check_path((*here, "path"), clean["path"], ends, scenario)
+            if "distillation" in clean:
+                clean["distillation"] = Distillation(**clean["distillation"])
+            out.append(Demand(name=name, **clean))
+        return tuple(out)
+
+    def check_path(self, path: Path, route: tuple[str, ...], ends: tuple[str, str],
+                   scenario: Scenario) -> None:
+        if len(route) < 2 or route[0] != ends[0] or route[-1] != ends[1]:
+            raise self.err(path, f"is {list(route)}; expected a route from {ends[0]!r} to "
+                                 f"{ends[1]!r}")
+        if len(set(route)) != len(route):
+            raise self.err(path, f"is {list(route)}; a route visits each node once")
+        for a, b in zip(route, route[1:], strict=False):
+            for node in (a, b):
+                if node not in scenario.nodes:
+                    raise self.err(path, f"names {node!r}, which is not a node"
+                                         f"{_suggest(node, list(scenario.nodes))}")
+            if scenario.link_between(a, b) is None:
+                raise self.err(path, f"is {list(route)}, but no link joins {a!r} and {b!r}")
+
+
+def scenario_from_document(doc: Document) -> Scenario:
+    """Validate a composed document and build the frozen :class:`Scenario`."""
+    return _Checker(doc).scenario()
+
+
+def load_scenario(path: str) -> Scenario:
+    """Read, check and build the scenario in the file ``path``.
+
+    Raises
+    ------
+    ScenarioError
+        With the file, line, column, field path, value and what was expected.
+    """
+    return scenario_from_document(read_file(path))
+
+
+def parse_scenario(text: str, file: str = "<string>") -> Scenario:
+    """Like :func:`load_scenario` for YAML text already in memory."""
+    return scenario_from_document(read_document(text, file))
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def _field_schema(f: Field) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": f.doc}
+    if f.kind in ("number", "integer"):
+        out["type"] = f.kind
+        if f.minimum is not None:
+            out["exclusiveMinimum" if f.exclusive_minimum else "minimum"] = f.minimum
+        if f.maximum is not None:
+            out["maximum"] = f.maximum
+    elif f.kind == "string":
+        out["type"] = "string"
+    elif f.kind in ("strings", "names"):
+        out.update(type="array", items={"type": "string"})
+        if f.kind == "names":
+            out["minItems"] = 2
+    elif f.kind == "enum":
+        out.update(type="string", enum=list(f.choices))
+    elif f.kind == "number_or_optimise":
+        out["oneOf"] = [{"type": "number", "exclusiveMinimum": 0}, {"const": "optimise"}]
+    elif f.kind == "decoys":
+        out["oneOf"] = [{"const": "infinite"},
+                        {"type": "array", "items": {"type": "number", "minimum": 0},
+                         "minItems": 1, "maxItems": 2}]
+    elif f.kind == "mapping":
+        assert f.sub is not None
+        out.update(_section_schema(f.sub))
+    elif f.kind == "profile":
+        assert f.profile is not None
+        out["oneOf"] = [{"type": "string"}, {"$ref": f"#/$defs/{f.profile}"}]
+    elif f.kind == "expect":
+        out.update(type="object", additionalProperties=False, properties={
+            k: {"type": "string", "pattern": _EXPECT_RE.pattern} for k in EXPECT_KEYS})
+    return out
+
+
+def _section_schema(spec: Mapping[str, Field]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {k: _field_schema(f) for k, f in spec.items()},
+    }
+    required = [k for k, f in spec.items() if f.required]
+    if required:
+        out["required"] = required
+    return out
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the scenario format, from the field tables."""
+    top = _section_schema({k: f for k, f in TOP_FIELDS.items()
+                           if f.kind not in ("hardware", "nodes", "links", "demands")})
+    top["properties"]["qcalc"]["const"] = FORMAT_VERSION
+    top["properties"]["hardware"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {group: {"type": "object",
+                               "additionalProperties": {"$ref": f"#/$defs/{kind}"}}
+                       for group, kind in HARDWARE_KINDS.items()},
+    }
+    top["properties"]["nodes"] = {"type": "object", "minProperties": 1,
+                                  "additionalProperties": {"$ref": "#/$defs/node"}}
+    top["properties"]["links"] = {"type": "array", "minItems": 1,
+                                  "items": {"$ref": "#/$defs/link"}}
+    top["properties"]["demands"] = {"type": "array", "items": {"$ref": "#/$defs/demand"}}
+    top["required"] = [k for k, f in TOP_FIELDS.items() if f.required]
+    defs = {kind: _section_schema(spec) for kind, spec in PROFILE_FIELDS.items()}
+    defs["node"] = _section_schema(NODE_FIELDS)
+    defs["node"]["type"] = ["object", "null"]
+    defs["link"] = _section_schema(LINK_FIELDS)
+    defs["demand"] = _section_schema(DEMAND_FIELDS)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://qcalc.invalid/scenario-1.schema.json",
+        "title": "qcalc scenario",
+        **top,
+        "$defs": defs,
+    }
