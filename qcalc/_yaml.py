@@ -11,8 +11,8 @@ Python values itself so that it can
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -115,7 +115,7 @@ class _Builder:
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         if (
             node.tag == "tag:yaml.org,2002:str"
-            and node.style is None
+            and getattr(node, "style", None) is None
             and _YAML12_FLOAT.match(str(node.value))
         ):
             # YAML 1.2 reads 1e9 and 1.0e-6 as numbers; PyYAML (YAML 1.1) reads them as text.

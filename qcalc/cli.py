@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -25,7 +25,7 @@ app = typer.Typer(
 EXIT_OK, EXIT_EXPECT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     markdown = "markdown"
@@ -35,9 +35,7 @@ FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
 ]
-ExplainOpt = Annotated[
-    bool, typer.Option("--explain", help="Print the derivation step by step.")
-]
+ExplainOpt = Annotated[bool, typer.Option("--explain", help="Print the derivation step by step.")]
 ScenarioArg = Annotated[
     str, typer.Argument(help="Scenario YAML file.", metavar="SCENARIO", show_default=False)
 ]
@@ -95,8 +93,12 @@ def version_callback(value: bool) -> None:
 def root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=version_callback, is_eager=True,
-                     help="Print the version and exit."),
+        typer.Option(
+            "--version",
+            callback=version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
     ] = False,
 ) -> None:
     """Roadmap and link-budget calculator for the quantum internet."""
@@ -110,8 +112,9 @@ def _evaluate(path: str) -> tuple[Any, list[Any]]:
     return scenario, evaluate_scenario(scenario)
 
 
-def _demand_report(path: str, fmt: Format, output: Path | None, explain: bool,
-                   tables_of: str) -> int:
+def _demand_report(
+    path: str, fmt: Format, output: Path | None, explain: bool, tables_of: str
+) -> int:
     from qcalc import report
 
     scenario, results = _evaluate(path)
@@ -120,34 +123,52 @@ def _demand_report(path: str, fmt: Format, output: Path | None, explain: bool,
         data = report.scenario_dict(scenario, results)
         if explain:
             data["explain"] = [
-                {"title": s.title, "formula": s.formula, "inputs": dict(s.inputs),
-                 "result": s.result} for s in steps
+                {
+                    "title": s.title,
+                    "formula": s.formula,
+                    "inputs": dict(s.inputs),
+                    "result": s.result,
+                }
+                for s in steps
             ]
         emit(report.to_json(data), output)
     else:
         tables = (report.stage_tables if tables_of == "stage" else report.rate_tables)(
-            scenario, results)
+            scenario, results
+        )
         show(tables, fmt, output, report.explain_text(steps) if explain else "")
     return EXIT_OK if all(r.passed for r in results) else EXIT_EXPECT_FAILED
 
 
 @app.command()
-def stage(scenario: ScenarioArg, format: FormatOpt = Format.table, output: OutputOpt = None,
-          explain: ExplainOpt = False) -> None:
+def stage(
+    scenario: ScenarioArg,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    explain: ExplainOpt = False,
+) -> None:
     """Per demand: path, stage reached (1–6) and, for every stage, met or not and why."""
     guarded(lambda: _demand_report(scenario, format, output, explain, "stage"))
 
 
 @app.command()
-def rate(scenario: ScenarioArg, format: FormatOpt = Format.table, output: OutputOpt = None,
-         explain: ExplainOpt = False) -> None:
+def rate(
+    scenario: ScenarioArg,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    explain: ExplainOpt = False,
+) -> None:
     """Per demand: key rate of every applicable protocol, Bell pairs, against PLOB."""
     guarded(lambda: _demand_report(scenario, format, output, explain, "rate"))
 
 
 @app.command()
-def links(scenario: ScenarioArg, format: FormatOpt = Format.table, output: OutputOpt = None,
-          explain: ExplainOpt = False) -> None:
+def links(
+    scenario: ScenarioArg,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    explain: ExplainOpt = False,
+) -> None:
     """Per link: loss budget in named terms, total loss, transmittance, delay, PLOB."""
 
     def body() -> int:
@@ -161,8 +182,12 @@ def links(scenario: ScenarioArg, format: FormatOpt = Format.table, output: Outpu
         if format is Format.json:
             emit(report.to_json(report.links_dict(sc, budgets)), output)
         else:
-            show(report.links_table(sc, budgets), format, output,
-                 report.explain_text(steps) if explain else "")
+            show(
+                report.links_table(sc, budgets),
+                format,
+                output,
+                report.explain_text(steps) if explain else "",
+            )
         return EXIT_OK
 
     guarded(body)

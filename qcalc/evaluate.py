@@ -130,31 +130,51 @@ def prepare_measure_rates(
         if wanted in (None, "bb84-decoy"):
             if decoys == "infinite":
                 bits, used_mu = bb84_key_rate(
-                    transmittance, y0, misalignment_error, mean_photon_number=mu,
-                    decoy="infinite", error_correction_efficiency=f, sifting_factor=q,
+                    transmittance,
+                    y0,
+                    misalignment_error,
+                    mean_photon_number=mu,
+                    decoy="infinite",
+                    error_correction_efficiency=f,
+                    sifting_factor=q,
                 )
                 add("bb84-decoy", bits, used_mu)
             elif 0.0 in decoys and max(decoys) > 0:
                 nu = max(decoys)
                 bits, used_mu = bb84_key_rate(
-                    transmittance, y0, misalignment_error, mean_photon_number=mu,
-                    decoy="vacuum+weak", weak_decoy_photon_number=nu,
-                    error_correction_efficiency=f, sifting_factor=q,
+                    transmittance,
+                    y0,
+                    misalignment_error,
+                    mean_photon_number=mu,
+                    decoy="vacuum+weak",
+                    weak_decoy_photon_number=nu,
+                    error_correction_efficiency=f,
+                    sifting_factor=q,
                 )
                 add("bb84-decoy", bits, used_mu)
             else:
-                notes.append(f"{scope}: decoys {list(decoys)} without a vacuum decoy are not "
-                             "modelled; give [ν, 0.0] or `infinite`")
+                notes.append(
+                    f"{scope}: decoys {list(decoys)} without a vacuum decoy are not "
+                    "modelled; give [ν, 0.0] or `infinite`"
+                )
         if wanted in (None, "gllp"):
             bits, used_mu = bb84_key_rate(
-                transmittance, y0, misalignment_error, mean_photon_number=mu, decoy="none",
-                error_correction_efficiency=f, sifting_factor=q,
+                transmittance,
+                y0,
+                misalignment_error,
+                mean_photon_number=mu,
+                decoy="none",
+                error_correction_efficiency=f,
+                sifting_factor=q,
             )
             add("gllp", bits, used_mu)
     elif source.kind == "single_photon":
         if wanted in (None, "bb84-single-photon"):
             bits = single_photon_bb84_key_rate(
-                transmittance, y0, misalignment_error, error_correction_efficiency=f,
+                transmittance,
+                y0,
+                misalignment_error,
+                error_correction_efficiency=f,
                 sifting_factor=q,
             )
             add("bb84-single-photon", bits)
@@ -164,16 +184,28 @@ def prepare_measure_rates(
         notes.append(f"{scope}: protocol {wanted} does not apply to a {source.kind} source")
     if steps is not None and rates:
         best = max(rates, key=lambda r: float(np.max(r.key_rate_bps)))
-        steps.append(Step(
-            f"{best.protocol} key rate, {scope}",
-            "R = q{−Q_μ f h(E_μ) + Q_1[1 − h(e_1)]} · rep. rate  (Lo, Ma, Chen 2005; GLLP)",
-            (("η (channel × detector)", _fmt(transmittance)), ("Y0", _fmt(y0)),
-             ("e_d", _fmt(misalignment_error)), ("f", _fmt(f)), ("q", _fmt(q)),
-             ("μ", _fmt(best.mean_photon_number) if best.mean_photon_number is not None else "—"),
-             ("rep. rate", _fmt(rep, "Hz"))),
-            f"{_fmt(best.bits_per_pulse, 'bits/pulse')} = {_fmt(best.key_rate_bps, 'bit/s')}; "
-            f"PLOB −log2(1−η_ch)·rate = {_fmt(best.plob_bps, 'bit/s')}",
-        ))
+        steps.append(
+            Step(
+                f"{best.protocol} key rate, {scope}",
+                "R = q{−Q_μ f h(E_μ) + Q_1[1 − h(e_1)]} · rep. rate  (Lo, Ma, Chen 2005; GLLP)",
+                (
+                    ("η (channel × detector)", _fmt(transmittance)),
+                    ("Y0", _fmt(y0)),
+                    ("e_d", _fmt(misalignment_error)),
+                    ("f", _fmt(f)),
+                    ("q", _fmt(q)),
+                    (
+                        "μ",
+                        _fmt(best.mean_photon_number)
+                        if best.mean_photon_number is not None
+                        else "—",
+                    ),
+                    ("rep. rate", _fmt(rep, "Hz")),
+                ),
+                f"{_fmt(best.bits_per_pulse, 'bits/pulse')} = {_fmt(best.key_rate_bps, 'bit/s')}; "
+                f"PLOB −log2(1−η_ch)·rate = {_fmt(best.plob_bps, 'bit/s')}",
+            )
+        )
     return rates, notes
 
 
@@ -191,8 +223,13 @@ def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
         receiver = scenario.nodes[budget.receiver]
         scope = f"hop {budget.sender}→{budget.receiver}"
         rates, notes = prepare_measure_rates(
-            sender.source, receiver.detector, budget.transmittance,
-            budget.channel_transmittance, budget.link.misalignment_error, result.demand, scope,
+            sender.source,
+            receiver.detector,
+            budget.transmittance,
+            budget.channel_transmittance,
+            budget.link.misalignment_error,
+            result.demand,
+            scope,
             result.steps if len(result.hops) > 1 else None,
         )
         result.notes.extend(notes)
@@ -216,14 +253,22 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
         total_db = channel_db + loss_db_from_transmittance(detector.efficiency)
     misalignment = _combined_misalignment([h.link.misalignment_error for h in result.hops])
     if result.steps is not None and len(result.hops) > 1:
-        result.steps.append(Step(
-            "end-to-end channel", "loss = Σ hop channel losses",
-            tuple((h.link.name, _fmt(h.channel_loss_db, "dB")) for h in result.hops),
-            _fmt(channel_db, "dB"),
-        ))
+        result.steps.append(
+            Step(
+                "end-to-end channel",
+                "loss = Σ hop channel losses",
+                tuple((h.link.name, _fmt(h.channel_loss_db, "dB")) for h in result.hops),
+                _fmt(channel_db, "dB"),
+            )
+        )
     rates, notes = prepare_measure_rates(
-        source, detector, transmittance_from_loss_db(total_db),
-        transmittance_from_loss_db(channel_db), misalignment, result.demand, "end to end",
+        source,
+        detector,
+        transmittance_from_loss_db(total_db),
+        transmittance_from_loss_db(channel_db),
+        misalignment,
+        result.demand,
+        "end to end",
         result.steps,
     )
     result.end_to_end = tuple(rates)

@@ -166,6 +166,7 @@ def link_budget(link: Link, scenario: Scenario, sender: str | None = None) -> Li
     if detector is None:
         return budget
     detector_db = loss_db_from_transmittance(detector.efficiency)
-    term = BudgetTerm("detector", detector_db, f"efficiency of {receiver}'s detector",
-                      receiver=True)
+    term = BudgetTerm(
+        "detector", detector_db, f"efficiency of {receiver}'s detector", receiver=True
+    )
     return LinkBudget(**{**budget.__dict__, "terms": (*budget.terms, term)})

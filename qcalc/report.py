@@ -38,6 +38,11 @@ def plain(value: Any) -> Any:
     return value
 
 
+def plain_dict(value: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = plain(value)
+    return out
+
+
 # ----------------------------------------------------------------------------- dicts
 
 
@@ -82,13 +87,17 @@ def demand_dict(result: DemandResult) -> dict[str, Any]:
                 "from": h.sender,
                 "to": h.receiver,
                 "loss_db": h.loss_db,
-                **({"key_rate_bps": r.key_rate_bps, "protocol": r.protocol} if r else
-                   {"key_rate_bps": 0.0, "protocol": None}),
+                **(
+                    {"key_rate_bps": r.key_rate_bps, "protocol": r.protocol}
+                    if r
+                    else {"key_rate_bps": 0.0, "protocol": None}
+                ),
             }
             for h, r in zip(result.hops, result.hop_rates, strict=True)
         ],
-        "limiting_hop": (result.hops[result.limiting_hop].link.name
-                         if result.limiting_hop is not None else None),
+        "limiting_hop": (
+            result.hops[result.limiting_hop].link.name if result.limiting_hop is not None else None
+        ),
         "notes": list(result.notes),
     }
     if result.entanglement is not None:
@@ -97,8 +106,13 @@ def demand_dict(result: DemandResult) -> dict[str, Any]:
         out["expect"] = {
             "passed": result.passed,
             "checks": [
-                {"field": c.check.field, "op": c.check.op, "want": c.check.want, "got": c.got,
-                 "passed": c.passed}
+                {
+                    "field": c.check.field,
+                    "op": c.check.op,
+                    "want": c.check.want,
+                    "got": c.got,
+                    "passed": c.passed,
+                }
                 for c in result.checks
             ],
         }
@@ -106,12 +120,14 @@ def demand_dict(result: DemandResult) -> dict[str, Any]:
 
 
 def scenario_dict(scenario: Scenario, results: list[DemandResult]) -> dict[str, Any]:
-    return plain({
-        "qcalc_version": __version__,
-        "scenario": scenario.name,
-        "file": scenario.file,
-        "demands": [demand_dict(r) for r in results],
-    })
+    return plain_dict(
+        {
+            "qcalc_version": __version__,
+            "scenario": scenario.name,
+            "file": scenario.file,
+            "demands": [demand_dict(r) for r in results],
+        }
+    )
 
 
 def link_dict(budget: LinkBudget) -> dict[str, Any]:
@@ -137,12 +153,14 @@ def link_dict(budget: LinkBudget) -> dict[str, Any]:
 
 
 def links_dict(scenario: Scenario, budgets: list[LinkBudget]) -> dict[str, Any]:
-    return plain({
-        "qcalc_version": __version__,
-        "scenario": scenario.name,
-        "file": scenario.file,
-        "links": [link_dict(b) for b in budgets],
-    })
+    return plain_dict(
+        {
+            "qcalc_version": __version__,
+            "scenario": scenario.name,
+            "file": scenario.file,
+            "links": [link_dict(b) for b in budgets],
+        }
+    )
 
 
 def to_json(data: Any) -> str:
@@ -213,9 +231,9 @@ def rate_tables(scenario: Scenario, results: list[DemandResult]) -> list[Table]:
         )
         for rate in r.end_to_end:
             t.rows.append(_rate_row(rate))
-        for rate in r.hop_rates:
-            if rate is not None and len(r.hops) > 1:
-                t.rows.append(_rate_row(rate))
+        for hop_rate in r.hop_rates:
+            if hop_rate is not None and len(r.hops) > 1:
+                t.rows.append(_rate_row(hop_rate))
         best = f"{r.protocol} at {num(r.key_rate_bps, 'bit/s')}" if r.protocol else "none"
         t.footer.append(f"best: {best}")
         if r.limiting_hop is not None and len(r.hops) > 1:
@@ -230,19 +248,35 @@ def rate_tables(scenario: Scenario, results: list[DemandResult]) -> list[Table]:
 
 def _rate_row(rate: ProtocolRate) -> list[str]:
     mu = "—" if rate.mean_photon_number is None else num(rate.mean_photon_number)
-    return [rate.protocol, rate.scope, num(rate.key_rate_bps, "bit/s"),
-            num(rate.plob_bps, "bit/s"), num(rate.fraction_of_plob), mu]
+    return [
+        rate.protocol,
+        rate.scope,
+        num(rate.key_rate_bps, "bit/s"),
+        num(rate.plob_bps, "bit/s"),
+        num(rate.fraction_of_plob),
+        mu,
+    ]
 
 
 def links_table(scenario: Scenario, budgets: list[LinkBudget]) -> list[Table]:
-    t = Table(f"{scenario.name} — links",
-              ["link", "channel", "length", "terms", "loss", "η", "delay", "PLOB/use"])
+    t = Table(
+        f"{scenario.name} — links",
+        ["link", "channel", "length", "terms", "loss", "η", "delay", "PLOB/use"],
+    )
     for b in budgets:
         terms = "; ".join(f"{term.name} {num(term.loss_db, 'dB')}" for term in b.terms)
-        t.rows.append([
-            b.link.name, b.link.channel, num(b.length_km, "km"), terms, num(b.loss_db, "dB"),
-            num(b.transmittance), num(b.delay_s, "s"), num(plob_bound(b.channel_transmittance)),
-        ])
+        t.rows.append(
+            [
+                b.link.name,
+                b.link.channel,
+                num(b.length_km, "km"),
+                terms,
+                num(b.loss_db, "dB"),
+                num(b.transmittance),
+                num(b.delay_s, "s"),
+                num(plob_bound(b.channel_transmittance)),
+            ]
+        )
         t.footer.extend(f"{b.link.name}: {n}" for n in b.notes)
     return [t]
 
@@ -262,8 +296,10 @@ def explain_text(steps: list[Step]) -> str:
 def render_plain(tables: list[Table]) -> str:
     out = []
     for t in tables:
-        widths = [max(len(c), *(len(r[i]) for r in t.rows)) if t.rows else len(c)
-                  for i, c in enumerate(t.columns)]
+        widths = [
+            max(len(c), *(len(r[i]) for r in t.rows)) if t.rows else len(c)
+            for i, c in enumerate(t.columns)
+        ]
         out.append(t.title)
         out.append("  ".join(c.ljust(w) for c, w in zip(t.columns, widths, strict=True)))
         out.append("  ".join("-" * w for w in widths))

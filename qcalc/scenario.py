@@ -38,7 +38,11 @@ class Field:
 
     @property
     def range_text(self) -> str:
-        lo = "" if self.minimum is None else f"{'>' if self.exclusive_minimum else '≥'} {self.minimum:g}"
+        lo = (
+            ""
+            if self.minimum is None
+            else f"{'>' if self.exclusive_minimum else '≥'} {self.minimum:g}"
+        )
         hi = "" if self.maximum is None else f"≤ {self.maximum:g}"
         if lo and hi:
             return f"a number {lo} and {hi}"
@@ -47,8 +51,15 @@ class Field:
         return "a number"
 
 
-def _num(doc: str, lo: float | None = 0.0, hi: float | None = None, *, gt: bool = False,
-         default: Any = None, required: bool = False) -> Field:
+def _num(
+    doc: str,
+    lo: float | None = 0.0,
+    hi: float | None = None,
+    *,
+    gt: bool = False,
+    default: Any = None,
+    required: bool = False,
+) -> Field:
     return Field("number", doc, lo, hi, gt, default=default, required=required)
 
 
@@ -64,25 +75,50 @@ SOURCE_KINDS = ("weak_coherent", "single_photon", "entangled_pair")
 ROLES = ("end", "trusted_relay", "untrusted_relay", "repeater")
 CHANNELS = ("fibre", "free_space", "satellite")
 APPLICATIONS = (
-    "qkd", "diqkd", "entanglement", "teleportation", "blind_qc", "clock_sync", "distributed_qc",
+    "qkd",
+    "diqkd",
+    "entanglement",
+    "teleportation",
+    "blind_qc",
+    "clock_sync",
+    "distributed_qc",
 )
 #: Stage each application needs (SPEC, "Applications map to the stage they need").
 APPLICATION_STAGE = {
-    "qkd": 1, "diqkd": 3, "entanglement": 3, "teleportation": 4, "blind_qc": 4,
-    "clock_sync": 5, "distributed_qc": 5,
+    "qkd": 1,
+    "diqkd": 3,
+    "entanglement": 3,
+    "teleportation": 4,
+    "blind_qc": 4,
+    "clock_sync": 5,
+    "distributed_qc": 5,
 }
 PROTOCOLS = (
-    "bb84-decoy", "bb84-finite", "bb84-single-photon", "gllp", "bbm92", "diqkd", "mdi-qkd",
+    "bb84-decoy",
+    "bb84-finite",
+    "bb84-single-photon",
+    "gllp",
+    "bbm92",
+    "diqkd",
+    "mdi-qkd",
     "tf-qkd",
 )
 EXPECT_KEYS = ("stage", "key_rate_bps", "pair_rate_hz", "fidelity")
 HARDWARE_KINDS = {
-    "detectors": "detector", "sources": "source", "memories": "memory", "processors": "processor",
+    "detectors": "detector",
+    "sources": "source",
+    "memories": "memory",
+    "processors": "processor",
 }
 
 DETECTOR_FIELDS: dict[str, Field] = {
-    "efficiency": _num("detection efficiency with every receiver loss folded in (0..1]",
-                       0.0, 1.0, gt=True, default=1.0),
+    "efficiency": _num(
+        "detection efficiency with every receiver loss folded in (0..1]",
+        0.0,
+        1.0,
+        gt=True,
+        default=1.0,
+    ),
     "dark_count_probability": _frac("background yield Y0 per detection window, whole receiver"),
     "dark_count_rate_hz": _num("dark-count rate of the whole receiver [Hz]"),
     "gate_window_ns": _num("detection window [ns]", gt=True),
@@ -91,12 +127,17 @@ DETECTOR_FIELDS: dict[str, Field] = {
 SOURCE_FIELDS: dict[str, Field] = {
     "kind": Field("enum", "what the source emits", choices=SOURCE_KINDS, required=True),
     "repetition_rate_hz": _num("pulse repetition rate [Hz]", gt=True),
-    "mean_photon_number": Field("number_or_optimise",
-                                "signal mean photon number, or `optimise`", 0.0, 10.0, True,
-                                default="optimise"),
-    "decoy_photon_numbers": Field("decoys",
-                                  "decoy intensities, e.g. [0.1, 0.0], or `infinite`",
-                                  0.0, 10.0, default="infinite"),
+    "mean_photon_number": Field(
+        "number_or_optimise",
+        "signal mean photon number, or `optimise`",
+        0.0,
+        10.0,
+        True,
+        default="optimise",
+    ),
+    "decoy_photon_numbers": Field(
+        "decoys", "decoy intensities, e.g. [0.1, 0.0], or `infinite`", 0.0, 10.0, default="infinite"
+    ),
     "pair_rate_hz": _num("entangled-pair emission rate [Hz]", gt=True),
     "mean_pairs_per_pulse": _num("mean number of pairs per pump pulse", gt=True, hi=10.0),
     "wavelength_nm": _num("wavelength [nm]", gt=True),
@@ -123,24 +164,29 @@ NODE_FIELDS: dict[str, Field] = {
     "detector": Field("profile", "detector profile name or inline", profile="detector"),
     "memory": Field("profile", "memory profile name or inline", profile="memory"),
     "processor": Field("profile", "processor profile name or inline", profile="processor"),
-    "bsm_success_probability": _frac("Bell-state measurement success probability",
-                                     default=0.5),
-    "orbit": Field("mapping", "circular orbit of a satellite node", sub={
-        "altitude_km": _num("orbit altitude [km]", gt=True, required=True),
-    }),
+    "bsm_success_probability": _frac("Bell-state measurement success probability", default=0.5),
+    "orbit": Field(
+        "mapping",
+        "circular orbit of a satellite node",
+        sub={
+            "altitude_km": _num("orbit altitude [km]", gt=True, required=True),
+        },
+    ),
 }
 LINK_FIELDS: dict[str, Field] = {
     "name": Field("string", "link name (default: the two ends joined by '-')"),
     "ends": Field("names", "the two nodes the link joins", required=True),
     "channel": Field("enum", "physical channel", choices=CHANNELS, default="fibre"),
     "length_km": _num("length [km]; for a satellite link the slant range is computed"),
-    "attenuation_db_per_km": _num("fibre attenuation [dB/km]",
-                                  default=FIBRE_ATTENUATION_DB_PER_KM_1550NM),
+    "attenuation_db_per_km": _num(
+        "fibre attenuation [dB/km]", default=FIBRE_ATTENUATION_DB_PER_KM_1550NM
+    ),
     "extra_loss_db": _num("connector, splice and other lumped losses [dB]", default=0.0),
     "misalignment_error": _frac("intrinsic error of the optics e_d", default=0.01, hi=0.5),
     "wavelength_nm": _num("wavelength [nm]", gt=True),
-    "direction": Field("enum", "satellite link direction", choices=("downlink", "uplink"),
-                       default="downlink"),
+    "direction": Field(
+        "enum", "satellite link direction", choices=("downlink", "uplink"), default="downlink"
+    ),
     "tx_beam_waist_m": _num("transmitter beam waist w0, 1/e² radius [m]", gt=True),
     "tx_aperture_m": _num("transmitter aperture diameter [m]", gt=True),
     "rx_aperture_m": _num("receiver aperture diameter [m]", gt=True),
@@ -151,8 +197,9 @@ LINK_FIELDS: dict[str, Field] = {
     "fried_parameter_m": _num("Fried parameter r0 [m]", gt=True),
     "elevation_deg": _num("elevation of the satellite [deg]", 0.0, 90.0, gt=True),
     "min_elevation_deg": _num("elevation mask for a whole pass [deg]", 0.0, 90.0, gt=True),
-    "max_elevation_deg": _num("highest elevation of the pass [deg]", 0.0, 90.0, gt=True,
-                              default=90.0),
+    "max_elevation_deg": _num(
+        "highest elevation of the pass [deg]", 0.0, 90.0, gt=True, default=90.0
+    ),
     "divergence_urad": _num("far-field 1/e² half-angle divergence [µrad]", gt=True),
     "zenith_transmittance": _frac("atmospheric transmittance at zenith"),
     "passes_per_day": _num("usable passes per day"),
@@ -166,19 +213,23 @@ DEMAND_FIELDS: dict[str, Field] = {
     "name": Field("string", "demand name (default: the ends joined by '-')"),
     "ends": Field("names", "the two end nodes", required=True),
     "path": Field("names", "explicit route; default: lowest-loss route"),
-    "application": Field("enum", "what the demand is for", choices=APPLICATIONS,
-                         default="qkd"),
+    "application": Field("enum", "what the demand is for", choices=APPLICATIONS, default="qkd"),
     "protocol": Field("enum", "QKD protocol; default: best applicable", choices=PROTOCOLS),
-    "error_correction_efficiency": _num("error-correction inefficiency f", 1.0,
-                                        default=1.16),
-    "sifting_factor": _num("fraction q of detections kept after sifting", 0.0, 1.0, gt=True,
-                           default=0.5),
+    "error_correction_efficiency": _num("error-correction inefficiency f", 1.0, default=1.16),
+    "sifting_factor": _num(
+        "fraction q of detections kept after sifting", 0.0, 1.0, gt=True, default=0.5
+    ),
     "block_size": _num("finite-key block size (pulses sent)", gt=True),
-    "distillation": Field("mapping", "entanglement distillation", sub={
-        "protocol": Field("enum", "distillation protocol", choices=("bbpssw", "dejmps"),
-                          required=True),
-        "rounds": _int("rounds of distillation", lo=0, default=1),
-    }),
+    "distillation": Field(
+        "mapping",
+        "entanglement distillation",
+        sub={
+            "protocol": Field(
+                "enum", "distillation protocol", choices=("bbpssw", "dejmps"), required=True
+            ),
+            "rounds": _int("rounds of distillation", lo=0, default=1),
+        },
+    ),
     "expect": Field("expect", "checks the demand must pass, e.g. {stage: '>= 1'}"),
 }
 CRITERIA_FIELDS: dict[str, Field] = {
@@ -187,8 +238,9 @@ CRITERIA_FIELDS: dict[str, Field] = {
     "fault_tolerant_min_logical_qubits": _int("stage 5: logical qubits per end", default=1),
     "computing_min_logical_qubits": _int("stage 6: logical qubits per end", default=100),
     "surface_code_threshold": _frac("surface-code threshold gate error", default=0.01),
-    "logical_error_rate": Field("number", "target logical error per round", 0.0, 1.0, True,
-                                default=1e-6),
+    "logical_error_rate": Field(
+        "number", "target logical error per round", 0.0, 1.0, True, default=1e-6
+    ),
 }
 DEFAULTABLE_LINK = tuple(k for k in LINK_FIELDS if k not in ("name", "ends"))
 DEFAULTABLE_DEMAND = tuple(k for k in DEMAND_FIELDS if k not in ("name", "ends", "path"))
@@ -203,8 +255,7 @@ TOP_FIELDS: dict[str, Field] = {
     "description": Field("string", "free text"),
     "references": Field("strings", "sources of the scenario's numbers"),
     "hardware": Field("hardware", "named hardware profiles"),
-    "defaults": Field("mapping", "defaults for every node, link and demand",
-                      sub=DEFAULTS_FIELDS),
+    "defaults": Field("mapping", "defaults for every node, link and demand", sub=DEFAULTS_FIELDS),
     "criteria": Field("mapping", "stage thresholds", sub=CRITERIA_FIELDS),
     "nodes": Field("nodes", "the nodes by name", required=True),
     "links": Field("links", "the links", required=True),
@@ -367,8 +418,18 @@ class Scenario:
 # --------------------------------------------------------------------------- checking
 
 _EXPECT_RE = re.compile(r"^\s*(>=|<=|==|>|<)\s*([-+0-9.eE]+)\s*$")
-_UNIT_SUFFIXES = {"_km": "km", "_db": "dB", "_hz": "Hz", "_s": "s", "_nm": "nm", "_m": "m",
-                  "_urad": "µrad", "_deg": "degrees", "_ns": "ns", "_db_per_km": "dB/km"}
+_UNIT_SUFFIXES = {
+    "_km": "km",
+    "_db": "dB",
+    "_hz": "Hz",
+    "_s": "s",
+    "_nm": "nm",
+    "_m": "m",
+    "_urad": "µrad",
+    "_deg": "degrees",
+    "_ns": "ns",
+    "_db_per_km": "dB/km",
+}
 
 
 def _unit_hint(name: str) -> str:
@@ -381,6 +442,16 @@ def _unit_hint(name: str) -> str:
 def _suggest(key: str, options: list[str] | tuple[str, ...]) -> str:
     close = difflib.get_close_matches(key, list(options), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown_key(key: str, options: list[str] | tuple[str, ...]) -> str:
+    """'unknown key' with a did-you-mean, or the list of allowed keys when none is close."""
+    hint = _suggest(key, options)
+    return (
+        f"unknown key {key!r}{hint}"
+        if hint
+        else (f"unknown key {key!r} (allowed: {', '.join(options)})")
+    )
 
 
 class _Checker:
@@ -396,15 +467,18 @@ class _Checker:
     def number(self, path: Path, value: Any, spec: Field, *, integer: bool = False) -> Any:
         name = str(path[-1]) if path else "value"
         if isinstance(value, bool):
-            raise self.err(path, f"is {value!r} (YAML reads yes/no/on/off/true/false as a "
-                                 f"boolean); expected {spec.range_text}{_unit_hint(name)}, "
-                                 "written as a plain number")
+            raise self.err(
+                path,
+                f"is {value!r} (YAML reads yes/no/on/off/true/false as a "
+                f"boolean); expected {spec.range_text}{_unit_hint(name)}, "
+                "written as a plain number",
+            )
         if isinstance(value, str):
             numeric = re.match(r"^\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(\S.*)?$", value)
-            hint = (f"; write {numeric.group(1)} (the unit is in the key's name)"
-                    if numeric else "")
-            raise self.err(path, f"is the text {value!r}; expected {spec.range_text}"
-                                 f"{_unit_hint(name)}{hint}")
+            hint = f"; write {numeric.group(1)} (the unit is in the key's name)" if numeric else ""
+            raise self.err(
+                path, f"is the text {value!r}; expected {spec.range_text}{_unit_hint(name)}{hint}"
+            )
         if value is None:
             raise self.err(path, f"is empty; expected {spec.range_text}{_unit_hint(name)}")
         if not isinstance(value, int | float):
@@ -434,8 +508,9 @@ class _Checker:
             hi is not None and value > hi
         )
         if bad:
-            raise self.err(path, f"is {value:g}; expected {spec.range_text}"
-                                 f"{_unit_hint(str(path[-1]))}")
+            raise self.err(
+                path, f"is {value:g}; expected {spec.range_text}{_unit_hint(str(path[-1]))}"
+            )
 
     def string(self, path: Path, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
@@ -463,8 +538,10 @@ class _Checker:
         if kind == "enum":
             if value not in spec.choices:
                 choices = ", ".join(spec.choices)
-                raise self.err(path, f"is {value!r}; expected one of {choices}"
-                                     f"{_suggest(str(value), spec.choices)}")
+                raise self.err(
+                    path,
+                    f"is {value!r}; expected one of {choices}{_suggest(str(value), spec.choices)}",
+                )
             return value
         if kind == "names":
             return self.names(path, value)
@@ -476,8 +553,11 @@ class _Checker:
             if value == "infinite":
                 return "infinite"
             if not isinstance(value, list) or not 1 <= len(value) <= 2:
-                raise self.err(path, f"is {value!r}; expected `infinite` or a list of one or "
-                                     "two decoy intensities such as [0.1, 0.0]")
+                raise self.err(
+                    path,
+                    f"is {value!r}; expected `infinite` or a list of one or "
+                    "two decoy intensities such as [0.1, 0.0]",
+                )
             return tuple(self.number((*path, i), v, spec) for i, v in enumerate(value))
         if kind == "mapping":
             assert spec.sub is not None
@@ -489,19 +569,24 @@ class _Checker:
             return self.expect(path, value)
         raise AssertionError(f"unknown field kind {kind}")  # pragma: no cover
 
-    def section(self, path: Path, value: Any, spec: Mapping[str, Field],
-                profiles: Mapping[str, Any], defaults: Mapping[str, Any] | None = None,
-                ) -> dict[str, Any]:
+    def section(
+        self,
+        path: Path,
+        value: Any,
+        spec: Mapping[str, Field],
+        profiles: Mapping[str, Any],
+        defaults: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Check a mapping against ``spec``; unknown keys are errors, defaults filled."""
         if not isinstance(value, dict):
             what = "a list" if isinstance(value, list) else repr(value)
-            raise self.err(path, f"is {what}; expected a mapping of keys such as "
-                                 f"{', '.join(list(spec)[:3])}")
+            raise self.err(
+                path, f"is {what}; expected a mapping of keys such as {', '.join(list(spec)[:3])}"
+            )
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key not in spec:
-                raise self.err((*path, key), f"unknown key {key!r}{_suggest(key, list(spec))} "
-                                             f"(allowed: {', '.join(spec)})", at_key=True)
+                raise self.err((*path, key), _unknown_key(key, list(spec)), at_key=True)
             out[key] = self.value((*path, key), item, spec[key], profiles)
         for key, item in (defaults or {}).items():
             if key in spec and key not in out:
@@ -520,8 +605,11 @@ class _Checker:
             if value not in named:
                 where = "hardware." + next(k for k, v in HARDWARE_KINDS.items() if v == kind)
                 known = ", ".join(named) or "none"
-                raise self.err(path, f"names the {kind} profile {value!r}, which {where} does "
-                                     f"not define (defined: {known}){_suggest(value, list(named))}")
+                raise self.err(
+                    path,
+                    f"names the {kind} profile {value!r}, which {where} does "
+                    f"not define (defined: {known}){_suggest(value, list(named))}",
+                )
             return named[value]
         return self.make_profile(path, value, kind, profiles)
 
@@ -529,11 +617,15 @@ class _Checker:
         clean = self.section(path, value, PROFILE_FIELDS[kind], profiles)
         if kind == "detector":
             if clean.get("dark_count_rate_hz") is not None and "gate_window_ns" not in clean:
-                raise self.err(path, "gives dark_count_rate_hz without gate_window_ns; add the "
-                                     "detection window in ns, or give dark_count_probability")
+                raise self.err(
+                    path,
+                    "gives dark_count_rate_hz without gate_window_ns; add the "
+                    "detection window in ns, or give dark_count_probability",
+                )
             if "dark_count_probability" in clean and "dark_count_rate_hz" in clean:
-                raise self.err(path, "gives both dark_count_probability and dark_count_rate_hz;"
-                                     " keep one")
+                raise self.err(
+                    path, "gives both dark_count_probability and dark_count_rate_hz; keep one"
+                )
             return Detector(**clean)
         if kind == "source":
             return Source(**clean)
@@ -543,13 +635,15 @@ class _Checker:
 
     def expect(self, path: Path, value: Any) -> tuple[Check, ...]:
         if not isinstance(value, dict):
-            raise self.err(path, f"is {value!r}; expected a mapping such as "
-                                 "{stage: '>= 1', key_rate_bps: '>= 1000'}")
+            raise self.err(
+                path,
+                f"is {value!r}; expected a mapping such as "
+                "{stage: '>= 1', key_rate_bps: '>= 1000'}",
+            )
         checks = []
         for key, text in value.items():
             if key not in EXPECT_KEYS:
-                raise self.err((*path, key), f"unknown key {key!r}{_suggest(key, EXPECT_KEYS)} "
-                                             f"(allowed: {', '.join(EXPECT_KEYS)})", at_key=True)
+                raise self.err((*path, key), _unknown_key(key, EXPECT_KEYS), at_key=True)
             match = _EXPECT_RE.match(text) if isinstance(text, str) else None
             number = None
             if match:
@@ -558,9 +652,12 @@ class _Checker:
                 except ValueError:
                     number = None
             if match is None or number is None or not math.isfinite(number):
-                raise self.err((*path, key), f"is {text!r}; expected a comparison as a quoted "
-                                             f"text such as '>= {text if isinstance(text, int | float) and not isinstance(text, bool) else 1}' "
-                                             "(operators >=, <=, ==, >, <)")
+                raise self.err(
+                    (*path, key),
+                    f"is {text!r}; expected a comparison as a quoted "
+                    f"text such as '>= {text if isinstance(text, int | float) and not isinstance(text, bool) else 1}' "
+                    "(operators >=, <=, ==, >, <)",
+                )
             checks.append(Check(key, match.group(1), number))
         return tuple(checks)
 
@@ -569,39 +666,50 @@ class _Checker:
         data = self.doc.data
         if not isinstance(data, dict):
             what = "a list" if isinstance(data, list) else f"the value {data!r}"
-            raise self.err((), f"the file holds {what}; expected a scenario mapping with the "
-                               "keys qcalc, nodes, links, demands")
+            raise self.err(
+                (),
+                f"the file holds {what}; expected a scenario mapping with the "
+                "keys qcalc, nodes, links, demands",
+            )
         for key in data:
             if key not in TOP_FIELDS:
-                raise self.err((key,), f"unknown key {key!r}{_suggest(key, list(TOP_FIELDS))} "
-                                       f"(allowed: {', '.join(TOP_FIELDS)})", at_key=True)
+                raise self.err((key,), _unknown_key(key, list(TOP_FIELDS)), at_key=True)
         for key, f in TOP_FIELDS.items():
             if f.required and key not in data:
                 raise self.err((), f"misses the required key {key!r} ({f.doc})")
         version = self.number(("qcalc",), data["qcalc"], TOP_FIELDS["qcalc"], integer=True)
         if version != FORMAT_VERSION:
-            raise self.err(("qcalc",), f"is {version}; this qcalc reads format version "
-                                       f"{FORMAT_VERSION}")
+            raise self.err(
+                ("qcalc",), f"is {version}; this qcalc reads format version {FORMAT_VERSION}"
+            )
         profiles = self.hardware(data.get("hardware", {}))
-        defaults = self.section(("defaults",), data.get("defaults", {}), DEFAULTS_FIELDS,
-                                profiles) if "defaults" in data else {}
+        defaults = (
+            self.section(("defaults",), data.get("defaults", {}), DEFAULTS_FIELDS, profiles)
+            if "defaults" in data
+            else {}
+        )
         # Field defaults are filled by the sections that use them; keep only what was written.
         written_defaults = {k: v for k, v in defaults.items() if k in data.get("defaults", {})}
         nodes = self.nodes(data["nodes"], profiles, written_defaults)
         links = self.links(data["links"], nodes, profiles, written_defaults)
-        name = self.string(("name",), data["name"]) if "name" in data else (
-            self.doc.file.rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml"))
+        name = (
+            self.string(("name",), data["name"])
+            if "name" in data
+            else (self.doc.file.rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml"))
+        )
         scenario = Scenario(
             name=name,
             file=self.doc.file,
             nodes=nodes,
             links=links,
             demands=(),
-            criteria=Criteria(**self.section(("criteria",), data.get("criteria", {}),
-                                             CRITERIA_FIELDS, profiles)),
+            criteria=Criteria(
+                **self.section(("criteria",), data.get("criteria", {}), CRITERIA_FIELDS, profiles)
+            ),
             description=str(data.get("description", "")),
-            references=self.value(("references",), data.get("references", []),
-                                  TOP_FIELDS["references"], profiles),
+            references=self.value(
+                ("references",), data.get("references", []), TOP_FIELDS["references"], profiles
+            ),
         )
         demands = self.demands(data.get("demands", []), scenario, profiles, written_defaults)
         return Scenario(**{**scenario.__dict__, "demands": demands})
@@ -609,41 +717,47 @@ class _Checker:
     def hardware(self, value: Any) -> dict[str, dict[str, Any]]:
         path: Path = ("hardware",)
         if not isinstance(value, dict):
-            raise self.err(path, f"is {value!r}; expected a mapping of "
-                                 f"{', '.join(HARDWARE_KINDS)}")
+            raise self.err(path, f"is {value!r}; expected a mapping of {', '.join(HARDWARE_KINDS)}")
         profiles: dict[str, dict[str, Any]] = {kind: {} for kind in HARDWARE_KINDS.values()}
         for group, entries in value.items():
             if group not in HARDWARE_KINDS:
-                raise self.err((*path, group), f"unknown key {group!r}"
-                                               f"{_suggest(group, list(HARDWARE_KINDS))} "
-                                               f"(allowed: {', '.join(HARDWARE_KINDS)})",
-                               at_key=True)
+                raise self.err(
+                    (*path, group), _unknown_key(group, list(HARDWARE_KINDS)), at_key=True
+                )
             if not isinstance(entries, dict):
                 raise self.err((*path, group), f"is {entries!r}; expected profiles by name")
             kind = HARDWARE_KINDS[group]
             for name, body in entries.items():
-                profiles[kind][name] = self.make_profile((*path, group, name), body, kind,
-                                                         profiles)
+                profiles[kind][name] = self.make_profile((*path, group, name), body, kind, profiles)
         return profiles
 
-    def nodes(self, value: Any, profiles: Mapping[str, Any],
-              defaults: Mapping[str, Any]) -> dict[str, Node]:
+    def nodes(
+        self, value: Any, profiles: Mapping[str, Any], defaults: Mapping[str, Any]
+    ) -> dict[str, Node]:
         path: Path = ("nodes",)
         if not isinstance(value, dict) or not value:
-            raise self.err(path, "expected a mapping of node names to their settings, "
-                                 "e.g. {alice: {role: end}}")
+            raise self.err(
+                path,
+                "expected a mapping of node names to their settings, e.g. {alice: {role: end}}",
+            )
         nodes = {}
         node_defaults = {k: defaults[k] for k in PROFILE_FIELDS if k in defaults}
         for name, body in value.items():
             body = {} if body is None else body
             clean = self.section((*path, name), body, NODE_FIELDS, profiles, node_defaults)
             orbit = clean.pop("orbit", None)
-            nodes[name] = Node(name=name, **clean,
-                               altitude_km=orbit["altitude_km"] if orbit else None)
+            nodes[name] = Node(
+                name=name, **clean, altitude_km=orbit["altitude_km"] if orbit else None
+            )
         return nodes
 
-    def links(self, value: Any, nodes: Mapping[str, Node], profiles: Mapping[str, Any],
-              defaults: Mapping[str, Any]) -> tuple[Link, ...]:
+    def links(
+        self,
+        value: Any,
+        nodes: Mapping[str, Node],
+        profiles: Mapping[str, Any],
+        defaults: Mapping[str, Any],
+    ) -> tuple[Link, ...]:
         path: Path = ("links",)
         if not isinstance(value, list) or not value:
             raise self.err(path, "expected a list of links, each with ends: [a, b]")
@@ -656,26 +770,35 @@ class _Checker:
             ends = self.two_ends((*here, "ends"), clean["ends"], nodes)
             name = clean.pop("name", None) or "-".join(ends)
             if name in seen:
-                raise self.err((*here, "name"), f"is {name!r}, the name of links[{seen[name]}] "
-                                                "too; give each link its own name")
+                raise self.err(
+                    (*here, "name"),
+                    f"is {name!r}, the name of links[{seen[name]}] "
+                    "too; give each link its own name",
+                )
             seen[name] = i
             clean["ends"] = ends
             self.channel_fields(here, clean, nodes)
             links.append(Link(name=name, **clean))
         return tuple(links)
 
-    def two_ends(self, path: Path, ends: tuple[str, ...], nodes: Mapping[str, Node],
-                 ) -> tuple[str, str]:
+    def two_ends(
+        self,
+        path: Path,
+        ends: tuple[str, ...],
+        nodes: Mapping[str, Node],
+    ) -> tuple[str, str]:
         if len(ends) != 2 or ends[0] == ends[1]:
             raise self.err(path, f"is {list(ends)}; expected two different node names")
         for end in ends:
             if end not in nodes:
-                raise self.err(path, f"names {end!r}, which is not a node "
-                                     f"(nodes: {', '.join(nodes)}){_suggest(end, list(nodes))}")
+                raise self.err(
+                    path,
+                    f"names {end!r}, which is not a node "
+                    f"(nodes: {', '.join(nodes)}){_suggest(end, list(nodes))}",
+                )
         return ends[0], ends[1]
 
-    def channel_fields(self, path: Path, clean: dict[str, Any],
-                       nodes: Mapping[str, Node]) -> None:
+    def channel_fields(self, path: Path, clean: dict[str, Any], nodes: Mapping[str, Node]) -> None:
         """Checks that need several fields of one link at once."""
         channel = clean["channel"]
         measured = "elementary_pair_rate_hz" in clean or "elementary_fidelity" in clean
@@ -684,17 +807,29 @@ class _Checker:
         if channel == "satellite":
             orbiting = [e for e in clean["ends"] if nodes[e].altitude_km is not None]
             if len(orbiting) != 1:
-                raise self.err((*path, "ends"), f"a satellite link needs exactly one end with an "
-                                                f"orbit; {list(clean['ends'])} has "
-                                                f"{len(orbiting)}. Add orbit: {{altitude_km: 500}}"
-                                                " to the satellite node")
+                raise self.err(
+                    (*path, "ends"),
+                    f"a satellite link needs exactly one end with an "
+                    f"orbit; {list(clean['ends'])} has "
+                    f"{len(orbiting)}. Add orbit: {{altitude_km: 500}}"
+                    " to the satellite node",
+                )
             if ("elevation_deg" in clean) == ("min_elevation_deg" in clean):
-                raise self.err(path, "a satellite link needs elevation_deg (one position) or "
-                                     "min_elevation_deg (a whole pass), not both or neither")
-            if "divergence_urad" not in clean and "tx_aperture_m" not in clean \
-                    and "tx_beam_waist_m" not in clean:
-                raise self.err(path, "a satellite link needs divergence_urad, tx_beam_waist_m or"
-                                     " tx_aperture_m to size the beam")
+                raise self.err(
+                    path,
+                    "a satellite link needs elevation_deg (one position) or "
+                    "min_elevation_deg (a whole pass), not both or neither",
+                )
+            if (
+                "divergence_urad" not in clean
+                and "tx_aperture_m" not in clean
+                and "tx_beam_waist_m" not in clean
+            ):
+                raise self.err(
+                    path,
+                    "a satellite link needs divergence_urad, tx_beam_waist_m or"
+                    " tx_aperture_m to size the beam",
+                )
             if "rx_aperture_m" not in clean:
                 raise self.err(path, "a satellite link needs rx_aperture_m (receiver diameter)")
         if channel == "free_space":
@@ -702,8 +837,13 @@ class _Checker:
                 if key not in clean:
                     raise self.err(path, f"a free_space link needs {key}")
 
-    def demands(self, value: Any, scenario: Scenario, profiles: Mapping[str, Any],
-                defaults: Mapping[str, Any]) -> tuple[Demand, ...]:
+    def demands(
+        self,
+        value: Any,
+        scenario: Scenario,
+        profiles: Mapping[str, Any],
+        defaults: Mapping[str, Any],
+    ) -> tuple[Demand, ...]:
         path: Path = ("demands",)
         if not isinstance(value, list):
             raise self.err(path, "expected a list of demands, each with ends: [a, b]")
@@ -726,18 +866,23 @@ class _Checker:
             out.append(Demand(name=name, **clean))
         return tuple(out)
 
-    def check_path(self, path: Path, route: tuple[str, ...], ends: tuple[str, str],
-                   scenario: Scenario) -> None:
+    def check_path(
+        self, path: Path, route: tuple[str, ...], ends: tuple[str, str], scenario: Scenario
+    ) -> None:
         if len(route) < 2 or route[0] != ends[0] or route[-1] != ends[1]:
-            raise self.err(path, f"is {list(route)}; expected a route from {ends[0]!r} to "
-                                 f"{ends[1]!r}")
+            raise self.err(
+                path, f"is {list(route)}; expected a route from {ends[0]!r} to {ends[1]!r}"
+            )
         if len(set(route)) != len(route):
             raise self.err(path, f"is {list(route)}; a route visits each node once")
         for a, b in zip(route, route[1:], strict=False):
             for node in (a, b):
                 if node not in scenario.nodes:
-                    raise self.err(path, f"names {node!r}, which is not a node"
-                                         f"{_suggest(node, list(scenario.nodes))}")
+                    raise self.err(
+                        path,
+                        f"names {node!r}, which is not a node"
+                        f"{_suggest(node, list(scenario.nodes))}",
+                    )
             if scenario.link_between(a, b) is None:
                 raise self.err(path, f"is {list(route)}, but no link joins {a!r} and {b!r}")
 
@@ -785,9 +930,15 @@ def _field_schema(f: Field) -> dict[str, Any]:
     elif f.kind == "number_or_optimise":
         out["oneOf"] = [{"type": "number", "exclusiveMinimum": 0}, {"const": "optimise"}]
     elif f.kind == "decoys":
-        out["oneOf"] = [{"const": "infinite"},
-                        {"type": "array", "items": {"type": "number", "minimum": 0},
-                         "minItems": 1, "maxItems": 2}]
+        out["oneOf"] = [
+            {"const": "infinite"},
+            {
+                "type": "array",
+                "items": {"type": "number", "minimum": 0},
+                "minItems": 1,
+                "maxItems": 2,
+            },
+        ]
     elif f.kind == "mapping":
         assert f.sub is not None
         out.update(_section_schema(f.sub))
@@ -795,8 +946,11 @@ def _field_schema(f: Field) -> dict[str, Any]:
         assert f.profile is not None
         out["oneOf"] = [{"type": "string"}, {"$ref": f"#/$defs/{f.profile}"}]
     elif f.kind == "expect":
-        out.update(type="object", additionalProperties=False, properties={
-            k: {"type": "string", "pattern": _EXPECT_RE.pattern} for k in EXPECT_KEYS})
+        out.update(
+            type="object",
+            additionalProperties=False,
+            properties={k: {"type": "string", "pattern": _EXPECT_RE.pattern} for k in EXPECT_KEYS},
+        )
     return out
 
 
@@ -814,20 +968,28 @@ def _section_schema(spec: Mapping[str, Field]) -> dict[str, Any]:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the scenario format, from the field tables."""
-    top = _section_schema({k: f for k, f in TOP_FIELDS.items()
-                           if f.kind not in ("hardware", "nodes", "links", "demands")})
+    top = _section_schema(
+        {
+            k: f
+            for k, f in TOP_FIELDS.items()
+            if f.kind not in ("hardware", "nodes", "links", "demands")
+        }
+    )
     top["properties"]["qcalc"]["const"] = FORMAT_VERSION
     top["properties"]["hardware"] = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {group: {"type": "object",
-                               "additionalProperties": {"$ref": f"#/$defs/{kind}"}}
-                       for group, kind in HARDWARE_KINDS.items()},
+        "properties": {
+            group: {"type": "object", "additionalProperties": {"$ref": f"#/$defs/{kind}"}}
+            for group, kind in HARDWARE_KINDS.items()
+        },
     }
-    top["properties"]["nodes"] = {"type": "object", "minProperties": 1,
-                                  "additionalProperties": {"$ref": "#/$defs/node"}}
-    top["properties"]["links"] = {"type": "array", "minItems": 1,
-                                  "items": {"$ref": "#/$defs/link"}}
+    top["properties"]["nodes"] = {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": {"$ref": "#/$defs/node"},
+    }
+    top["properties"]["links"] = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/link"}}
     top["properties"]["demands"] = {"type": "array", "items": {"$ref": "#/$defs/demand"}}
     top["required"] = [k for k, f in TOP_FIELDS.items() if f.required]
     defs = {kind: _section_schema(spec) for kind, spec in PROFILE_FIELDS.items()}

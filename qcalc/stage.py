@@ -41,8 +41,10 @@ def trusted_repeater_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]
         return False, f"intermediate node {roles} is not trusted"
     for budget, rate in zip(result.hops, result.hop_rates, strict=True):
         if rate is None:
-            return False, (f"hop {budget.sender}→{budget.receiver} runs no prepare-and-measure "
-                           "QKD (a source at the sender and a detector at the receiver needed)")
+            return False, (
+                f"hop {budget.sender}→{budget.receiver} runs no prepare-and-measure "
+                "QKD (a source at the sender and a detector at the receiver needed)"
+            )
     rates = [np.asarray(r.key_rate_bps) for r in result.hop_rates]
     worst = result.limiting_hop if result.limiting_hop is not None else 0
     budget = result.hops[worst]
@@ -50,10 +52,11 @@ def trusted_repeater_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]
     where = f"hop {budget.sender}→{budget.receiver}"
     relays = len(result.intermediates)
     if np.all(met):
-        return met, (f"every hop has key; the bottleneck, {where} "
-                     f"({_fmt(budget.channel_loss_db, 'dB')}), gives "
-                     f"{_rate_text(rates[worst])}" + (f" through {relays} trusted relays"
-                                                      if relays else ""))
+        return met, (
+            f"every hop has key; the bottleneck, {where} "
+            f"({_fmt(budget.channel_loss_db, 'dB')}), gives "
+            f"{_rate_text(rates[worst])}" + (f" through {relays} trusted relays" if relays else "")
+        )
     return met, f"{where} gives {_rate_text(rates[worst])} over {_fmt(budget.loss_db, 'dB')}"
 
 
@@ -61,16 +64,19 @@ def prepare_measure_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
     """Stage 2: positive end-to-end key with no trusted intermediate node."""
     trusted = [n for n in result.intermediates if scenario.nodes[n].role == "trusted_relay"]
     if trusted:
-        shown = ", ".join(trusted[:3]) + (f" and {len(trusted) - 3} more" if len(trusted) > 3
-                                          else "")
+        shown = ", ".join(trusted[:3]) + (
+            f" and {len(trusted) - 3} more" if len(trusted) > 3 else ""
+        )
         return False, f"the route goes through trusted relay {shown}"
     best = max(result.end_to_end, key=lambda r: float(np.max(r.key_rate_bps)), default=None)
     if best is None:
         return False, "no end-to-end protocol applies (see notes)"
     key = np.asarray(best.key_rate_bps)
     loss = sum((np.asarray(h.channel_loss_db) for h in result.hops), np.asarray(0.0))
-    text = (f"end-to-end {best.protocol} key {_rate_text(key)} over {_fmt(loss, 'dB')} "
-            f"({_fmt(best.fraction_of_plob)} of PLOB)")
+    text = (
+        f"end-to-end {best.protocol} key {_rate_text(key)} over {_fmt(loss, 'dB')} "
+        f"({_fmt(best.fraction_of_plob)} of PLOB)"
+    )
     return key > 0, text
 
 
@@ -81,8 +87,10 @@ def evaluate_stages(scenario: Scenario, result: Any) -> None:
     verdicts = []
     met1, why1 = trusted_repeater_verdict(scenario, result)
     met2, why2 = prepare_measure_verdict(scenario, result)
-    verdicts += [StageVerdict(1, STAGE_NAMES[1], met1, why1),
-                 StageVerdict(2, STAGE_NAMES[2], met2, why2)]
+    verdicts += [
+        StageVerdict(1, STAGE_NAMES[1], met1, why1),
+        StageVerdict(2, STAGE_NAMES[2], met2, why2),
+    ]
     verdicts += entanglement_verdicts(scenario, result)
     result.stages = tuple(verdicts)
     stage: Any = np.asarray(0)
@@ -107,7 +115,11 @@ def entanglement_verdicts(scenario: Scenario, result: Any) -> list[Any]:
     """Stages 3–6 from the delivered Bell pairs, memories and processors."""
     from qcalc.evaluate import StageVerdict
 
-    reason = ("no entanglement is delivered on this route: no entangled-pair source, "
-              "heralded memory link or measured elementary link")
-    return [StageVerdict(s, STAGE_NAMES[s], False, reason if s == 3 else "needs stage 3 first")
-            for s in (3, 4, 5, 6)]
+    reason = (
+        "no entanglement is delivered on this route: no entangled-pair source, "
+        "heralded memory link or measured elementary link"
+    )
+    return [
+        StageVerdict(s, STAGE_NAMES[s], False, reason if s == 3 else "needs stage 3 first")
+        for s in (3, 4, 5, 6)
+    ]

@@ -41,10 +41,10 @@ def binary_entropy(p: npt.ArrayLike) -> FloatArray:
     ----------
     .. [1] C. E. Shannon, Bell Syst. Tech. J. 27, 379 (1948), Theorem 2.
     """
-    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    prob = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        h = -p * np.log2(p) - (1.0 - p) * np.log2(1.0 - p)
-    return np.asarray(np.where((p <= 0.0) | (p >= 1.0), 0.0, h), dtype=float)
+        h = -prob * np.log2(prob) - (1.0 - prob) * np.log2(1.0 - prob)
+    return np.asarray(np.where((prob <= 0.0) | (prob >= 1.0), 0.0, h), dtype=float)
 
 
 def plob_bound(transmittance: npt.ArrayLike) -> FloatArray:
@@ -180,9 +180,7 @@ def _bb84_infinite_decoy(
     y1 = y0_a + eta_a  # Eq. (10) of Ma et al. (2005), η ≪ 1 exact form: Y0 + η − Y0 η
     y1 = y1 - y0_a * eta_a
     with np.errstate(divide="ignore", invalid="ignore"):
-        e1 = np.where(
-            y1 > 0, (BACKGROUND_ERROR_RATE * y0_a + np.asarray(e_d) * eta_a) / y1, 0.5
-        )
+        e1 = np.where(y1 > 0, (BACKGROUND_ERROR_RATE * y0_a + np.asarray(e_d) * eta_a) / y1, 0.5)
     q1 = y1 * mu_a * np.exp(-mu_a)  # Eq. (11)
     return _secret_fraction(q, gain, qber, q1, e1, f)
 
@@ -396,11 +394,8 @@ def single_photon_bb84_key_rate(
     with np.errstate(divide="ignore", invalid="ignore"):
         qber = np.where(
             gain > 0,
-            (BACKGROUND_ERROR_RATE * y0 + np.asarray(misalignment_error, dtype=float) * eta)
-            / gain,
+            (BACKGROUND_ERROR_RATE * y0 + np.asarray(misalignment_error, dtype=float) * eta) / gain,
             0.5,
         )
-    rate = _secret_fraction(
-        sifting_factor, gain, qber, gain, qber, error_correction_efficiency
-    )
+    rate = _secret_fraction(sifting_factor, gain, qber, gain, qber, error_correction_efficiency)
     return np.maximum(rate, 0.0)
