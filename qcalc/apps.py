@@ -41,9 +41,7 @@ STAGE_NAMES: MappingProxyType[int, str] = MappingProxyType(
     }
 )
 
-ROADMAP_REFERENCE = (
-    "S. Wehner, D. Elkouss, R. Hanson, Science 362, eaam9288 (2018), Table 1"
-)
+ROADMAP_REFERENCE = "S. Wehner, D. Elkouss, R. Hanson, Science 362, eaam9288 (2018), Table 1"
 
 #: Werner-state fidelity above which the state violates the CHSH inequality,
 #: F > (1 + 3/√2)/4 ≈ 0.780: a Werner state of visibility v reaches S = 2√2·v, so S > 2 needs
@@ -355,8 +353,7 @@ APPLICATIONS: MappingProxyType[str, Application] = _catalogue(
         resource="large quantum computers at both ends",
         min_fidelity=None,
         reason=(
-            "Table 1 lists weak coin flipping with arbitrarily small bias under quantum "
-            "computing"
+            "Table 1 lists weak coin flipping with arbitrarily small bias under quantum computing"
         ),
         reference="C. Mochon, arXiv:0711.4114 (2007)",
     ),

@@ -91,7 +91,7 @@ def _fmt(value: Number) -> str:
         return f"{value:,}"
     if math.isinf(value):
         return "inf"
-    return f"{value:,.6g}"
+    return f"{value:,.10g}"
 
 
 @dataclass(frozen=True)
@@ -1001,9 +1001,12 @@ def raw_pairs_for_fidelity(
     probabilities: list[float] = []
     fidelities: list[float] = []
     for _ in range(limit):
-        new_fidelity, p = distil_round(fidelity)
-        _check_fraction(p, "success probability returned by distil_round", open_low=True)
-        _check_fraction(new_fidelity, "fidelity returned by distil_round")
+        raw_fidelity, raw_p = distil_round(fidelity)
+        # float(): a numpy round function returns 0-d arrays; keep the plan plain Python.
+        p = _check_fraction(
+            float(raw_p), "success probability returned by distil_round", open_low=True
+        )
+        new_fidelity = _check_fraction(float(raw_fidelity), "fidelity returned by distil_round")
         if new_fidelity <= fidelity:
             return DistillationPlan(
                 False,

@@ -216,6 +216,76 @@ def validate(
     guarded(body)
 
 
+class BatchFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    junit = "junit"
+
+
+def _progress_bar(total: int) -> tuple[Any, Callable[[int], None]] | None:
+    """A rich progress bar on a terminal outside CI; None when piped or in CI."""
+    import os
+
+    if not sys.stderr.isatty() or os.environ.get("CI") or total < 20:
+        return None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task("evaluating", total=total)
+    return bar, lambda n: bar.advance(task, n)
+
+
+@app.command()
+def batch(
+    paths: Annotated[list[str], typer.Argument(help="Scenario files, folders or globs.")],
+    format: Annotated[BatchFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        BatchFormat.table
+    ),
+    output: OutputOpt = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel processes.")] = 1,
+) -> None:
+    """Evaluate many scenarios, check every expect block, print one summary.
+
+    Exit code 0 when everything passed, 1 when an expectation failed, 2 when a file
+    could not be evaluated (every other file is still evaluated and reported).
+    """
+
+    def body() -> int:
+        from qcalc import batch as b
+        from qcalc import report
+
+        files = expand_paths(paths)
+        if not files:
+            fail(f"no scenario files (*.yaml, *.yml) found in {' '.join(paths)}")
+        progress = _progress_bar(len(files))
+        if progress is None:
+            results = b.run_batch(files, jobs)
+        else:
+            with progress[0]:
+                results = b.run_batch(files, jobs, progress[1])
+        if format is BatchFormat.json:
+            emit(report.to_json(b.to_json_data(results)), output)
+        elif format is BatchFormat.csv:
+            emit(b.to_csv(results), output)
+        elif format is BatchFormat.junit:
+            emit(b.to_junit(results), output)
+        elif format is BatchFormat.markdown:
+            emit(b.to_markdown(results), output)
+        else:
+            table = report.Table(
+                "qcalc batch", b.BATCH_COLUMNS, [*b.rows(results)], [b.summary_line(results)]
+            )
+            show([table], Format.table, output)
+        for r in results:
+            if r.error is not None:
+                typer.echo(f"qcalc: error: {r.error}", err=True)
+        return b.summarise(results).exit_code
+
+    guarded(body)
+
+
 @app.command()
 def schema(output: OutputOpt = None) -> None:
     """Print the JSON Schema of the scenario format (for editors)."""
@@ -246,8 +316,19 @@ def expand_paths(paths: list[str]) -> list[str]:
 
 def main() -> None:
     """Console-script entry point: never a traceback for a user."""
+    import os
+
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover - interactive
         typer.echo("qcalc: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # pragma: no cover - a bug, said plainly, not a traceback
+        if os.environ.get("QCALC_DEBUG"):
+            raise
+        typer.echo(
+            f"qcalc: internal error: {type(exc).__name__}: {exc}. This is a bug in qcalc; "
+            "run again with QCALC_DEBUG=1 for the traceback and report it with the scenario.",
+            err=True,
+        )
+        sys.exit(3)

@@ -72,6 +72,7 @@ class DemandResult:
     notes: list[str] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     checks: tuple[CheckResult, ...] = ()
+    passes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def intermediates(self) -> tuple[str, ...]:
@@ -102,6 +103,7 @@ def prepare_measure_rates(
     demand: Demand,
     scope: str,
     steps: list[Step] | None = None,
+    background_yield: Any = 0.0,
 ) -> tuple[list[ProtocolRate], list[str]]:
     """Key rates of the prepare-and-measure protocols a source/detector pair can run.
 
@@ -114,7 +116,7 @@ def prepare_measure_rates(
     if source.repetition_rate_hz is None:
         return [], [f"{scope}: the source gives no repetition_rate_hz, so no key rate"]
     rep = np.asarray(source.repetition_rate_hz, dtype=float)
-    y0 = detector_yield(detector)
+    y0 = np.clip(np.asarray(detector_yield(detector)) + background_yield, 0.0, 1.0)
     f = demand.error_correction_efficiency
     q = demand.sifting_factor
     plob_bps = plob_bound(channel_transmittance) * rep
@@ -157,6 +159,20 @@ def prepare_measure_rates(
                     f"{scope}: decoys {list(decoys)} without a vacuum decoy are not "
                     "modelled; give [ν, 0.0] or `infinite`"
                 )
+        if wanted == "bb84-finite" or (wanted is None and demand.block_size is not None):
+            if demand.block_size is None:
+                notes.append(f"{scope}: bb84-finite needs the demand's block_size (pulses)")
+            else:
+                from qcalc.protocols.finite_key import optimise_finite_key
+
+                bits, params = optimise_finite_key(
+                    transmittance,
+                    y0,
+                    misalignment_error,
+                    demand.block_size,
+                    error_correction_efficiency=f,
+                )
+                add("bb84-finite", bits, params["signal_photon_number"])
         if wanted in (None, "gllp"):
             bits, used_mu = bb84_key_rate(
                 transmittance,
@@ -209,6 +225,53 @@ def prepare_measure_rates(
     return rates, notes
 
 
+def over_pass(
+    rates: list[ProtocolRate], budgets: list[LinkBudget], result: DemandResult
+) -> list[ProtocolRate]:
+    """Integrate rates sampled over a satellite pass into bits per pass; the rate kept is
+    the mean over the pass (bits per pass / pass duration)."""
+    grids = [b for b in budgets if b.pass_time_s is not None]
+    if not grids:
+        return rates
+    from dataclasses import replace
+
+    from qcalc.channels import integrate_over_pass
+
+    budget = grids[0]
+    times = budget.pass_time_s
+    passes_per_day = budget.link.passes_per_day
+    out = []
+    for rate in rates:
+        bits, duration = integrate_over_pass(rate.key_rate_bps, times)
+        plob_bits, _ = integrate_over_pass(rate.plob_bps, times)
+        mean = bits / duration
+        out.append(
+            replace(
+                rate,
+                key_rate_bps=mean,
+                plob_bps=plob_bits / duration,
+                bits_per_pulse=mean / np.mean(np.asarray(rate.repetition_rate_hz)),
+                mean_photon_number=None
+                if rate.mean_photon_number is None
+                else float(np.mean(rate.mean_photon_number)),
+                note=f"{bits:.6g} bits per {duration:.0f} s pass above "
+                f"{budget.link.min_elevation_deg:g}°"
+                + (
+                    f", {bits * passes_per_day:.6g} bits per day"
+                    if passes_per_day is not None
+                    else ""
+                ),
+            )
+        )
+        result.passes[f"{rate.protocol} ({rate.scope})"] = {
+            "link": budget.link.name,
+            "key_bits_per_pass": bits,
+            "pass_duration_s": duration,
+            "key_bits_per_day": bits * passes_per_day if passes_per_day is not None else None,
+        }
+    return out
+
+
 def _best(rates: list[ProtocolRate]) -> ProtocolRate | None:
     if not rates:
         return None
@@ -216,7 +279,13 @@ def _best(rates: list[ProtocolRate]) -> ProtocolRate | None:
 
 
 def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
-    """Key of every hop on its own (a trusted-relay chain) and its bottleneck."""
+    """Key of every hop on its own (a trusted-relay chain) and its bottleneck.
+
+    Skipped when a node in between is not trusted: a chain of hop keys then means nothing.
+    """
+    if any(not scenario.nodes[n].trusted for n in result.intermediates):
+        result.hop_rates = tuple(None for _ in result.hops)
+        return
     best_rates: list[ProtocolRate | None] = []
     for budget in result.hops:
         sender = scenario.nodes[budget.sender]
@@ -231,17 +300,128 @@ def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
             result.demand,
             scope,
             result.steps if len(result.hops) > 1 else None,
+            budget.background_yield,
         )
         result.notes.extend(notes)
-        best_rates.append(_best(rates))
+        best_rates.append(_best(over_pass(rates, [budget], result)))
     result.hop_rates = tuple(best_rates)
     if result.hops and all(r is not None for r in best_rates):
         keys = [np.asarray(r.key_rate_bps) for r in best_rates if r is not None]
         result.limiting_hop = int(np.argmin([float(np.min(k)) for k in keys]))
 
 
+#: Threshold detectors in an MDI-QKD relay (two per output of the Bell-state analyser)
+#: and in a twin-field relay (one per beam-splitter output); the relay's background
+#: yield Y0, given for the whole receiver, is shared among them.
+MDI_RELAY_DETECTORS = 4
+TF_RELAY_DETECTORS = 2
+
+
+def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
+    """MDI-QKD and twin-field QKD through one untrusted measuring relay in the middle.
+
+    Each end sends weak coherent pulses to the relay; its arms' transmittances are the
+    hops' channel transmittances times the relay's detector efficiency. Twin-field QKD
+    needs balanced arms: the longer arm sets both (the shorter is attenuated to match,
+    as done in experiments), so η = min(η_a, η_b)².
+    """
+    if len(result.path) != 3:
+        result.notes.append(
+            "end to end: MDI/TF-QKD through more than one measuring relay is not modelled"
+        )
+        return
+    a, relay, b = (scenario.nodes[n] for n in result.path)
+    wanted = result.demand.protocol
+    if relay.detector is None:
+        result.notes.append(f"end to end: untrusted relay {relay.name} has no detector")
+        return
+    sources = [a.source, b.source]
+    if any(s is None or s.kind != "weak_coherent" or s.repetition_rate_hz is None for s in sources):
+        result.notes.append(
+            "end to end: MDI/TF-QKD needs weak-coherent sources with a repetition rate at both ends"
+        )
+        return
+    rep = np.minimum(*(np.asarray(s.repetition_rate_hz, dtype=float) for s in sources if s))
+    eff = np.asarray(relay.detector.efficiency, dtype=float)
+    eta_a = result.hops[0].channel_transmittance * eff
+    eta_b = result.hops[1].channel_transmittance * eff
+    channel = result.hops[0].channel_transmittance * result.hops[1].channel_transmittance
+    y0 = np.asarray(detector_yield(relay.detector), dtype=float)
+    e_d = _combined_misalignment([h.link.misalignment_error for h in result.hops])
+    f = result.demand.error_correction_efficiency
+    plob_bps = plob_bound(channel) * rep
+    rates = []
+    if wanted in (None, "mdi-qkd"):
+        from qcalc.protocols.mdi import optimise_mdi_qkd
+
+        bits, params = optimise_mdi_qkd(
+            eta_a, eta_b, y0 / MDI_RELAY_DETECTORS, e_d, error_correction_efficiency=f
+        )
+        rates.append(
+            ProtocolRate(
+                "mdi-qkd",
+                "end to end",
+                bits * rep,
+                bits,
+                rep,
+                plob_bps,
+                params["mean_photon_number_a"],
+            )
+        )
+    if wanted in (None, "tf-qkd"):
+        from qcalc.protocols.twinfield import optimise_sns_tf_qkd
+
+        balanced = np.minimum(eta_a, eta_b) ** 2
+        bits, params = optimise_sns_tf_qkd(
+            balanced, y0 / TF_RELAY_DETECTORS, e_d, error_correction_efficiency=f
+        )
+        rates.append(
+            ProtocolRate(
+                "tf-qkd",
+                "end to end",
+                bits * rep,
+                bits,
+                rep,
+                plob_bps,
+                params["mean_photon_number"],
+            )
+        )
+    if not rates:
+        result.notes.append(
+            f"end to end: protocol {wanted} does not apply through the measuring relay {relay.name}"
+        )
+    if rates:
+        best = _best(rates)
+        assert best is not None
+        result.steps.append(
+            Step(
+                f"{best.protocol} through untrusted relay {relay.name}",
+                "MDI: Lo, Curty, Qi PRL 108, 130503 (2012) Eq. (1); "
+                "TF: Wang, Yu, Hu PRA 98, 062323 (2018)",
+                (
+                    ("η_a", _fmt(eta_a)),
+                    ("η_b", _fmt(eta_b)),
+                    ("Y0 relay", _fmt(y0)),
+                    ("e_d", _fmt(e_d)),
+                    ("rep. rate", _fmt(rep, "Hz")),
+                ),
+                f"{_fmt(best.key_rate_bps, 'bit/s')}; PLOB of the whole channel "
+                f"{_fmt(plob_bps, 'bit/s')}",
+            )
+        )
+    result.end_to_end = (*result.end_to_end, *rates)
+
+
 def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
-    """Key over the whole route's loss, no node in between trusted or measuring."""
+    """Key over the whole route with no trusted node in between.
+
+    Through one untrusted measuring relay: MDI- and twin-field QKD. Otherwise
+    prepare-and-measure over the whole route's loss, the nodes in between passing the
+    light on (a relay or repeater building that the fibre runs through).
+    """
+    if any(scenario.nodes[n].role == "untrusted_relay" for n in result.intermediates):
+        measuring_relay_rates(scenario, result)
+        return
     first, last = result.hops[0], result.hops[-1]
     source = scenario.nodes[first.sender].source
     detector = scenario.nodes[last.receiver].detector
@@ -261,6 +441,12 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
                 _fmt(channel_db, "dB"),
             )
         )
+    if sum(h.pass_time_s is not None for h in result.hops) > 1:
+        result.notes.append(
+            "end to end: two whole-pass satellite links on one route are not modelled "
+            "together; give elevation_deg to all but one"
+        )
+        return
     rates, notes = prepare_measure_rates(
         source,
         detector,
@@ -270,9 +456,77 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
         result.demand,
         "end to end",
         result.steps,
+        last.background_yield,
     )
-    result.end_to_end = tuple(rates)
+    result.end_to_end = tuple(over_pass(rates, list(result.hops), result))
     result.notes.extend(notes)
+
+
+# ----------------------------------------------------------------------------- pairs
+
+
+def entanglement(scenario: Scenario, result: DemandResult) -> None:
+    """Bell pairs along the route, and the key of entanglement-based QKD from them."""
+    from qcalc.delivery import Delivery, deliver
+
+    if any(h.pass_time_s is not None for h in result.hops):
+        result.entanglement = Delivery(
+            reason="entanglement over a whole satellite pass is not"
+            " modelled; give elevation_deg for one position"
+        )
+        return
+    delivery = deliver(scenario, result.path, result.hops, result.demand.distillation)
+    result.entanglement = delivery
+    if not delivery.delivers:
+        return
+    result.steps.extend(delivery.steps)
+    result.pair_rate_hz = delivery.rate_hz
+    result.fidelity = delivery.fidelity
+    wanted = result.demand.protocol
+    channel_db = sum((np.asarray(h.channel_loss_db) for h in result.hops), np.asarray(0.0))
+    plob_per_use = plob_bound(np.power(10.0, -channel_db / 10.0))
+    # Per use of the channel = per attempt of the slowest segment.
+    attempt = max(np.max(np.asarray(s.attempt_time_s)) for s in delivery.segments)
+    uses_hz = 1.0 / attempt if attempt > 0 and np.isfinite(attempt) else 0.0
+    rates = []
+    if wanted in (None, "bbm92"):
+        from qcalc.protocols.ebqkd import bbm92_key_rate
+
+        bits = bbm92_key_rate(
+            delivery.rate_hz,
+            delivery.qber,
+            result.demand.error_correction_efficiency,
+            result.demand.sifting_factor,
+        )
+        rates.append(
+            ProtocolRate(
+                "bbm92",
+                "end to end",
+                bits,
+                bits / max(uses_hz, 1e-300),
+                uses_hz,
+                plob_per_use * uses_hz,
+            )
+        )
+    if wanted in (None, "diqkd"):
+        from qcalc.protocols.ebqkd import chsh_from_qber, diqkd_key_rate
+
+        qber = np.clip(delivery.qber, 0.0, 0.5)
+        bits = (
+            diqkd_key_rate(chsh_from_qber(qber), qber, result.demand.error_correction_efficiency)
+            * delivery.rate_hz
+        )
+        rates.append(
+            ProtocolRate(
+                "diqkd",
+                "end to end",
+                bits,
+                bits / max(uses_hz, 1e-300),
+                uses_hz,
+                plob_per_use * uses_hz,
+            )
+        )
+    result.end_to_end = (*result.end_to_end, *rates)
 
 
 # ----------------------------------------------------------------------------- chain
@@ -288,6 +542,7 @@ def evaluate_demand(scenario: Scenario, demand: Demand) -> DemandResult:
         result.steps.extend(budget.steps)
     hop_key_rates(scenario, result)
     end_to_end_rates(scenario, result)
+    entanglement(scenario, result)
     evaluate_stages(scenario, result)
     result.checks = check_expectations(result)
     return result

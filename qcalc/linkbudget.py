@@ -58,6 +58,18 @@ class LinkBudget:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def pass_time_s(self) -> FloatArray | None:
+        """Time grid of a whole-pass budget, None for a budget at one instant. [s]"""
+        times = self.extra.get("pass_time_s")
+        return None if times is None else np.asarray(times, dtype=float)
+
+    @property
+    def background_yield(self) -> float:
+        """Background photons per detection window the link adds at its receiver."""
+        value = self.link.background_photons_per_window
+        return 0.0 if value is None else float(value)
+
+    @property
     def channel_loss_db(self) -> FloatArray:
         """Sum of the channel terms (receiver devices excluded). [dB]"""
         return _sum_db(t.loss_db for t in self.terms if not t.receiver)
@@ -142,11 +154,15 @@ def fibre_budget(link: Link, sender: str, receiver: str) -> LinkBudget:
     )
 
 
-def link_budget(link: Link, scenario: Scenario, sender: str | None = None) -> LinkBudget:
+def link_budget(
+    link: Link, scenario: Scenario, sender: str | None = None, *, over_pass: bool = False
+) -> LinkBudget:
     """The loss budget of ``link`` sent from ``sender`` (default: see :func:`orient`).
 
     A satellite link is always oriented by its ``direction``: who sends is physics there,
-    not the order of a route.
+    not the order of a route. With ``over_pass`` a link given a ``min_elevation_deg`` is
+    evaluated on a time grid over its whole pass (see :func:`qcalc.channels.pass_budget`);
+    otherwise at the top of the pass.
 
     The receiving node's detector efficiency is added as the term "detector" so that the
     budget's total is what reaches a click; ``channel_loss_db`` leaves it out (it is the
@@ -158,6 +174,10 @@ def link_budget(link: Link, scenario: Scenario, sender: str | None = None) -> Li
         receiver = link.ends[1] if sender == link.ends[0] else link.ends[0]
     if link.channel == "fibre":
         budget = fibre_budget(link, sender, receiver)
+    elif over_pass and link.channel == "satellite" and link.min_elevation_deg is not None:
+        from qcalc.channels import pass_budget
+
+        budget = pass_budget(link, scenario, sender, receiver)
     else:
         from qcalc.channels import optical_budget
 

@@ -79,6 +79,6 @@ def best_link(scenario: Scenario, a: str, b: str) -> Link:
 def hop_budgets(scenario: Scenario, route: Sequence[str]) -> tuple[LinkBudget, ...]:
     """The budget of every hop along ``route``, each sent from the node nearer the start."""
     return tuple(
-        link_budget(best_link(scenario, a, b), scenario, sender=a)
+        link_budget(best_link(scenario, a, b), scenario, sender=a, over_pass=True)
         for a, b in zip(route, route[1:], strict=False)
     )

@@ -56,6 +56,7 @@ def protocol_dict(rate: ProtocolRate) -> dict[str, Any]:
         "fraction_of_plob": rate.fraction_of_plob,
         "mean_photon_number": rate.mean_photon_number,
         "repetition_rate_hz": rate.repetition_rate_hz,
+        "note": rate.note,
     }
 
 
@@ -102,6 +103,8 @@ def demand_dict(result: DemandResult) -> dict[str, Any]:
     }
     if result.entanglement is not None:
         out["entanglement"] = result.entanglement.as_dict()
+    if result.passes:
+        out["passes"] = result.passes
     if result.demand.expect:
         out["expect"] = {
             "passed": result.passed,
@@ -236,6 +239,7 @@ def rate_tables(scenario: Scenario, results: list[DemandResult]) -> list[Table]:
                 t.rows.append(_rate_row(hop_rate))
         best = f"{r.protocol} at {num(r.key_rate_bps, 'bit/s')}" if r.protocol else "none"
         t.footer.append(f"best: {best}")
+        t.footer.extend(f"{rate.protocol}: {rate.note}" for rate in r.end_to_end if rate.note)
         if r.limiting_hop is not None and len(r.hops) > 1:
             h = r.hops[r.limiting_hop]
             t.footer.append(f"limiting hop: {h.link.name} ({num(h.loss_db, 'dB')})")

@@ -208,6 +208,15 @@ LINK_FIELDS: dict[str, Field] = {
     "elementary_pair_rate_hz": _num("measured heralded pair rate of this link [Hz]"),
     "elementary_fidelity": _num("measured fidelity of this link's pairs", 0.25, 1.0),
     "memory_modes": _int("multiplexed modes per attempt", lo=1, default=1),
+    "heralding": Field(
+        "enum",
+        "heralded entanglement scheme between memories",
+        choices=("double_click", "single_click"),
+        default="double_click",
+    ),
+    "bright_state_population": _num(
+        "single-click bright-state population α", 0.0, 0.5, gt=True, default=0.1
+    ),
 }
 DEMAND_FIELDS: dict[str, Field] = {
     "name": Field("string", "demand name (default: the ends joined by '-')"),
@@ -346,6 +355,8 @@ class Link:
     elementary_pair_rate_hz: Any = None
     elementary_fidelity: Any = None
     memory_modes: Any = 1
+    heralding: str = "double_click"
+    bright_state_population: Any = 0.1
 
 
 @dataclass(frozen=True)

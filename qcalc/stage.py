@@ -68,9 +68,9 @@ def prepare_measure_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
             f" and {len(trusted) - 3} more" if len(trusted) > 3 else ""
         )
         return False, f"the route goes through trusted relay {shown}"
-    best = max(result.end_to_end, key=lambda r: float(np.max(r.key_rate_bps)), default=None)
+    best = max(prepare_measure(result), key=lambda r: float(np.max(r.key_rate_bps)), default=None)
     if best is None:
-        return False, "no end-to-end protocol applies (see notes)"
+        return False, "no end-to-end prepare-and-measure protocol applies (see notes)"
     key = np.asarray(best.key_rate_bps)
     loss = sum((np.asarray(h.channel_loss_db) for h in result.hops), np.asarray(0.0))
     text = (
@@ -78,6 +78,15 @@ def prepare_measure_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
         f"({_fmt(best.fraction_of_plob)} of PLOB)"
     )
     return key > 0, text
+
+
+#: Protocols that need delivered entanglement; they count for stage 3, not stage 2.
+ENTANGLEMENT_PROTOCOLS = ("bbm92", "diqkd")
+
+
+def prepare_measure(result: Any) -> list[Any]:
+    """The end-to-end rates of prepare-and-measure protocols (MDI and TF included)."""
+    return [r for r in result.end_to_end if r.protocol not in ENTANGLEMENT_PROTOCOLS]
 
 
 def evaluate_stages(scenario: Scenario, result: Any) -> None:
@@ -101,11 +110,15 @@ def evaluate_stages(scenario: Scenario, result: Any) -> None:
     chain = [r for r in result.hop_rates if r is not None]
     candidates: list[tuple[Any, str]] = []
     if np.any(met2):
-        best = max(result.end_to_end, key=lambda r: float(np.max(r.key_rate_bps)))
+        best = max(prepare_measure(result), key=lambda r: float(np.max(r.key_rate_bps)))
         candidates.append((np.where(met2, best.key_rate_bps, 0.0), best.protocol))
+    for rate in result.end_to_end:
+        if rate.protocol in ENTANGLEMENT_PROTOCOLS:
+            candidates.append((rate.key_rate_bps, rate.protocol))
     if np.any(met1) and chain and result.limiting_hop is not None:
         bottleneck = chain[result.limiting_hop]
         candidates.append((np.where(met1, bottleneck.key_rate_bps, 0.0), bottleneck.protocol))
+    candidates = [c for c in candidates if np.any(np.asarray(c[0]) > 0)]
     if candidates:
         key, protocol = max(candidates, key=lambda c: float(np.max(c[0])))
         result.key_rate_bps, result.protocol = key, protocol
@@ -115,11 +128,102 @@ def entanglement_verdicts(scenario: Scenario, result: Any) -> list[Any]:
     """Stages 3–6 from the delivered Bell pairs, memories and processors."""
     from qcalc.evaluate import StageVerdict
 
-    reason = (
-        "no entanglement is delivered on this route: no entangled-pair source, "
-        "heralded memory link or measured elementary link"
+    crit = scenario.criteria
+    delivery = result.entanglement
+    if delivery is None or not delivery.delivers:
+        why = delivery.reason if delivery is not None else "no entanglement model applies"
+        return [StageVerdict(3, STAGE_NAMES[3], False, why)] + [
+            StageVerdict(s, STAGE_NAMES[s], False, "needs stage 3 first") for s in (4, 5, 6)
+        ]
+    rate, fidelity = np.asarray(delivery.rate_hz), np.asarray(delivery.fidelity)
+    threshold = crit.entanglement_min_fidelity
+    met3 = (rate > 0) & (fidelity >= threshold)
+    why3 = (
+        f"{_fmt(rate, 'pairs/s')} end to end at fidelity {_fmt(fidelity)} "
+        f"(needs ≥ {threshold:g} and rate > 0)"
     )
+
+    met4, why4 = memory_verdict(scenario, result, delivery)
+    met4 = met3 & met4
+    met5, why5 = fault_tolerance_verdict(
+        scenario, result, fidelity, crit.fault_tolerant_min_logical_qubits
+    )
+    met5 = met4 & met5
+    met6, why6 = logical_qubit_verdict(scenario, result, crit.computing_min_logical_qubits)
+    met6 = met5 & met6
     return [
-        StageVerdict(s, STAGE_NAMES[s], False, reason if s == 3 else "needs stage 3 first")
-        for s in (3, 4, 5, 6)
+        StageVerdict(3, STAGE_NAMES[3], met3, why3),
+        StageVerdict(4, STAGE_NAMES[4], met4, why4),
+        StageVerdict(5, STAGE_NAMES[5], met5, why5),
+        StageVerdict(6, STAGE_NAMES[6], met6, why6),
     ]
+
+
+def memory_verdict(scenario: Scenario, result: Any, delivery: Any) -> tuple[Any, str]:
+    """Stage 4: memories at the ends and repeaters outlast the end-to-end heralding time."""
+    needs = [result.path[0], result.path[-1]] + [
+        n for n in result.intermediates if scenario.nodes[n].role == "repeater"
+    ]
+    missing = [n for n in needs if scenario.nodes[n].memory is None]
+    if missing:
+        return False, f"no quantum memory at {', '.join(missing)}"
+    times = {n: scenario.nodes[n].memory.coherence_time_s for n in needs}  # type: ignore[union-attr]
+    worst = min(times, key=lambda n: float(np.min(np.asarray(times[n]))))
+    herald = np.asarray(delivery.heralding_time_s)
+    coherence = np.asarray(times[worst], dtype=float)
+    met = coherence > herald
+    return met, (
+        f"shortest memory coherence {_fmt(coherence, 's')} at {worst} vs end-to-end "
+        f"heralding time {_fmt(herald, 's')} (1/rate + classical round trip)"
+    )
+
+
+def logical_qubits_at(scenario: Scenario, node: str) -> Any:
+    """Logical qubits a node's processor holds: given, or the surface-code estimate."""
+    from qcalc.protocols.faulttolerance import logical_qubits
+
+    proc = scenario.nodes[node].processor
+    if proc is None:
+        return np.asarray(0.0)
+    if proc.logical_qubits is not None:
+        return np.asarray(float(proc.logical_qubits))
+    crit = scenario.criteria
+    return logical_qubits(
+        proc.physical_qubits,
+        proc.two_qubit_gate_error,
+        crit.logical_error_rate,
+        crit.surface_code_threshold,
+    )
+
+
+def _ends_logical(scenario: Scenario, result: Any) -> tuple[str, Any]:
+    ends = (result.path[0], result.path[-1])
+    counts = {n: logical_qubits_at(scenario, n) for n in ends}
+    worst = min(ends, key=lambda n: float(np.min(counts[n])))
+    return worst, counts[worst]
+
+
+def fault_tolerance_verdict(
+    scenario: Scenario, result: Any, fidelity: Any, min_logical: Any
+) -> tuple[Any, str]:
+    """Stage 5: ≥ 1 logical qubit at each end and delivered fidelity ≥ 0.99."""
+    threshold = scenario.criteria.fault_tolerant_min_fidelity
+    worst, count = _ends_logical(scenario, result)
+    proc = scenario.nodes[worst].processor
+    if proc is None:
+        return False, f"no processor at {worst}, so no logical qubit"
+    met = (count >= min_logical) & (fidelity >= threshold)
+    return met, (
+        f"{worst} holds {_fmt(count)} logical qubits (gate error "
+        f"{_fmt(proc.two_qubit_gate_error)}, threshold "
+        f"{scenario.criteria.surface_code_threshold:g}; needs ≥ {min_logical}); "
+        f"delivered fidelity {_fmt(fidelity)} (needs ≥ {threshold:g})"
+    )
+
+
+def logical_qubit_verdict(scenario: Scenario, result: Any, min_logical: Any) -> tuple[Any, str]:
+    """Stage 6: ≥ 100 logical qubits per end."""
+    worst, count = _ends_logical(scenario, result)
+    return count >= min_logical, (
+        f"{worst} holds {_fmt(count)} logical qubits (needs ≥ {min_logical})"
+    )

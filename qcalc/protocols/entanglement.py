@@ -43,11 +43,18 @@ RANDOM_ERROR_RATE = 0.5
 MIXED_STATE_FIDELITY = 0.25
 
 
+def _reject(name: str, values: FloatArray, bad: npt.NDArray[np.bool_], expected: str) -> None:
+    """Raise ValueError naming the first element of ``values`` flagged in ``bad``."""
+    if np.any(bad):
+        first = float(np.broadcast_to(values, bad.shape)[bad].ravel()[0])
+        raise ValueError(f"{name} is {first!r}; expected {expected}")
+
+
 def _check_range(name: str, values: FloatArray, low: float, high: float) -> None:
     """Raise ValueError unless every element of ``values`` lies in [low, high]."""
-    if np.any(np.isnan(values)) or np.any(values < low) or np.any(values > high):
-        bad = values[np.isnan(values) | (values < low) | (values > high)].ravel()[0]
-        raise ValueError(f"{name} is {bad!r}; expected a value in [{low}, {high}]")
+    with np.errstate(invalid="ignore"):
+        bad = np.isnan(values) | (values < low) | (values > high)
+    _reject(name, values, np.asarray(bad), f"a value in [{low}, {high}]")
 
 
 def _probability(name: str, value: npt.ArrayLike) -> FloatArray:
@@ -64,8 +71,7 @@ def _bell_coefficients(coefficients: npt.ArrayLike) -> FloatArray:
         raise ValueError(f"Bell-diagonal coefficients have shape {array.shape}; expected (..., 4)")
     _check_range("a Bell-diagonal coefficient", array, 0.0, 1.0)
     total = array.sum(axis=-1)
-    if not np.allclose(total, 1.0, rtol=0.0, atol=1e-9):
-        raise ValueError(f"Bell-diagonal coefficients sum to {np.ravel(total)[0]!r}; expected 1")
+    _reject("the sum of Bell-diagonal coefficients", total, np.abs(total - 1.0) > 1e-9, "1")
     return array
 
 
@@ -333,8 +339,7 @@ def chain_werner_fidelity(
     .. [2] H.-J. Briegel, W. Dür, J. I. Cirac, P. Zoller, Phys. Rev. Lett. 81, 5932 (1998).
     """
     n = np.asarray(links, dtype=float)
-    if np.any(n < 1) or np.any(n != np.round(n)):
-        raise ValueError(f"links is {np.ravel(n)[0]!r}; expected an integer ≥ 1")
+    _reject("links", n, ~(n >= 1) | (n != np.round(n)), "an integer ≥ 1")
     w = werner_parameter(fidelity)
     p2 = 1.0 - _probability("gate_error", gate_error)
     eta = 1.0 - _probability("measurement_error", measurement_error)
@@ -400,8 +405,7 @@ def _combined_decay(
     t_b = t_a if coherence_time_b_s is None else np.asarray(coherence_time_b_s, dtype=float)
     _check_range("wait_time_s", t, 0.0, np.inf)
     for name, value in (("coherence_time_s", t_a), ("coherence_time_b_s", t_b)):
-        if np.any(~(value > 0)):
-            raise ValueError(f"{name} is {np.ravel(value)[0]!r}; expected a time > 0 s")
+        _reject(name, value, ~(value > 0), "a time > 0 s")
     with np.errstate(under="ignore"):
         return np.asarray(np.exp(-t / t_a - t / t_b), dtype=float)
 
@@ -932,8 +936,7 @@ def heralding_attempt_rate_hz(
     .. [1] N. Sangouard et al., Rev. Mod. Phys. 83, 33 (2011), Sec. III.
     """
     rate = np.asarray(source_rate_hz, dtype=float)
-    if np.any(~np.isfinite(rate)) or np.any(rate <= 0):
-        raise ValueError(f"source_rate_hz is {np.ravel(rate)[0]!r}; expected a finite rate > 0 Hz")
+    _reject("source_rate_hz", rate, ~np.isfinite(rate) | ~(rate > 0), "a finite rate > 0 Hz")
     t = heralding_attempt_time_s(length_km, preparation_time_s, station_position)
     with np.errstate(divide="ignore"):
         limit = np.where(t > 0.0, 1.0 / t, np.inf)

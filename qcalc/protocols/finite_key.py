@@ -20,6 +20,7 @@ References
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -249,10 +250,21 @@ def bb84_finite_key_rate(
     epsilon = epsilon_sec / LIM_FAILURE_EVENTS
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         per_pulse = [_expected_counts(eta, y0, e_d, mu, afterpulse) for mu in mus]
-        n_x = tuple(np.asarray(pulses * p * q**2 * r) for p, (r, _) in zip(probs, per_pulse))
-        n_z = tuple(np.asarray(pulses * p * (1 - q) ** 2 * r) for p, (r, _) in zip(probs, per_pulse))
-        m_x = sum((pulses * p * q**2 * e for p, (_, e) in zip(probs, per_pulse)), np.zeros(()))
-        m_z = tuple(np.asarray(pulses * p * (1 - q) ** 2 * e) for p, (_, e) in zip(probs, per_pulse))
+        n_x = tuple(
+            np.asarray(pulses * p * q**2 * r) for p, (r, _) in zip(probs, per_pulse, strict=True)
+        )
+        n_z = tuple(
+            np.asarray(pulses * p * (1 - q) ** 2 * r)
+            for p, (r, _) in zip(probs, per_pulse, strict=True)
+        )
+        m_x = sum(
+            (pulses * p * q**2 * e for p, (_, e) in zip(probs, per_pulse, strict=True)),
+            np.zeros(()),
+        )
+        m_z = tuple(
+            np.asarray(pulses * p * (1 - q) ** 2 * e)
+            for p, (_, e) in zip(probs, per_pulse, strict=True)
+        )
 
         s_x0, s_x1 = _vacuum_and_single_photon_events(n_x, mus, probs, epsilon)
         _, s_z1 = _vacuum_and_single_photon_events(n_z, mus, probs, epsilon)
@@ -346,8 +358,6 @@ def optimise_finite_key(
     ----------
     .. [1] C. C. W. Lim et al., Phys. Rev. A 89, 022307 (2014), Eq. (1) and Fig. 1.
     """
-    from scipy.optimize import minimize
-
     arrays = np.broadcast_arrays(
         np.asarray(transmittance, dtype=float),
         np.asarray(background_yield, dtype=float),
@@ -356,37 +366,65 @@ def optimise_finite_key(
     )
     shape = arrays[0].shape
     grid = np.array(list(itertools.product(*_OPTIMISER_GRID)), dtype=float)
-    fixed = {
-        "vacuum_photon_number": vacuum_photon_number,
-        "error_correction_efficiency": error_correction_efficiency,
-        "epsilon_sec": epsilon_sec,
-        "epsilon_cor": epsilon_cor,
-        "afterpulse_probability": afterpulse_probability,
-    }
     best_rate = np.zeros(shape)
     best_x = np.broadcast_to(grid[len(grid) // 2], (*shape, 5)).copy()
     for index in np.ndindex(shape):
         eta, y0, e_d, pulses = (float(a[index]) for a in arrays)
 
-        def rate(x: FloatArray, eta: float = eta, y0: float = y0, e_d: float = e_d,
-                 pulses: float = pulses) -> FloatArray:
-            return bb84_finite_key_rate(eta, y0, e_d, pulses, **_decode(x, vacuum_photon_number),
-                                        **fixed)  # type: ignore[arg-type]
+        def rate(
+            x: FloatArray, eta: float = eta, y0: float = y0, e_d: float = e_d, n: float = pulses
+        ) -> FloatArray:
+            setting = _decode(x, vacuum_photon_number)
+            return bb84_finite_key_rate(
+                eta,
+                y0,
+                e_d,
+                n,
+                signal_photon_number=setting["signal_photon_number"],
+                decoy_photon_number=setting["decoy_photon_number"],
+                vacuum_photon_number=vacuum_photon_number,
+                signal_probability=setting["signal_probability"],
+                decoy_probability=setting["decoy_probability"],
+                key_basis_probability=setting["key_basis_probability"],
+                error_correction_efficiency=error_correction_efficiency,
+                epsilon_sec=epsilon_sec,
+                epsilon_cor=epsilon_cor,
+                afterpulse_probability=afterpulse_probability,
+            )
 
-        grid_rates = rate(grid)
-        start = int(np.argmax(grid_rates))
-        if grid_rates[start] <= 0:
-            continue
-        scale = float(grid_rates[start])
-        result = minimize(
-            lambda x: -float(rate(np.asarray(x))) / scale,
-            grid[start],
-            method="Nelder-Mead",
-            bounds=_OPTIMISER_BOUNDS,
-            options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 800},
+        best_rate[index], best_x[index] = maximise_from_grid(
+            rate, grid, _OPTIMISER_BOUNDS, method="Nelder-Mead"
         )
-        if -result.fun * scale > scale:
-            best_rate[index], best_x[index] = -result.fun * scale, result.x
-        else:
-            best_rate[index], best_x[index] = scale, grid[start]
     return np.asarray(best_rate, dtype=float), _decode(best_x, vacuum_photon_number)
+
+
+def maximise_from_grid(
+    objective: Callable[[FloatArray], FloatArray],
+    grid: FloatArray,
+    bounds: Sequence[tuple[float, float]],
+    *,
+    method: str = "L-BFGS-B",
+) -> tuple[float, FloatArray]:
+    """Maximise a non-negative rate: vectorised grid search, then a bounded scipy refine.
+
+    ``objective`` maps an array of points (..., d) to rates (...). Returns the best rate
+    and its point; (0, grid centre) when the whole grid yields no key. Shared by the
+    ``optimise_*`` helpers of the finite-key, MDI and twin-field modules.
+    """
+    from scipy.optimize import minimize
+
+    rates = np.asarray(objective(grid))
+    start = int(np.argmax(rates))
+    scale = float(rates[start])
+    if not scale > 0:
+        return 0.0, np.asarray(grid[len(grid) // 2], dtype=float)
+    result = minimize(
+        lambda x: -float(objective(np.asarray(x))) / scale,
+        grid[start],
+        method=method,
+        bounds=bounds,
+        options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 800} if method == "Nelder-Mead" else {},
+    )
+    if -float(result.fun) > 1.0:
+        return -float(result.fun) * scale, np.asarray(result.x, dtype=float)
+    return scale, np.asarray(grid[start], dtype=float)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from qcalc.protocols.finite_key import maximise_from_grid
 from qcalc.protocols.qkd import binary_entropy
 
 FloatArray = npt.NDArray[np.float64]
@@ -32,9 +33,7 @@ def _arrays(*values: npt.ArrayLike) -> list[FloatArray]:
     return [np.asarray(v, dtype=float) for v in values]
 
 
-def _validate(
-    eta_a: FloatArray, eta_b: FloatArray, p_d: FloatArray, e_d: FloatArray
-) -> None:
+def _validate(eta_a: FloatArray, eta_b: FloatArray, p_d: FloatArray, e_d: FloatArray) -> None:
     for name, value, high in (
         ("transmittance_a", eta_a, 1.0),
         ("transmittance_b", eta_b, 1.0),
@@ -130,7 +129,9 @@ def mdi_qkd_rate(
     with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
         both = eta_a * eta_b
         y11 = (1 - p_d) ** 2 * (  # Eq. (A9) of [2]
-            both / 2 + (2 * eta_a + 2 * eta_b - 3 * both) * p_d + 4 * (1 - eta_a) * (1 - eta_b) * p_d**2
+            both / 2
+            + (2 * eta_a + 2 * eta_b - 3 * both) * p_d
+            + 4 * (1 - eta_a) * (1 - eta_b) * p_d**2
         )
         e11 = np.where(  # Eq. (A11) of [2]
             y11 > 0, 0.5 - (0.5 - e_d) * (1 - p_d) ** 2 * both / 2 / np.where(y11 > 0, y11, 1), 0.5
@@ -144,7 +145,9 @@ def mdi_qkd_rate(
         q_c = 2 * (1 - p_d) ** 2 * np.exp(-arrived / 2) * click_a * click_b  # Eq. (B29) of [2]
         # I0(2x) e^{−μ'/2} − (1 − p_d) e^{−μ'}, with i0e(2x) = I0(2x) e^{−2x} (no overflow).
         q_e = (  # Eq. (B30) of [2]
-            2 * p_d * (1 - p_d) ** 2
+            2
+            * p_d
+            * (1 - p_d) ** 2
             * (i0e(2 * x) * np.exp(2 * x - arrived / 2) - (1 - p_d) * np.exp(-arrived))
         )
         gain = q_c + q_e
@@ -195,8 +198,6 @@ def optimise_mdi_qkd(
     ----------
     .. [1] H.-K. Lo, M. Curty, B. Qi, Phys. Rev. Lett. 108, 130503 (2012), Eq. (1).
     """
-    from scipy.optimize import minimize
-
     arrays = np.broadcast_arrays(
         *_arrays(transmittance_a, transmittance_b, dark_count_probability, misalignment_error)
     )
@@ -206,36 +207,30 @@ def optimise_mdi_qkd(
     axis = np.linspace(lo, hi, 15)
     grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
     best_rate = np.zeros(shape)
-    best_mu = np.full((*shape, 2), 0.3)
+    best_log_mu = np.zeros((*shape, 2))
     for index in np.ndindex(shape):
         eta_a, eta_b, p_d, e_d = (float(a[index]) for a in arrays)
 
-        def rate(log_mu: FloatArray, eta_a: float = eta_a, eta_b: float = eta_b,
-                 p_d: float = p_d, e_d: float = e_d) -> FloatArray:
-            mu = np.exp(log_mu)
+        def rate(
+            log_mu: FloatArray,
+            eta_a: float = eta_a,
+            eta_b: float = eta_b,
+            p_d: float = p_d,
+            e_d: float = e_d,
+        ) -> FloatArray:
             return mdi_qkd_rate(
-                eta_a, eta_b, p_d, e_d,
-                mean_photon_number_a=mu[..., 0], mean_photon_number_b=mu[..., 1],
+                eta_a,
+                eta_b,
+                p_d,
+                e_d,
+                mean_photon_number_a=np.exp(log_mu[..., 0]),
+                mean_photon_number_b=np.exp(log_mu[..., 1]),
                 error_correction_efficiency=error_correction_efficiency,
                 sifting_factor=sifting_factor,
             )
 
-        grid_rates = rate(grid)
-        start = int(np.argmax(grid_rates))
-        scale = float(grid_rates[start])
-        if scale <= 0:
-            continue
-        result = minimize(
-            lambda v: -float(rate(np.asarray(v))) / scale,
-            grid[start],
-            method="L-BFGS-B",
-            bounds=((lo, hi), (lo, hi)),
-        )
-        if -result.fun > 1.0:
-            best_rate[index], best_mu[index] = -result.fun * scale, np.exp(result.x)
-        else:
-            best_rate[index], best_mu[index] = scale, np.exp(grid[start])
+        best_rate[index], best_log_mu[index] = maximise_from_grid(rate, grid, ((lo, hi), (lo, hi)))
     return np.asarray(best_rate, dtype=float), {
-        "mean_photon_number_a": np.asarray(best_mu[..., 0], dtype=float),
-        "mean_photon_number_b": np.asarray(best_mu[..., 1], dtype=float),
+        "mean_photon_number_a": np.asarray(np.exp(best_log_mu[..., 0]), dtype=float),
+        "mean_photon_number_b": np.asarray(np.exp(best_log_mu[..., 1]), dtype=float),
     }

@@ -59,7 +59,7 @@ def _probability(name: str, value: npt.ArrayLike) -> FloatArray:
     array = np.asarray(value, dtype=float)
     bad = np.isnan(array) | (array < 0.0) | (array > 1.0)
     if np.any(bad):
-        raise ValueError(f"{name} is {array[bad].ravel()[0]!r}; expected a value in [0, 1]")
+        raise ValueError(f"{name} is {float(array[bad].ravel()[0])!r}; expected a value in [0, 1]")
     return array
 
 
@@ -68,7 +68,7 @@ def _positive(name: str, value: npt.ArrayLike, unit: str) -> FloatArray:
     array = np.asarray(value, dtype=float)
     bad = ~(array > 0.0)
     if np.any(bad):
-        raise ValueError(f"{name} is {array[bad].ravel()[0]!r}; expected a value > 0 {unit}")
+        raise ValueError(f"{name} is {float(array[bad].ravel()[0])!r}; expected a value > 0 {unit}")
     return array
 
 
@@ -79,7 +79,7 @@ def _cutoff(value: npt.ArrayLike) -> FloatArray:
     bad = np.isnan(array) | (array < 0.0) | (finite & (array != np.round(array)))
     if np.any(bad):
         raise ValueError(
-            f"cutoff_attempts is {array[bad].ravel()[0]!r}; "
+            f"cutoff_attempts is {float(array[bad].ravel()[0])!r}; "
             "expected a whole number of attempts ≥ 0 or inf"
         )
     return array
@@ -189,8 +189,9 @@ def two_segment_waiting_time(
     q = 1.0 - p_ok
     with np.errstate(over="ignore"):
         numerator = 1.0 - 2.0 * q * np.expm1(c * log_q)  # 1 + 2q(1 − q^c)
-    # K2 of [1] for c = ∞; cut-off: renewal over the chain {empty, one pair of age 0..c}
-    k = numerator / (a_ok * p_ok * _two_segment_normaliser(p_ok, log_q, c))
+    with np.errstate(divide="ignore", over="ignore", under="ignore"):
+        # K2 of [1] for c = ∞; cut-off: renewal over the chain {empty, one pair of age 0..c}
+        k = numerator / (a_ok * p_ok * _two_segment_normaliser(p_ok, log_q, c))
     return np.asarray(np.where(dead, np.inf, k), dtype=float)
 
 
@@ -213,16 +214,21 @@ def two_segment_memory_wait(p: npt.ArrayLike) -> FloatArray:
     numpy.ndarray
         Mean wait of the earlier pair; inf where p = 0. [attempts]
 
+    Notes
+    -----
+    P(D = 0) = p/(2 − p) and P(D = d) = 2 p q^d/(2 − p) for d ≥ 1 (sum over N1 of
+    p² q^{2N1 + d − 2}), whose mean is the expression above.
+
     References
     ----------
     .. [1] E. Shchukin, F. Schmidt, P. van Loock, Phys. Rev. A 100, 032322 (2019)
-       (distribution of the waiting times of two segments).
-    .. [2] S. Santra, L. Jiang, V. S. Malinovsky, Quantum Sci. Technol. 4, 025010 (2019)
-       (memory time of the earlier pair).
+       (two-segment model with independent geometric generation times).
+    .. [2] L. Kamin, E. Shchukin, F. Schmidt, P. van Loock, Phys. Rev. Research 5, 023086
+       (2023) (memory dephasing during the wait of the earlier pair).
     """
     p_arr = _probability("p", p)
     with np.errstate(divide="ignore", invalid="ignore"):
-        wait = 2.0 * (1.0 - p_arr) / (p_arr * (2.0 - p_arr))  # [1]
+        wait = 2.0 * (1.0 - p_arr) / (p_arr * (2.0 - p_arr))  # mean of D, see Notes
     return np.asarray(np.where(p_arr == 0.0, np.inf, wait), dtype=float)
 
 
@@ -262,15 +268,22 @@ def two_segment_decoherence_factor(
         E[x^D]; for p = 0 the limit p → 0 (uniform D in −c..c; 0 for c = ∞ unless
         τ/T = 0). [unitless, 0..1]
 
+    Notes
+    -----
+    Probability generating function of D, derived here from the chain of
+    :func:`two_segment_waiting_time`; the model (depolarising storage of the earlier pair
+    for D attempts) is that of [2].
+
     References
     ----------
     .. [1] E. Shchukin, F. Schmidt, P. van Loock, Phys. Rev. A 100, 032322 (2019).
-    .. [2] S. Santra, L. Jiang, V. S. Malinovsky, Quantum Sci. Technol. 4, 025010 (2019).
+    .. [2] L. Kamin, E. Shchukin, F. Schmidt, P. van Loock, Phys. Rev. Research 5, 023086
+       (2023).
     """
     p_arr = _probability("p", p)
     tau = np.asarray(attempt_time_s, dtype=float)
     if np.any(~(tau >= 0.0)):
-        raise ValueError(f"attempt_time_s is {np.ravel(tau)[0]!r}; expected a time ≥ 0 s")
+        raise ValueError(f"attempt_time_s is {float(np.ravel(tau)[0])!r}; expected a time ≥ 0 s")
     t_pair = _positive("pair_coherence_time_s", pair_coherence_time_s, "s")
     c = _cutoff(cutoff_attempts)
     p_arr, tau, t_pair, c = np.broadcast_arrays(p_arr, tau, t_pair, c)
@@ -283,8 +296,11 @@ def two_segment_decoherence_factor(
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         geometric = np.where(lam > 0.0, np.expm1(-c * lam) / np.expm1(-lam), c)
         tail = np.exp(-lam) * geometric  # Σ_{d=1}^{c} y^d
+        # generating function E[x^D] of the distribution of D, see Notes
         general = p_ok * (1.0 + 2.0 * tail) / _two_segment_normaliser(p_ok, log_q, c)
-        limit = np.where(np.isinf(c), np.where(lam > 0.0, 0.0, 1.0), (1.0 + 2.0 * tail) / (2.0 * c + 1.0))
+        limit = np.where(
+            np.isinf(c), np.where(lam > 0.0, 0.0, 1.0), (1.0 + 2.0 * tail) / (2.0 * c + 1.0)
+        )
     return np.asarray(np.clip(np.where(zero, limit, general), 0.0, 1.0), dtype=float)
 
 
@@ -332,7 +348,9 @@ def two_segment_fidelity(
        (waiting-time distribution).
     """
     f0 = _probability("link_fidelity", link_fidelity)
-    factor = two_segment_decoherence_factor(p, attempt_time_s, pair_coherence_time_s, cutoff_attempts)
+    factor = two_segment_decoherence_factor(
+        p, attempt_time_s, pair_coherence_time_s, cutoff_attempts
+    )
     stored = _depolarise(f0, factor)  # mirrors entanglement.decohere_werner_fidelity
     return np.asarray(np.clip(_werner_swap(f0, stored), 0.0, 1.0), dtype=float)  # Sec. 6 of [1]
 
@@ -351,8 +369,22 @@ _EMPTY = 0
 _FULL = 1
 
 
-def _split(segments: int) -> tuple[int, int]:
-    """Segments of the left and right half of a block (balanced; doubling for 2^n)."""
+def segment_split(segments: int) -> tuple[int, int]:
+    """Segments of the left and right half of a block: (⌊m/2⌋, ⌈m/2⌉).
+
+    For m = 2^n this is the nested doubling scheme. Shared with
+    :mod:`qcalc.protocols.montecarlo` so that both simulate the same tree.
+
+    Parameters
+    ----------
+    segments : int
+        Number of segments m of the block. [count, ≥ 2]
+
+    Returns
+    -------
+    tuple of int
+        Segments of the left and the right half. [count]
+    """
     left = segments // 2
     return left, segments - left
 
@@ -362,7 +394,7 @@ def _empty_state(segments: int) -> _State:
     """State of a block that holds nothing."""
     if segments == 1:
         return _EMPTY
-    left, right = _split(segments)
+    left, right = segment_split(segments)
     return (_empty_state(left), _empty_state(right))
 
 
@@ -371,7 +403,7 @@ def _block_states(segments: int) -> tuple[_State, ...]:
     """All states of a block of ``segments`` segments (FULL first)."""
     if segments == 1:
         return (_FULL, _EMPTY)
-    left, right = _split(segments)
+    left, right = segment_split(segments)
     pairs = [
         (sl, sr)
         for sl in _block_states(left)
@@ -399,14 +431,16 @@ def _accumulate(target: dict[_State, _Poly], state: _State, poly: _Poly) -> None
 
 
 @functools.cache
-def _step(state: _State, segments: int) -> tuple[tuple[_State, tuple[tuple[_Monomial, int], ...]], ...]:
+def _step(
+    state: _State, segments: int
+) -> tuple[tuple[_State, tuple[tuple[_Monomial, int], ...]], ...]:
     """One attempt from ``state``: the reachable states with their probability polynomials."""
     if state == _FULL:
         return ((_FULL, (((0, 0, 0, 0), 1),)),)
     if segments == 1:
         return ((_FULL, (((1, 0, 0, 0), 1),)), (_EMPTY, (((0, 1, 0, 0), 1),)))
     assert isinstance(state, tuple)
-    left, right = _split(segments)
+    left, right = segment_split(segments)
     out: dict[_State, _Poly] = {}
     for sl, poly_l in _step(state[0], left):
         for sr, poly_r in _step(state[1], right):
@@ -469,11 +503,12 @@ def _solve_chain(chain: _Chain, p: FloatArray, a: FloatArray) -> FloatArray:
     n = p.size
     size = chain.size
     off = chain.cols >= 0
-    matrix = np.zeros((n, size, size))
+    flat = np.zeros((size * size, n))  # entry (i, j) of every matrix at row i·size + j
     # (I − Q): off-diagonal −Q_ij; diagonal = Σ_{j≠i} Q_ij + P(absorb | i), which equals
     # 1 − Q_ii exactly but without the cancellation of 1 − (1 − O(p)).
-    np.add.at(matrix, (slice(None), chain.rows[off], chain.cols[off]), -values[off].T)
-    np.add.at(matrix, (slice(None), chain.rows, chain.rows), values.T)
+    np.add.at(flat, chain.rows[off] * size + chain.cols[off], -values[off])
+    np.add.at(flat, chain.rows * (size + 1), values)
+    matrix = flat.T.reshape(n, size, size)
     rhs = np.ones((n, size, 1))
     return np.asarray(np.linalg.solve(matrix, rhs)[:, chain.start, 0], dtype=float)
 
@@ -621,9 +656,7 @@ def nested_waiting_time(
     m = _segments(segments)
     limit = _segments(max_exact_segments)
     if limit > MAX_EXACT_SEGMENTS:
-        raise ValueError(
-            f"max_exact_segments is {limit}; expected at most {MAX_EXACT_SEGMENTS}"
-        )
+        raise ValueError(f"max_exact_segments is {limit}; expected at most {MAX_EXACT_SEGMENTS}")
     if m > limit:
         return WaitingTime(approx_waiting_time(p, a, m), "approx-3/2")
     if m == 2:

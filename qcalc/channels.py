@@ -1,0 +1,221 @@
+"""Free-space and ground–satellite links as named loss budgets.
+
+A thin layer between a scenario's :class:`~qcalc.scenario.Link` and the models of
+:mod:`qcalc.physics.freespace` and :mod:`qcalc.physics.satellite`: it picks the fields,
+fills what a link leaves to its ends (the wavelength of the sender's source), and turns
+the models' terms into :class:`~qcalc.linkbudget.BudgetTerm` rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from qcalc.errors import ScenarioError
+from qcalc.linkbudget import BudgetTerm, LinkBudget, Step, _fmt
+from qcalc.physics.fibre import free_space_delay_s
+from qcalc.scenario import Link, Scenario
+
+#: Time points on which a whole pass is evaluated and integrated (trapezoid rule).
+PASS_POINTS = 241
+
+
+def _wavelength_nm(link: Link, scenario: Scenario, sender: str) -> Any:
+    if link.wavelength_nm is not None:
+        return link.wavelength_nm
+    source = scenario.nodes[sender].source
+    if source is not None and source.wavelength_nm is not None:
+        return source.wavelength_nm
+    raise ScenarioError(
+        f"links.{link.name}: a {link.channel} link needs wavelength_nm (on the link or on "
+        f"the source of {sender}) for its diffraction",
+        file=scenario.file,
+    )
+
+
+def _terms(model: Any, sources: dict[str, str]) -> tuple[BudgetTerm, ...]:
+    names = {
+        "diffraction": "diffraction",
+        "turbulence": "turbulence",
+        "pointing": "pointing",
+        "atmosphere": "atmosphere",
+        "receiver": "receiver optics",
+    }
+    return tuple(
+        BudgetTerm(names[key], value, sources.get(key, ""))
+        for key, value in model.terms_db().items()
+        if key != "receiver" or np.any(np.asarray(value) > 0)
+    )
+
+
+def free_space_budget(link: Link, scenario: Scenario, sender: str, receiver: str) -> LinkBudget:
+    """Terrestrial free-space link: diffraction, turbulence, pointing, atmosphere."""
+    from qcalc.physics.freespace import free_space_link_budget, kim_attenuation_db_per_km
+
+    wavelength = _wavelength_nm(link, scenario, sender)
+    attenuation = link.atmospheric_attenuation_db_per_km
+    if attenuation is None and link.visibility_km is not None:
+        attenuation = kim_attenuation_db_per_km(link.visibility_km, wavelength)
+    model = free_space_link_budget(
+        link.length_km,
+        wavelength,
+        link.tx_beam_waist_m,
+        link.rx_aperture_m,
+        atmospheric_attenuation_db_per_km=0.0 if attenuation is None else attenuation,
+        pointing_jitter_urad=link.pointing_jitter_urad or 0.0,
+        cn2_m_minus_2_3=link.cn2_m_minus_2_3,
+        fried_parameter_m=link.fried_parameter_m,
+        receiver_efficiency=1.0 if link.receiver_efficiency is None else link.receiver_efficiency,
+    )
+    steps = (
+        Step(
+            f"Gaussian beam over {link.name}",
+            "w(L) = w0 √(1 + (L/z_R)²), z_R = π w0²/λ; η = 1 − exp(−2a²/w²)",
+            (
+                ("w0", _fmt(link.tx_beam_waist_m, "m")),
+                ("λ", _fmt(wavelength, "nm")),
+                ("L", _fmt(link.length_km, "km")),
+                ("a (radius)", _fmt(np.asarray(link.rx_aperture_m) / 2, "m")),
+            ),
+            f"w = {_fmt(model.beam_radius_m, 'm')}, diffraction {_fmt(model.diffraction_db, 'dB')}",
+        ),
+    )
+    return LinkBudget(
+        link,
+        sender,
+        receiver,
+        np.asarray(link.length_km, dtype=float),
+        free_space_delay_s(link.length_km),
+        _terms(model, model.SOURCES),
+        steps,
+    )
+
+
+def _altitude_km(link: Link, scenario: Scenario) -> Any:
+    return next(
+        scenario.nodes[e].altitude_km
+        for e in link.ends
+        if scenario.nodes[e].altitude_km is not None
+    )
+
+
+def satellite_budget(
+    link: Link, scenario: Scenario, sender: str, receiver: str, elevation_deg: Any = None
+) -> LinkBudget:
+    """Ground–satellite link at ``elevation_deg`` (default: the link's own, or the top of
+    its pass): slant range, diffraction, atmosphere, turbulence, pointing."""
+    from qcalc.physics.satellite import pass_duration_s, satellite_link_budget
+
+    altitude = _altitude_km(link, scenario)
+    wavelength = _wavelength_nm(link, scenario, sender)
+    if elevation_deg is None:
+        elevation_deg = (
+            link.elevation_deg if link.elevation_deg is not None else (link.max_elevation_deg)
+        )
+    model = satellite_link_budget(
+        float(altitude),
+        elevation_deg,
+        wavelength,
+        link.rx_aperture_m,
+        divergence_urad=link.divergence_urad,
+        tx_beam_waist_m=link.tx_beam_waist_m,
+        tx_aperture_m=link.tx_aperture_m,
+        zenith_transmittance=1.0
+        if link.zenith_transmittance is None
+        else link.zenith_transmittance,
+        pointing_jitter_urad=link.pointing_jitter_urad or 0.0,
+        direction=link.direction,  # type: ignore[arg-type]
+        fried_parameter_zenith_m=link.fried_parameter_m,
+        receiver_efficiency=1.0 if link.receiver_efficiency is None else link.receiver_efficiency,
+    )
+    extra: dict[str, Any] = {
+        "elevation_deg": elevation_deg,
+        "altitude_km": altitude,
+        "direction": link.direction,
+    }
+    notes: tuple[str, ...] = ()
+    if link.min_elevation_deg is not None:
+        duration = pass_duration_s(
+            float(altitude), float(link.min_elevation_deg), float(link.max_elevation_deg)
+        )
+        extra.update(pass_duration_s=duration, min_elevation_deg=link.min_elevation_deg)
+        notes = (
+            f"budget at the top of the pass ({_fmt(link.max_elevation_deg, '°')}); the "
+            f"pass above {_fmt(link.min_elevation_deg, '°')} lasts {_fmt(duration, 's')}",
+        )
+    steps = (
+        Step(
+            f"slant range and beam of {link.name} ({link.direction})",
+            "d = √((R+h)² − R² cos²ε) − R sin ε; w = θ·d; η_atm = η_zenith^(1/sin ε)",
+            (
+                ("h", _fmt(altitude, "km")),
+                ("ε", _fmt(elevation_deg, "°")),
+                (
+                    "θ",
+                    _fmt(link.divergence_urad, "µrad")
+                    if link.divergence_urad is not None
+                    else "from the aperture",
+                ),
+                ("D_rx", _fmt(link.rx_aperture_m, "m")),
+            ),
+            f"d = {_fmt(model.range_km, 'km')}, w = {_fmt(model.beam_radius_m, 'm')}, "
+            f"diffraction {_fmt(model.diffraction_db, 'dB')}, atmosphere "
+            f"{_fmt(model.atmosphere_db, 'dB')}",
+        ),
+    )
+    return LinkBudget(
+        link,
+        sender,
+        receiver,
+        model.range_km,
+        free_space_delay_s(model.range_km),
+        _terms(model, model.SOURCES),
+        steps,
+        notes,
+        extra,
+    )
+
+
+def pass_budget(link: Link, scenario: Scenario, sender: str, receiver: str) -> LinkBudget:
+    """The budget on a time grid over the whole pass above ``min_elevation_deg``.
+
+    ``extra["pass_time_s"]`` holds the grid; rates computed from this budget are arrays
+    over it and are integrated by :func:`integrate_over_pass`.
+    """
+    from qcalc.physics.satellite import elevation_profile_deg, pass_duration_s
+
+    altitude = float(_altitude_km(link, scenario))
+    duration = float(
+        pass_duration_s(altitude, float(link.min_elevation_deg), float(link.max_elevation_deg))
+    )
+    if duration <= 0:
+        raise ScenarioError(
+            f"links.{link.name}: min_elevation_deg {link.min_elevation_deg:g} is not below "
+            f"max_elevation_deg {link.max_elevation_deg:g}; the pass never rises above the mask",
+            file=scenario.file,
+        )
+    times = np.linspace(-duration / 2, duration / 2, PASS_POINTS)
+    elevations = np.clip(
+        elevation_profile_deg(altitude, times, float(link.max_elevation_deg)),
+        float(link.min_elevation_deg),
+        90.0,
+    )
+    budget = satellite_budget(link, scenario, sender, receiver, elevations)
+    extra = {**budget.extra, "pass_time_s": times, "pass_duration_s": duration}
+    return LinkBudget(**{**budget.__dict__, "extra": extra})
+
+
+def integrate_over_pass(rate_per_s: Any, times_s: Any) -> tuple[float, float]:
+    """Bits over a pass from a rate sampled on its time grid (trapezoid rule) and the
+    pass duration: (bits per pass, duration in s)."""
+    rate = np.asarray(rate_per_s, dtype=float)
+    t = np.asarray(times_s, dtype=float)
+    return float(np.trapezoid(rate, t)), float(t[-1] - t[0])
+
+
+def optical_budget(link: Link, scenario: Scenario, sender: str, receiver: str) -> LinkBudget:
+    """Dispatch on the channel: free space or satellite."""
+    if link.channel == "free_space":
+        return free_space_budget(link, scenario, sender, receiver)
+    return satellite_budget(link, scenario, sender, receiver)

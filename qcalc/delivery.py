@@ -1,0 +1,431 @@
+"""Bell-pair delivery along a route: elementary links, swapping, memories, distillation.
+
+A route is cut into elementary segments, each one of
+- a *measured* link (``elementary_pair_rate_hz`` and ``elementary_fidelity`` given);
+- a *midpoint source*: a node with an entangled-pair source and no memory sends one
+  photon of each pair down each of its two hops (Micius from orbit);
+- a *source at an end*: an end node's entangled-pair source over one hop;
+- a *heralded memory link*: both ends of a hop hold memories and a station in the
+  middle of the hop heralds entanglement (double- or single-click).
+Segments meet at nodes with a memory, which swap them (Bell-state measurement with the
+node's ``bsm_success_probability``). The waiting time comes from
+:mod:`qcalc.protocols.repeater`, the fidelity from Werner swapping with memory
+decoherence over the storage time, then optional distillation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qcalc.linkbudget import LinkBudget, Step, _fmt, detector_yield, link_budget
+from qcalc.physics.fibre import fibre_delay_s
+from qcalc.scenario import Node, Scenario
+
+#: Attempt probability used for a measured link with no length: the continuous-time
+#: (p → 0) limit of the geometric waiting-time formulas. [unitless]
+MEASURED_LINK_ATTEMPT_PROBABILITY = 1e-6
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One elementary entangled link between two nodes of the route."""
+
+    kind: str  # measured | midpoint-source | end-source | heralded
+    ends: tuple[str, str]
+    success_probability: Any  # per attempt [unitless]
+    attempt_time_s: Any  # [s]
+    fidelity: Any  # [unitless, 1/4..1]
+    qber: Any = None  # measured QBER where the model gives it [unitless]
+
+    @property
+    def rate_hz(self) -> Any:
+        return np.asarray(self.success_probability) / np.asarray(self.attempt_time_s)
+
+
+@dataclass
+class Delivery:
+    """What the route delivers in Bell pairs, step by step."""
+
+    segments: tuple[Segment, ...] = ()
+    raw_rate_hz: Any = 0.0  # end-to-end pairs before distillation [Hz]
+    swapped_fidelity: Any = 0.0  # after swapping, before memory decay [unitless]
+    stored_fidelity: Any = 0.0  # after memory decay [unitless]
+    fidelity: Any = 0.0  # delivered (after distillation if any) [unitless]
+    rate_hz: Any = 0.0  # delivered [Hz]
+    qber: Any = 0.5
+    waiting_method: str = ""
+    storage_time_s: Any = 0.0
+    heralding_time_s: Any = 0.0
+    pairs_per_output: Any = 1.0
+    memory_nodes: tuple[str, ...] = ()
+    reason: str = ""
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def delivers(self) -> bool:
+        return bool(self.segments) and not self.reason
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "segments": [
+                {
+                    "kind": s.kind,
+                    "ends": list(s.ends),
+                    "rate_hz": s.rate_hz,
+                    "success_probability": s.success_probability,
+                    "attempt_time_s": s.attempt_time_s,
+                    "fidelity": s.fidelity,
+                }
+                for s in self.segments
+            ],
+            "raw_pair_rate_hz": self.raw_rate_hz,
+            "swapped_fidelity": self.swapped_fidelity,
+            "stored_fidelity": self.stored_fidelity,
+            "distilled_fidelity": self.fidelity,
+            "pairs_per_output": self.pairs_per_output,
+            "waiting_time_method": self.waiting_method,
+            "storage_time_s": self.storage_time_s,
+            "heralding_time_s": self.heralding_time_s,
+            "reason": self.reason,
+        }
+
+
+# ----------------------------------------------------------------------------- segments
+
+
+def _werner_with_error(fidelity: Any, error: Any) -> Any:
+    """Werner fidelity after an extra independent bit-flip error e in each basis:
+    Q' = (1 − (1 − 2Q)(1 − 2e))/2 with Q = 2(1 − F)/3, then F' = 1 − 3Q'/2."""
+    from qcalc.protocols.entanglement import (
+        qber_from_werner_fidelity,
+        werner_fidelity_from_qber,
+    )
+
+    q = qber_from_werner_fidelity(fidelity)
+    q_total = (1.0 - (1.0 - 2.0 * q) * (1.0 - 2.0 * np.asarray(error, dtype=float))) / 2.0
+    return werner_fidelity_from_qber(np.clip(q_total, 0.0, 0.5))
+
+
+def _spdc_segment(
+    scenario: Scenario, node: Node, left: str, right: str, budgets: tuple[LinkBudget, LinkBudget]
+) -> Segment | str:
+    """Midpoint (or end) entangled-pair source sending to two receivers."""
+    from qcalc.protocols.entanglement import spdc_midpoint_link
+
+    source = node.source
+    assert source is not None
+    receivers = [scenario.nodes[left], scenario.nodes[right]]
+    detectors = [r.detector for r in receivers]
+    windows = [d.gate_window_ns for d in detectors if d is not None and d.gate_window_ns]
+    if source.mean_pairs_per_pulse is not None and source.repetition_rate_hz is not None:
+        mu = np.asarray(source.mean_pairs_per_pulse, dtype=float)
+        window_s = 1.0 / np.asarray(source.repetition_rate_hz, dtype=float)
+    elif source.pair_rate_hz is not None and windows:
+        # A continuously pumped source: the coincidence window plays the pulse.
+        window_s = np.asarray(max(windows), dtype=float) * 1e-9
+        mu = np.asarray(source.pair_rate_hz, dtype=float) * window_s
+    else:
+        return (
+            f"the entangled-pair source at {node.name} needs mean_pairs_per_pulse with "
+            "repetition_rate_hz, or pair_rate_hz with the receivers' gate_window_ns "
+            "(the coincidence window)"
+        )
+    if any(d is None for d in detectors):
+        missing = [r.name for r, d in zip(receivers, detectors, strict=True) if d is None]
+        return f"the pairs from {node.name} need a detector at {', '.join(missing)}"
+    link = spdc_midpoint_link(
+        mu,
+        budgets[0].transmittance,
+        budgets[1].transmittance,
+        1.0 / window_s,
+        _yield(detectors[0]),
+        _yield(detectors[1]),
+        _combined_error([b.link.misalignment_error for b in budgets]),
+    )
+    return Segment(
+        "midpoint-source" if node.name not in (left, right) else "end-source",
+        (left, right),
+        link.coincidence_probability,
+        window_s,
+        np.clip(link.fidelity, 0.25, 1.0),
+        link.qber,
+    )
+
+
+def _yield(detector: Any) -> Any:
+    return detector_yield(detector) if detector is not None else 0.0
+
+
+def _combined_error(errors: list[Any]) -> Any:
+    from qcalc.evaluate import _combined_misalignment
+
+    return _combined_misalignment(errors)
+
+
+def _heralded_segment(scenario: Scenario, budget: LinkBudget) -> Segment:
+    """Heralded entanglement between the memories at both ends of a hop."""
+    from qcalc.protocols.entanglement import (
+        double_click_link,
+        heralding_attempt_time_s,
+        multiplexed_success_probability,
+    )
+
+    link = budget.link
+    a, b = (scenario.nodes[n] for n in link.ends)
+    assert a.memory is not None and b.memory is not None
+    # Each arm is half the hop's channel; the memory efficiency folds in emission,
+    # collection and detection at the heralding station.
+    half = np.power(10.0, -np.asarray(budget.channel_loss_db, dtype=float) / 20.0)
+    eta_a = half * np.asarray(a.memory.efficiency, dtype=float)
+    eta_b = half * np.asarray(b.memory.efficiency, dtype=float)
+    if link.heralding == "single_click":
+        from qcalc.protocols.entanglement import single_click_link
+
+        herald = single_click_link(link.bright_state_population, eta_a, eta_b)
+    else:
+        herald = double_click_link(eta_a, eta_b)
+    length_km = budget.length_km
+    p = multiplexed_success_probability(herald.success_probability, link.memory_modes)
+    fidelity = _werner_with_error(herald.fidelity, link.misalignment_error)
+    return Segment("heralded", link.ends, p, heralding_attempt_time_s(length_km), fidelity)
+
+
+def _measured_segment(budget: LinkBudget) -> Segment | str:
+    link = budget.link
+    if link.elementary_pair_rate_hz is None or link.elementary_fidelity is None:
+        return (
+            f"link {link.name} gives only one of elementary_pair_rate_hz and "
+            "elementary_fidelity; a measured link needs both"
+        )
+    rate = np.asarray(link.elementary_pair_rate_hz, dtype=float)
+    p = MEASURED_LINK_ATTEMPT_PROBABILITY
+    with np.errstate(divide="ignore"):
+        attempt = np.where(rate > 0, p / rate, np.inf)
+    return Segment(
+        "measured",
+        link.ends,
+        np.where(rate > 0, p, 0.0),
+        attempt,
+        np.asarray(link.elementary_fidelity, dtype=float),
+    )
+
+
+def build_segments(
+    scenario: Scenario, route: tuple[str, ...], hops: tuple[LinkBudget, ...]
+) -> tuple[list[Segment], str]:
+    """Cut ``route`` into elementary segments; the reason when it cannot be done."""
+    segments: list[Segment] = []
+    i = 0
+    while i < len(hops):
+        hop = hops[i]
+        a, b = route[i], route[i + 1]
+        na, nb = scenario.nodes[a], scenario.nodes[b]
+        link = hop.link
+        if link.elementary_pair_rate_hz is not None or link.elementary_fidelity is not None:
+            seg = _measured_segment(hop)
+            i += 1
+        elif _is_pair_source(nb) and nb.memory is None and i + 1 < len(hops):
+            c = route[i + 2]
+            budgets = (
+                link_budget(link, scenario, sender=b),
+                link_budget(hops[i + 1].link, scenario, sender=b),
+            )
+            seg = _spdc_segment(scenario, nb, a, c, budgets)
+            i += 2
+        elif na.memory is not None and nb.memory is not None:
+            seg = _heralded_segment(scenario, hop)
+            i += 1
+        elif len(hops) == 1 and (_is_pair_source(na) or _is_pair_source(nb)):
+            src, other = (na, b) if _is_pair_source(na) else (nb, a)
+            budget = link_budget(link, scenario, sender=src.name)
+            local = LinkBudget(link, src.name, src.name, 0.0, 0.0, ())
+            if src.detector is not None:
+                local = link_budget(link, scenario, sender=other)  # detector term at src
+                local = LinkBudget(
+                    link, src.name, src.name, 0.0, 0.0, tuple(t for t in local.terms if t.receiver)
+                )
+            seg = _spdc_segment(scenario, src, src.name, other, (local, budget))
+            i += 1
+        else:
+            return segments, (
+                f"hop {a}→{b} carries no entanglement: it needs memories at "
+                "both ends, an entangled-pair source, or measured "
+                "elementary_pair_rate_hz/elementary_fidelity"
+            )
+        if isinstance(seg, str):
+            return segments, seg
+        segments.append(seg)
+    return segments, ""
+
+
+def _is_pair_source(node: Node) -> bool:
+    return node.source is not None and node.source.kind == "entangled_pair"
+
+
+# ----------------------------------------------------------------------------- chain
+
+
+def deliver(
+    scenario: Scenario,
+    route: tuple[str, ...],
+    hops: tuple[LinkBudget, ...],
+    distillation: Any = None,
+) -> Delivery:
+    """End-to-end Bell pairs along ``route``: rate, fidelity and the times that bound them.
+
+    Unequal segments are evaluated as equal ones at the slowest segment's success
+    probability and attempt time, an upper bound on the waiting time.
+    """
+    from qcalc.protocols.entanglement import (
+        chain_werner_fidelity,
+        decohere_werner_fidelity,
+        fidelity_from_werner_parameter,
+        qber_from_werner_fidelity,
+        werner_parameter,
+    )
+    from qcalc.protocols.repeater import nested_waiting_time, two_segment_memory_wait
+
+    out = Delivery()
+    segments, reason = build_segments(scenario, route, hops)
+    out.segments = tuple(segments)
+    if reason:
+        out.reason = reason
+        return out
+    junctions = _junctions(route, segments)
+    for name in junctions:
+        if scenario.nodes[name].memory is None:
+            out.reason = (
+                f"node {name} joins two elementary links but has no memory to "
+                "hold a qubit while it waits to swap"
+            )
+            return out
+    m = len(segments)
+    p = np.min(np.stack(np.broadcast_arrays(*[s.success_probability for s in segments])), axis=0)
+    tau = np.max(np.stack(np.broadcast_arrays(*[s.attempt_time_s for s in segments])), axis=0)
+    swap = np.asarray(1.0)
+    for name in junctions:
+        swap = swap * np.asarray(scenario.nodes[name].bsm_success_probability, dtype=float)
+    a = swap ** (1.0 / max(len(junctions), 1)) if junctions else np.asarray(1.0)
+    if m == 1:
+        attempts = np.where(p > 0, 1.0 / np.where(p > 0, p, 1.0), np.inf)
+        out.waiting_method = "exact-geometric"
+        storage_attempts: Any = np.asarray(1.0)
+    else:
+        waiting = nested_waiting_time(np.where(p > 0, p, 1.0), a, segments=m)
+        attempts = np.where(p > 0, waiting.mean_attempts, np.inf)
+        out.waiting_method = waiting.method
+        # Two segments: the earlier pair waits E|N1 − N2| attempts (exact); longer chains:
+        # the mean time beyond one segment's own wait (an approximation, labelled).
+        storage_attempts = (
+            two_segment_memory_wait(np.where(p > 0, p, 1.0))
+            if m == 2
+            else np.maximum(attempts - 1.0 / np.where(p > 0, p, 1.0), 0.0)
+        )
+        if m > 2:
+            out.waiting_method += ", storage time approximate"
+    with np.errstate(divide="ignore", over="ignore"):
+        out.raw_rate_hz = np.where(np.isfinite(attempts) & (tau > 0), 1.0 / (attempts * tau), 0.0)
+    fidelities = np.stack(np.broadcast_arrays(*[s.fidelity for s in segments]))
+
+    w = np.prod(werner_parameter(fidelities), axis=0)
+    out.swapped_fidelity = (
+        fidelity_from_werner_parameter(w) if m > 1 else chain_werner_fidelity(fidelities[0], 1)
+    )
+    route_delay = sum((np.asarray(h.delay_s) for h in hops), np.asarray(0.0))
+    out.memory_nodes = tuple(n for n in route if scenario.nodes[n].memory is not None)
+    out.storage_time_s = storage_attempts * tau + (route_delay if m > 1 else 0.0)
+    out.stored_fidelity = _decohere(
+        scenario, route, out.swapped_fidelity, out.storage_time_s, decohere_werner_fidelity
+    )
+    with np.errstate(divide="ignore"):
+        out.heralding_time_s = (
+            np.where(out.raw_rate_hz > 0, 1.0 / out.raw_rate_hz, np.inf) + 2.0 * route_delay
+        )
+    out.fidelity, out.rate_hz = out.stored_fidelity, out.raw_rate_hz
+    if distillation is not None and distillation.rounds > 0:
+        from qcalc.protocols.distillation import distill
+
+        result = distill(
+            np.clip(out.stored_fidelity, 0.25, 1.0), distillation.protocol, distillation.rounds
+        )
+        out.pairs_per_output = result.pairs_per_output
+        out.fidelity = result.fidelity
+        out.rate_hz = out.raw_rate_hz / result.pairs_per_output
+    single = segments[0].qber if m == 1 and segments[0].qber is not None else None
+    out.qber = (
+        single
+        if single is not None and not distillation
+        else (qber_from_werner_fidelity(np.clip(out.fidelity, 0.25, 1.0)))
+    )
+    out.steps = _steps(out, m, p, tau, a)
+    return out
+
+
+def _junctions(route: tuple[str, ...], segments: list[Segment]) -> list[str]:
+    return [s.ends[1] for s in segments[:-1]]
+
+
+def _decohere(
+    scenario: Scenario, route: tuple[str, ...], fidelity: Any, wait_s: Any, decay: Any
+) -> Any:
+    """Depolarise toward 1/4 over ``wait_s`` in the ends' memories (no memory: no decay;
+    a photon measured on arrival is not stored)."""
+    memories = [scenario.nodes[n].memory for n in (route[0], route[-1])]
+    times = [m.coherence_time_s for m in memories if m is not None]
+    if not times:
+        return fidelity
+    t_b = times[1] if len(times) > 1 else np.inf
+    return decay(np.clip(fidelity, 0.25, 1.0), wait_s, times[0], t_b)
+
+
+def _steps(out: Delivery, m: int, p: Any, tau: Any, a: Any) -> list[Step]:
+    steps = [
+        Step(
+            f"elementary link {'-'.join(s.ends)} ({s.kind})",
+            "rate = p / τ",
+            (("p", _fmt(s.success_probability)), ("τ", _fmt(s.attempt_time_s, "s"))),
+            f"{_fmt(s.rate_hz, 'Hz')} at fidelity {_fmt(s.fidelity)}",
+        )
+        for s in out.segments
+    ]
+    steps.append(
+        Step(
+            f"end-to-end waiting time over {m} segment(s) ({out.waiting_method})",
+            "K = 1/p (one segment); (3−2p)/(a p(2−p)) (two); Markov chain / (3/2)^n (more)",
+            (("p", _fmt(p)), ("a (swap)", _fmt(a)), ("τ", _fmt(tau, "s"))),
+            f"rate {_fmt(out.raw_rate_hz, 'Hz')}",
+        )
+    )
+    steps.append(
+        Step(
+            "fidelity after swapping and memory decay",
+            "F' = F1F2 + (1−F1)(1−F2)/3; F(t) = 1/4 + (F − 1/4) e^{−t/T}",
+            (
+                ("swapped F", _fmt(out.swapped_fidelity)),
+                ("storage t", _fmt(out.storage_time_s, "s")),
+            ),
+            _fmt(out.stored_fidelity),
+        )
+    )
+    if not np.all(np.asarray(out.pairs_per_output) == 1.0):
+        steps.append(
+            Step(
+                "distillation",
+                "F_out, pairs per output (BBPSSW / DEJMPS)",
+                (("F in", _fmt(out.stored_fidelity)),),
+                f"F = {_fmt(out.fidelity)}, {_fmt(out.pairs_per_output)} pairs per "
+                f"output, {_fmt(out.rate_hz, 'Hz')}",
+            )
+        )
+    return steps
+
+
+def one_way_delay_s(hops: tuple[LinkBudget, ...]) -> Any:
+    """One-way delay of the whole route. [s]"""
+    return sum((np.asarray(h.delay_s) for h in hops), np.asarray(0.0))
+
+
+__all__ = ["Delivery", "Segment", "build_segments", "deliver", "fibre_delay_s"]

@@ -1,0 +1,882 @@
+"""Terrestrial free-space optical links: Gaussian beams, turbulence, pointing, weather.
+
+Every loss is returned as a positive number of decibels, computed in log space so that
+collection efficiencies of 1e-300 and below stay finite. The budget helpers at the end
+only call the functions above them and return the loss as named terms, so a report can
+show "diffraction", "turbulence", "pointing", "atmosphere" and "receiver" separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from qcalc.constants import PLANCK_J_S, SPEED_OF_LIGHT_M_PER_S
+
+FloatArray = npt.NDArray[np.float64]
+
+_DB_PER_NEPER = 10.0 / np.log(10.0)  # converts −ln η to dB
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _arr(value: npt.ArrayLike) -> FloatArray:
+    return np.asarray(value, dtype=float)
+
+
+def _require(ok: npt.ArrayLike, name: str, value: FloatArray, expected: str) -> None:
+    """Raise ValueError naming the first offending value unless every element is ok."""
+    mask = np.asarray(ok, dtype=bool)
+    if not np.all(mask):
+        bad = np.broadcast_to(value, mask.shape)[~mask] if mask.ndim else value
+        raise ValueError(f"{name} must be {expected}; got {np.ravel(bad)[0]!r}")
+
+
+def _positive(name: str, value: npt.ArrayLike) -> FloatArray:
+    arr = _arr(value)
+    with np.errstate(invalid="ignore"):
+        _require(np.isfinite(arr) & (arr > 0), name, arr, "finite and > 0")
+    return arr
+
+
+def _nonnegative(name: str, value: npt.ArrayLike) -> FloatArray:
+    arr = _arr(value)
+    with np.errstate(invalid="ignore"):
+        _require(np.isfinite(arr) & (arr >= 0), name, arr, "finite and ≥ 0")
+    return arr
+
+
+def _efficiency(name: str, value: npt.ArrayLike) -> FloatArray:
+    arr = _arr(value)
+    with np.errstate(invalid="ignore"):
+        _require((arr > 0) & (arr <= 1), name, arr, "in (0, 1]")
+    return arr
+
+
+def _wavenumber_per_m(wavelength_nm: npt.ArrayLike) -> FloatArray:
+    return 2.0 * np.pi / (_positive("wavelength_nm", wavelength_nm) * 1e-9)
+
+
+# --------------------------------------------------------------------------- Gaussian beam
+
+
+def rayleigh_range_m(beam_waist_m: npt.ArrayLike, wavelength_nm: npt.ArrayLike) -> FloatArray:
+    """Rayleigh range of a Gaussian beam.
+
+    .. math:: z_R = \\frac{\\pi w_0^2}{\\lambda}
+
+    Parameters
+    ----------
+    beam_waist_m : array_like
+        Beam waist w0, the 1/e² intensity radius. [m, > 0]
+    wavelength_nm : array_like
+        Vacuum wavelength λ. [nm, > 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        Rayleigh range z_R. [m]
+
+    Notes
+    -----
+    Valid in the paraxial regime, w0 ≫ λ.
+
+    References
+    ----------
+    .. [1] H. Kogelnik, T. Li, "Laser beams and resonators", Appl. Opt. 5, 1550 (1966),
+       Sec. III (z_R = π w0²/λ is half the confocal parameter b).
+    """
+    w0 = _positive("beam_waist_m", beam_waist_m)
+    wavelength_m = _positive("wavelength_nm", wavelength_nm) * 1e-9
+    return np.asarray(np.pi * w0**2 / wavelength_m, dtype=float)  # z_R of [1]
+
+
+def gaussian_beam_radius_m(
+    beam_waist_m: npt.ArrayLike, wavelength_nm: npt.ArrayLike, range_m: npt.ArrayLike
+) -> FloatArray:
+    """1/e² radius of a Gaussian beam a distance L from its waist.
+
+    .. math:: w(L) = w_0 \\sqrt{1 + (L / z_R)^2}
+
+    Parameters
+    ----------
+    beam_waist_m : array_like
+        Beam waist w0 (1/e² intensity radius) at the transmitter. [m, > 0]
+    wavelength_nm : array_like
+        Vacuum wavelength λ. [nm, > 0]
+    range_m : array_like
+        Propagation distance L from the waist. [m, ≥ 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        Beam radius w(L). [m]
+
+    Notes
+    -----
+    Vacuum diffraction of a TEM00 beam, paraxial (w0 ≫ λ). Far from the waist
+    (L ≫ z_R) the radius grows as θ L with θ = λ / (π w0).
+
+    References
+    ----------
+    .. [1] H. Kogelnik, T. Li, "Laser beams and resonators", Appl. Opt. 5, 1550 (1966),
+       Sec. III (spot size w(z) of the fundamental Gaussian beam).
+    """
+    w0 = _positive("beam_waist_m", beam_waist_m)
+    length = _nonnegative("range_m", range_m)
+    z_r = rayleigh_range_m(w0, wavelength_nm)
+    return np.asarray(w0 * np.sqrt(1.0 + (length / z_r) ** 2), dtype=float)  # w(z) of [1]
+
+
+def _ln_collection(beam_radius_m: npt.ArrayLike, aperture_diameter_m: npt.ArrayLike) -> FloatArray:
+    """ln of the power fraction of a centred Gaussian beam inside a circular aperture."""
+    w = _positive("beam_radius_m", beam_radius_m)
+    d = _positive("aperture_diameter_m", aperture_diameter_m)
+    with np.errstate(under="ignore", over="ignore"):
+        x = d**2 / (2.0 * w**2)  # 2 a² / w² with a = D / 2
+        ln_x = 2.0 * np.log(d) - np.log(2.0) - 2.0 * np.log(w)  # exact even when x underflows
+        small = x < 1e-6
+        x_big = np.where(small, 1.0, x)
+        ln_eta = np.where(small, ln_x - 0.5 * x, np.log(-np.expm1(-x_big)))
+    return np.asarray(ln_eta, dtype=float)
+
+
+def aperture_collection(
+    beam_radius_m: npt.ArrayLike, aperture_diameter_m: npt.ArrayLike
+) -> FloatArray:
+    """Fraction of a centred Gaussian beam's power that passes a circular aperture.
+
+    .. math:: \\eta = 1 - \\exp\\left(-\\frac{2 a^2}{w^2}\\right), \\quad a = D/2
+
+    Parameters
+    ----------
+    beam_radius_m : array_like
+        1/e² intensity radius w of the beam at the aperture. [m, > 0]
+    aperture_diameter_m : array_like
+        Aperture diameter D. [m, > 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        Collected fraction η (underflows to 0 below about 1e-308; use
+        :func:`aperture_collection_loss_db` for the loss). [unitless, 0..1]
+
+    Notes
+    -----
+    Exact for a Gaussian intensity profile centred on the aperture; an aperture of radius
+    equal to w passes 1 − e⁻² ≈ 86.5 %.
+
+    References
+    ----------
+    .. [1] A. E. Siegman, *Lasers*, University Science Books (1986), Sec. 17.1,
+       Ch. 17 (power of a TEM00 beam transmitted through a circular aperture).
+    """
+    with np.errstate(under="ignore"):
+        return np.asarray(np.exp(_ln_collection(beam_radius_m, aperture_diameter_m)), dtype=float)
+
+
+def aperture_collection_loss_db(
+    beam_radius_m: npt.ArrayLike, aperture_diameter_m: npt.ArrayLike
+) -> FloatArray:
+    """Loss of the Gaussian aperture collection, −10 log10 η, computed in log space.
+
+    .. math:: L_\\mathrm{dB} = -10 \\log_{10}\\left[1 - \\exp(-2a^2/w^2)\\right]
+
+    Parameters
+    ----------
+    beam_radius_m : array_like
+        1/e² intensity radius w of the beam at the aperture. [m, > 0]
+    aperture_diameter_m : array_like
+        Aperture diameter D = 2a. [m, > 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        Collection loss; finite for any positive inputs (≈ 10 log10(w²/2a²) when
+        w ≫ a). [dB, ≥ 0]
+
+    References
+    ----------
+    .. [1] A. E. Siegman, *Lasers*, University Science Books (1986), Ch. 17.
+    """
+    ln_eta = _ln_collection(beam_radius_m, aperture_diameter_m)
+    return np.asarray(-_DB_PER_NEPER * ln_eta + 0.0, dtype=float)  # aperture transmission of [1]
+
+
+# --------------------------------------------------------------------------- turbulence
+
+
+def fried_parameter_m(
+    cn2_m_minus_2_3: npt.ArrayLike,
+    wavelength_nm: npt.ArrayLike,
+    path_length_m: npt.ArrayLike,
+    wave: Literal["spherical", "plane"] = "spherical",
+) -> FloatArray:
+    """Fried parameter of a horizontal path with constant Cn².
+
+    .. math::
+
+        r_0 = \\left(0.423\\, k^2 C_n^2 L\\, g\\right)^{-3/5}, \\qquad
+        g = 1 \\text{ (plane wave)}, \\; g = 3/8 \\text{ (spherical wave)}
+
+    Parameters
+    ----------
+    cn2_m_minus_2_3 : array_like
+        Refractive-index structure constant Cn²; ~1e-17 weak, ~1e-15 moderate,
+        ~1e-13 strong (daytime near the ground). [m^-2/3, ≥ 0]
+    wavelength_nm : array_like
+        Vacuum wavelength λ, k = 2π/λ. [nm, > 0]
+    path_length_m : array_like
+        Path length L. [m, > 0]
+    wave : {"spherical", "plane"}, optional
+        Wave model. A beam launched from a small transmitter is a spherical wave for
+        the receiver (default); "plane" gives the astronomical (seeing) r0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Fried parameter r0; ``inf`` when Cn² = 0. [m]
+
+    Notes
+    -----
+    Kolmogorov turbulence with inner scale ≪ r0 ≪ outer scale. The spherical-wave
+    weighting ∫(1 − z/L)^{5/3}dz = 3L/8 (z from the source) gives g = 3/8.
+    r0 = 2.1 ρ0 with ρ0 the coherence radius of [2].
+
+    References
+    ----------
+    .. [1] D. L. Fried, "Optical resolution through a randomly inhomogeneous medium for
+       very long and very short exposures", J. Opt. Soc. Am. 56, 1372 (1966).
+    .. [2] L. C. Andrews, R. L. Phillips, *Laser Beam Propagation through Random Media*,
+       2nd ed., SPIE Press (2005), Ch. 6 (ρ0 of plane and spherical waves).
+    """
+    if wave not in ("spherical", "plane"):
+        raise ValueError(f"wave must be 'spherical' or 'plane'; got {wave!r}")
+    cn2 = _nonnegative("cn2_m_minus_2_3", cn2_m_minus_2_3)
+    k = _wavenumber_per_m(wavelength_nm)
+    length = _positive("path_length_m", path_length_m)
+    g = 3.0 / 8.0 if wave == "spherical" else 1.0
+    with np.errstate(divide="ignore"):
+        return np.asarray((0.423 * k**2 * cn2 * length * g) ** (-3.0 / 5.0), dtype=float)
+
+
+_path_fried_parameter_m = fried_parameter_m  # reachable where a parameter shadows the name
+
+
+def rytov_variance(
+    cn2_m_minus_2_3: npt.ArrayLike, wavelength_nm: npt.ArrayLike, path_length_m: npt.ArrayLike
+) -> FloatArray:
+    """Plane-wave Rytov variance, the strength of scintillation on a horizontal path.
+
+    .. math:: \\sigma_R^2 = 1.23\\, C_n^2 k^{7/6} L^{11/6}
+
+    Parameters
+    ----------
+    cn2_m_minus_2_3 : array_like
+        Refractive-index structure constant Cn². [m^-2/3, ≥ 0]
+    wavelength_nm : array_like
+        Vacuum wavelength λ. [nm, > 0]
+    path_length_m : array_like
+        Path length L. [m, ≥ 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        σ_R²; below 1 the weak-turbulence formulas of this module apply. [unitless]
+
+    References
+    ----------
+    .. [1] L. C. Andrews, R. L. Phillips, *Laser Beam Propagation through Random Media*,
+       2nd ed., SPIE Press (2005), Ch. 5 (Rytov variance of a plane wave).
+    """
+    cn2 = _nonnegative("cn2_m_minus_2_3", cn2_m_minus_2_3)
+    k = _wavenumber_per_m(wavelength_nm)
+    length = _nonnegative("path_length_m", path_length_m)
+    return np.asarray(1.23 * cn2 * k ** (7.0 / 6.0) * length ** (11.0 / 6.0), dtype=float)
+
+
+def long_term_beam_radius_m(
+    beam_radius_m: npt.ArrayLike,
+    wavelength_nm: npt.ArrayLike,
+    range_m: npt.ArrayLike,
+    fried_parameter_m: npt.ArrayLike,
+) -> FloatArray:
+    """Long-term (time-averaged) beam radius of a Gaussian beam after turbulence.
+
+    .. math::
+
+        W_{LT}^2 = W^2 \\left(1 + 1.33\\, \\sigma_R^2 \\Lambda^{5/6}\\right), \\quad
+        \\Lambda = \\frac{2L}{k W^2}, \\quad
+        \\sigma_R^2 = 1.23\\, \\bar C_n^2 k^{7/6} L^{11/6}, \\quad
+        \\bar C_n^2 = \\frac{r_0^{-5/3}}{0.423 \\cdot \\tfrac38 k^2 L}
+
+    which is :math:`W_{LT}^2 = W^2 + 18.4\\, W^{1/3} (L / k r_0)^{5/3}`: the turbulent
+    broadening (beam wander included) added to the diffraction-limited radius W.
+
+    Parameters
+    ----------
+    beam_radius_m : array_like
+        Diffraction-limited (vacuum) beam radius W at the receiver. [m, > 0]
+    wavelength_nm : array_like
+        Vacuum wavelength λ. [nm, > 0]
+    range_m : array_like
+        Path length L. [m, > 0]
+    fried_parameter_m : array_like
+        Spherical-wave Fried parameter r0 of the path, weighted from the transmitter
+        (:func:`fried_parameter_m`, or for a slant path
+        :func:`qcalc.physics.satellite.slant_fried_parameter_m`); ``inf`` for no
+        turbulence. [m, > 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        Long-term beam radius W_LT ≥ W. [m]
+
+    Notes
+    -----
+    Weak-fluctuation theory (σ_R² ≲ 1 on horizontal paths; uplinks at zenith angles
+    ≲ 60°). The path is described by the constant Cn² that has the same spherical-wave
+    r0, so the same formula covers the horizontal path of [1] Ch. 6 and the slant paths
+    of [1] Ch. 12, whose μ-moments enter only through that r0. In strong turbulence the
+    broadening is underestimated.
+
+    References
+    ----------
+    .. [1] L. C. Andrews, R. L. Phillips, *Laser Beam Propagation through Random Media*,
+       2nd ed., SPIE Press (2005), Ch. 6 (long-term spot size W_LT of a Gaussian beam)
+       and Ch. 12 (uplink and downlink).
+    """
+    w = _positive("beam_radius_m", beam_radius_m)
+    k = _wavenumber_per_m(wavelength_nm)
+    length = _positive("range_m", range_m)
+    r0 = _arr(fried_parameter_m)
+    with np.errstate(invalid="ignore"):
+        _require(r0 > 0, "fried_parameter_m", r0, "> 0 (inf for no turbulence)")
+    with np.errstate(divide="ignore", over="ignore", under="ignore"):
+        cn2_equiv = r0 ** (-5.0 / 3.0) / (0.423 * 3.0 / 8.0 * k**2 * length)
+        sigma_r2 = 1.23 * cn2_equiv * k ** (7.0 / 6.0) * length ** (11.0 / 6.0)
+        big_lambda = 2.0 * length / (k * w**2)
+        factor = 1.0 + 1.33 * sigma_r2 * big_lambda ** (5.0 / 6.0)  # W_LT of [1], Ch. 6
+    return np.asarray(w * np.sqrt(factor), dtype=float)
+
+
+def pointing_broadened_radius_m(
+    beam_radius_m: npt.ArrayLike, pointing_jitter_urad: npt.ArrayLike, range_m: npt.ArrayLike
+) -> FloatArray:
+    """Effective radius of the time-averaged spot of a beam with Gaussian pointing jitter.
+
+    .. math:: w_\\mathrm{eff}^2 = w^2 + 4 \\sigma_\\theta^2 L^2
+
+    Parameters
+    ----------
+    beam_radius_m : array_like
+        1/e² radius w of the (long-term) beam at the receiver. [m, > 0]
+    pointing_jitter_urad : array_like
+        RMS pointing jitter σ_θ per axis (random, zero-mean, Gaussian). [µrad, ≥ 0]
+    range_m : array_like
+        Path length L. [m, ≥ 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        Radius of the mean intensity profile. [m]
+
+    Notes
+    -----
+    A Gaussian spot exp(−2r²/w²) has variance w²/4 per axis; averaging it over Gaussian
+    displacements of variance σ_θ²L² per axis gives a Gaussian of variance
+    w²/4 + σ_θ²L², hence the formula. The mean collected power is then exactly
+    1 − exp(−2a²/w_eff²); the result is the mean, not the fading statistics (for those
+    see [2]). Equivalent to the far-field mean intensity loss θ²/(θ² + 4σ²) of [1].
+
+    References
+    ----------
+    .. [1] M. Toyoshima, T. Jono, K. Nakagawa, A. Yamamoto, "Optimum divergence angle of
+       a Gaussian beam wave in the presence of random jitter in free-space laser
+       communication systems", J. Opt. Soc. Am. A 19, 567 (2002).
+    .. [2] D. Yu. Vasylyev, A. A. Semenov, W. Vogel, "Toward global quantum communication:
+       beam wandering preserves nonclassicality", Phys. Rev. Lett. 108, 220501 (2012).
+    """
+    w = _positive("beam_radius_m", beam_radius_m)
+    sigma_rad = _nonnegative("pointing_jitter_urad", pointing_jitter_urad) * 1e-6
+    length = _nonnegative("range_m", range_m)
+    return np.asarray(np.sqrt(w**2 + 4.0 * sigma_rad**2 * length**2), dtype=float)
+
+
+def turbulence_loss_db(
+    beam_radius_m: npt.ArrayLike,
+    wavelength_nm: npt.ArrayLike,
+    range_m: npt.ArrayLike,
+    fried_parameter_m: npt.ArrayLike,
+    aperture_diameter_m: npt.ArrayLike,
+) -> FloatArray:
+    """Extra collection loss from turbulent beam broadening, relative to diffraction only.
+
+    .. math:: L_\\mathrm{turb} = L_\\mathrm{coll}(W_{LT}) - L_\\mathrm{coll}(W)
+
+    Parameters
+    ----------
+    beam_radius_m : array_like
+        Diffraction-limited beam radius W at the receiver. [m, > 0]
+    wavelength_nm : array_like
+        Vacuum wavelength. [nm, > 0]
+    range_m : array_like
+        Path length. [m, > 0]
+    fried_parameter_m : array_like
+        Spherical-wave Fried parameter of the path (``inf``: none). [m, > 0]
+    aperture_diameter_m : array_like
+        Receiver aperture diameter. [m, > 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        Turbulence loss term. [dB, ≥ 0]
+
+    References
+    ----------
+    .. [1] L. C. Andrews, R. L. Phillips, *Laser Beam Propagation through Random Media*,
+       2nd ed., SPIE Press (2005), Ch. 6 (W_LT), with the collection of
+       :func:`aperture_collection_loss_db`.
+    """
+    w_lt = long_term_beam_radius_m(beam_radius_m, wavelength_nm, range_m, fried_parameter_m)
+    return _extra_loss_db(beam_radius_m, w_lt, aperture_diameter_m)
+
+
+def pointing_loss_db(
+    beam_radius_m: npt.ArrayLike,
+    pointing_jitter_urad: npt.ArrayLike,
+    range_m: npt.ArrayLike,
+    aperture_diameter_m: npt.ArrayLike,
+) -> FloatArray:
+    """Extra mean collection loss from Gaussian pointing jitter, relative to no jitter.
+
+    .. math:: L_\\mathrm{point} = L_\\mathrm{coll}(\\sqrt{w^2 + 4\\sigma_\\theta^2L^2})
+              - L_\\mathrm{coll}(w)
+
+    Parameters
+    ----------
+    beam_radius_m : array_like
+        Beam radius w at the receiver without jitter (long-term if turbulent). [m, > 0]
+    pointing_jitter_urad : array_like
+        RMS pointing jitter per axis. [µrad, ≥ 0]
+    range_m : array_like
+        Path length. [m, ≥ 0]
+    aperture_diameter_m : array_like
+        Receiver aperture diameter. [m, > 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        Pointing loss term. [dB, ≥ 0]
+
+    References
+    ----------
+    .. [1] M. Toyoshima et al., J. Opt. Soc. Am. A 19, 567 (2002); see
+       :func:`pointing_broadened_radius_m`.
+    """
+    w_eff = pointing_broadened_radius_m(beam_radius_m, pointing_jitter_urad, range_m)
+    return _extra_loss_db(beam_radius_m, w_eff, aperture_diameter_m)
+
+
+def _extra_loss_db(
+    w_ref: npt.ArrayLike, w_wide: npt.ArrayLike, aperture_diameter_m: npt.ArrayLike
+) -> FloatArray:
+    """Collection loss of the wider beam minus that of the reference beam (≥ 0)."""
+    ln_ref = _ln_collection(w_ref, aperture_diameter_m)
+    ln_wide = _ln_collection(w_wide, aperture_diameter_m)
+    return np.asarray(np.maximum(_DB_PER_NEPER * (ln_ref - ln_wide), 0.0), dtype=float)
+
+
+# --------------------------------------------------------------------------- weather
+
+
+def beer_lambert_transmittance(
+    attenuation_db_per_km: npt.ArrayLike, length_km: npt.ArrayLike
+) -> FloatArray:
+    """Transmittance of a homogeneous absorbing and scattering path (Beer–Lambert).
+
+    .. math:: T = 10^{-\\alpha_\\mathrm{dB} L / 10} = e^{-\\beta L}
+
+    Parameters
+    ----------
+    attenuation_db_per_km : array_like
+        Extinction coefficient α_dB (e.g. :func:`kim_attenuation_db_per_km`). [dB/km, ≥ 0]
+    length_km : array_like
+        Path length L. [km, ≥ 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        Transmittance T (underflows to exactly 0 beyond about 3,230 dB). [unitless, 0..1]
+
+    References
+    ----------
+    .. [1] I. I. Kim, B. McArthur, E. Korevaar, "Comparison of laser beam propagation at
+       785 nm and 1550 nm in fog and haze for optical wireless communications",
+       Proc. SPIE 4214, 26 (2001) (τ(R) = exp(−σR), Beer's law).
+    """
+    alpha = _nonnegative("attenuation_db_per_km", attenuation_db_per_km)
+    length = _nonnegative("length_km", length_km)
+    with np.errstate(under="ignore"):
+        return np.asarray(np.power(10.0, -alpha * length / 10.0), dtype=float)  # Beer's law of [1]
+
+
+def kim_size_distribution_q(visibility_km: npt.ArrayLike) -> FloatArray:
+    """Exponent q of the particle size distribution in the Kim model, by visibility band.
+
+    .. math::
+
+        q = \\begin{cases} 1.6 & V > 50 \\text{ km} \\\\ 1.3 & 6 < V \\le 50 \\\\
+        0.16 V + 0.34 & 1 < V \\le 6 \\\\ V - 0.5 & 0.5 < V \\le 1 \\\\
+        0 & V \\le 0.5 \\end{cases}
+
+    Parameters
+    ----------
+    visibility_km : array_like
+        Meteorological visibility V (2 % contrast, 550 nm). [km, > 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        Exponent q. [unitless]
+
+    References
+    ----------
+    .. [1] I. I. Kim, B. McArthur, E. Korevaar, Proc. SPIE 4214, 26 (2001) (q by band).
+    """
+    v = _positive("visibility_km", visibility_km)
+    q = np.select(  # q(V) of [1]
+        [v > 50.0, v > 6.0, v > 1.0, v > 0.5],
+        [np.full_like(v, 1.6), np.full_like(v, 1.3), 0.16 * v + 0.34, v - 0.5],
+        default=0.0,
+    )
+    return np.asarray(q, dtype=float)
+
+
+def kim_attenuation_db_per_km(
+    visibility_km: npt.ArrayLike, wavelength_nm: npt.ArrayLike
+) -> FloatArray:
+    """Atmospheric extinction in haze and fog from the visibility (Kim model).
+
+    .. math::
+
+        \\beta = \\frac{3.91}{V} \\left(\\frac{\\lambda}{550\\,\\mathrm{nm}}\\right)^{-q(V)},
+        \\qquad \\alpha_\\mathrm{dB} = 10 \\log_{10}(e)\\, \\beta
+
+    Parameters
+    ----------
+    visibility_km : array_like
+        Meteorological visibility V. [km, > 0]
+    wavelength_nm : array_like
+        Wavelength λ. [nm, > 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        Extinction coefficient. [dB/km]
+
+    Notes
+    -----
+    3.91 = −ln 0.02: at 550 nm the transmittance over one visibility length is the 2 %
+    contrast threshold that defines V. Scattering by haze and fog only (Mie regime,
+    0.5–2 µm); rain, snow and molecular absorption lines are not included. Below
+    V = 0.5 km (dense fog) the attenuation is wavelength independent.
+
+    References
+    ----------
+    .. [1] I. I. Kim, B. McArthur, E. Korevaar, "Comparison of laser beam propagation at
+       785 nm and 1550 nm in fog and haze for optical wireless communications",
+       Proc. SPIE 4214, 26 (2001) (β(λ, V) and q(V)).
+    """
+    v = _positive("visibility_km", visibility_km)
+    wavelength = _positive("wavelength_nm", wavelength_nm)
+    q = kim_size_distribution_q(v)
+    beta_per_km = 3.91 / v * (wavelength / 550.0) ** (-q)  # β(λ, V) of [1]
+    return np.asarray(_DB_PER_NEPER * beta_per_km, dtype=float)
+
+
+# --------------------------------------------------------------------------- background light
+
+# Zero-magnitude spectral irradiance of the Cousins I band (λ_eff ≈ 800 nm):
+# 112.6e-11 erg cm⁻² s⁻¹ Å⁻¹ = 1.126e-11 W m⁻² nm⁻¹ (Bessell, Castelli, Plez,
+# A&A 333, 231 (1998), Table A2).
+_I_BAND_ZERO_POINT_W_M2_NM = 1.126e-11
+_SR_PER_ARCSEC2 = (np.pi / (180.0 * 3600.0)) ** 2
+
+
+def _sky_radiance_from_mag(mag_per_arcsec2: float) -> float:
+    """Spectral radiance of a sky of surface brightness m [mag/arcsec²] in the I band."""
+    return float(_I_BAND_ZERO_POINT_W_M2_NM * 10.0 ** (-0.4 * mag_per_arcsec2) / _SR_PER_ARCSEC2)
+
+
+#: Typical spectral radiance of the clear sky near 800 nm, looking away from Sun and
+#: Moon. [W m⁻² sr⁻¹ nm⁻¹]
+SKY_RADIANCE_W_M2_SR_NM: dict[str, float] = {
+    # Moonless night, dark site: I = 20.0 mag/arcsec² at La Palma (Benn & Ellison,
+    # New Astron. Rev. 42, 503 (1998), Table 1) → 4.8e-9.
+    "night_moonless": _sky_radiance_from_mag(20.0),
+    # Full moon 45° from the line of sight: I ≈ 18.0 mag/arcsec², scattered-moonlight
+    # model of Jones et al., A&A 560, A91 (2013) (ESO SkyCalc) → 3.0e-8.
+    "night_full_moon": _sky_radiance_from_mag(18.0),
+    # Clear day, order of magnitude only: diffuse sky irradiance ≈ 0.03–0.06 W m⁻² nm⁻¹
+    # near 800 nm (Rayleigh + aerosol optical depth ≈ 0.1 of a 1.1 W m⁻² nm⁻¹ solar
+    # spectrum) spread over π sr. Varies by 10× with aerosol load and Sun angle.
+    "day_clear": 1.0e-2,
+}
+
+
+def background_counts_per_window(
+    sky_radiance_w_m2_sr_nm: npt.ArrayLike,
+    field_of_view_urad: npt.ArrayLike,
+    aperture_m: npt.ArrayLike,
+    filter_bandwidth_nm: npt.ArrayLike,
+    gate_window_ns: npt.ArrayLike,
+    wavelength_nm: npt.ArrayLike,
+    receiver_efficiency: npt.ArrayLike = 1.0,
+) -> FloatArray:
+    """Mean number of sky-background photons registered per detection window.
+
+    .. math::
+
+        N_b = \\eta_\\mathrm{rx} \\frac{H_b\\, \\Omega\\, A\\, \\Delta\\lambda\\, \\Delta t}
+              {h c / \\lambda}, \\quad \\Omega = 4\\pi \\sin^2(\\theta_\\mathrm{FOV}/4),
+        \\quad A = \\pi D^2 / 4
+
+    Parameters
+    ----------
+    sky_radiance_w_m2_sr_nm : array_like
+        Sky spectral radiance H_b (see :data:`SKY_RADIANCE_W_M2_SR_NM`).
+        [W m⁻² sr⁻¹ nm⁻¹, ≥ 0]
+    field_of_view_urad : array_like
+        Full-angle receiver field of view θ_FOV. [µrad, ≥ 0]
+    aperture_m : array_like
+        Receiver aperture diameter D. [m, > 0]
+    filter_bandwidth_nm : array_like
+        Spectral filter bandwidth Δλ. [nm, ≥ 0]
+    gate_window_ns : array_like
+        Detection (gate or coincidence) window Δt. [ns, ≥ 0]
+    wavelength_nm : array_like
+        Centre wavelength λ. [nm, > 0]
+    receiver_efficiency : array_like, optional
+        Fraction of collected photons that make a click (optics × detector). [0..1]
+
+    Returns
+    -------
+    numpy.ndarray
+        Mean background counts per window; for N_b ≪ 1 this is the probability to add
+        to the dark-count probability. [photons/window]
+
+    Notes
+    -----
+    Radiometry of an extended, uniform source filling the field of view (étendue
+    A·Ω); valid when the filter is narrow enough that H_b is constant across it.
+
+    References
+    ----------
+    .. [1] E.-L. Miao, Z.-F. Han, S.-S. Gong, T. Zhang, D.-S. Diao, G.-C. Guo,
+       "Background noise of satellite-to-ground quantum key distribution",
+       New J. Phys. 7, 215 (2005).
+    .. [2] J.-P. Bourgoin et al., "A comprehensive design and performance analysis of
+       low Earth orbit satellite quantum communication", New J. Phys. 15, 023006 (2013).
+    """
+    radiance = _nonnegative("sky_radiance_w_m2_sr_nm", sky_radiance_w_m2_sr_nm)
+    fov_rad = _nonnegative("field_of_view_urad", field_of_view_urad) * 1e-6
+    area_m2 = np.pi * _positive("aperture_m", aperture_m) ** 2 / 4.0
+    bandwidth = _nonnegative("filter_bandwidth_nm", filter_bandwidth_nm)
+    window_s = _nonnegative("gate_window_ns", gate_window_ns) * 1e-9
+    photon_energy_j = (
+        PLANCK_J_S * SPEED_OF_LIGHT_M_PER_S / (_positive("wavelength_nm", wavelength_nm) * 1e-9)
+    )
+    eta = _arr(receiver_efficiency)
+    _require((eta >= 0) & (eta <= 1), "receiver_efficiency", eta, "in [0, 1]")
+    solid_angle_sr = 4.0 * np.pi * np.sin(fov_rad / 4.0) ** 2  # cone of half-angle θ/2
+    energy_j = radiance * solid_angle_sr * area_m2 * bandwidth * window_s
+    return np.asarray(eta * energy_j / photon_energy_j, dtype=float)
+
+
+# --------------------------------------------------------------------------- budget
+
+
+@dataclass(frozen=True)
+class OpticalLinkTerms:
+    """Named loss terms of an optical link, each a positive number of decibels.
+
+    Attributes hold arrays of the broadcast input shape. ``terms_db()`` gives them by
+    name for a report; :attr:`total_db` is their explicit sum.
+    """
+
+    range_km: FloatArray
+    diffraction_db: FloatArray
+    turbulence_db: FloatArray
+    pointing_db: FloatArray
+    atmosphere_db: FloatArray
+    receiver_db: FloatArray
+    beam_radius_m: FloatArray  # mean (long-term, jitter-averaged) spot radius at receiver
+
+    #: Model behind each term, for the report.
+    SOURCES: ClassVar[dict[str, str]] = {
+        "diffraction": "Gaussian beam collection, Siegman, Lasers (1986) Ch. 17",
+        "turbulence": "long-term beam spread, Andrews & Phillips (2005) Ch. 6/12",
+        "pointing": "Gaussian jitter, Toyoshima et al., JOSA A 19, 567 (2002)",
+        "atmosphere": "Beer–Lambert extinction",
+        "receiver": "receiver optics efficiency",
+    }
+
+    def terms_db(self) -> dict[str, FloatArray]:
+        """The terms by name: diffraction, turbulence, pointing, atmosphere, receiver."""
+        return {
+            "diffraction": self.diffraction_db,
+            "turbulence": self.turbulence_db,
+            "pointing": self.pointing_db,
+            "atmosphere": self.atmosphere_db,
+            "receiver": self.receiver_db,
+        }
+
+    @property
+    def total_db(self) -> FloatArray:
+        """Sum of all terms. [dB]"""
+        total = self.diffraction_db + self.turbulence_db + self.pointing_db
+        return np.asarray(total + self.atmosphere_db + self.receiver_db, dtype=float)
+
+    @property
+    def transmittance(self) -> FloatArray:
+        """10^(−total/10); underflows to 0 beyond about 3,230 dB. [unitless, 0..1]"""
+        with np.errstate(under="ignore"):
+            return np.asarray(np.power(10.0, -self.total_db / 10.0), dtype=float)
+
+
+def geometric_terms_db(
+    beam_radius_m: npt.ArrayLike,
+    wavelength_nm: npt.ArrayLike,
+    range_m: npt.ArrayLike,
+    aperture_diameter_m: npt.ArrayLike,
+    fried_parameter_m: npt.ArrayLike = np.inf,
+    pointing_jitter_urad: npt.ArrayLike = 0.0,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Diffraction, turbulence and pointing losses of a beam at a receiver aperture.
+
+    .. math::
+
+        L_\\mathrm{diff} = L_\\mathrm{coll}(W), \\;
+        L_\\mathrm{turb} = L_\\mathrm{coll}(W_{LT}) - L_\\mathrm{coll}(W), \\;
+        L_\\mathrm{point} = L_\\mathrm{coll}(W_\\mathrm{eff}) - L_\\mathrm{coll}(W_{LT})
+
+    with :math:`W_\\mathrm{eff}^2 = W_{LT}^2 + 4\\sigma_\\theta^2 L^2`; the three add up to
+    the collection loss of the mean spot.
+
+    Parameters
+    ----------
+    beam_radius_m : array_like
+        Vacuum (diffraction-limited) beam radius W at the receiver. [m, > 0]
+    wavelength_nm : array_like
+        Vacuum wavelength. [nm, > 0]
+    range_m : array_like
+        Path length L. [m, > 0]
+    aperture_diameter_m : array_like
+        Receiver aperture diameter. [m, > 0]
+    fried_parameter_m : array_like, optional
+        Spherical-wave Fried parameter of the path; ``inf`` (default) for none. [m, > 0]
+    pointing_jitter_urad : array_like, optional
+        RMS pointing jitter per axis. [µrad, ≥ 0]
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (diffraction_db, turbulence_db, pointing_db, mean spot radius W_eff [m]).
+
+    References
+    ----------
+    .. [1] A. E. Siegman, *Lasers* (1986), Ch. 17;
+       L. C. Andrews, R. L. Phillips (2005), Ch. 6; M. Toyoshima et al.,
+       J. Opt. Soc. Am. A 19, 567 (2002).
+    """
+    w = _positive("beam_radius_m", beam_radius_m)
+    w_lt = long_term_beam_radius_m(w, wavelength_nm, range_m, fried_parameter_m)
+    w_eff = pointing_broadened_radius_m(w_lt, pointing_jitter_urad, range_m)
+    diffraction = aperture_collection_loss_db(w, aperture_diameter_m)
+    turbulence = _extra_loss_db(w, w_lt, aperture_diameter_m)
+    pointing = _extra_loss_db(w_lt, w_eff, aperture_diameter_m)
+    return diffraction, turbulence, pointing, w_eff
+
+
+def receiver_loss_db(receiver_efficiency: npt.ArrayLike) -> FloatArray:
+    """Loss of the receiver optics, −10 log10 η_rx. [dB, ≥ 0] for η_rx in (0, 1]."""
+    eta = _efficiency("receiver_efficiency", receiver_efficiency)
+    return np.asarray(-10.0 * np.log10(eta) + 0.0, dtype=float)
+
+
+def free_space_link_budget(
+    length_km: npt.ArrayLike,
+    wavelength_nm: npt.ArrayLike,
+    tx_beam_waist_m: npt.ArrayLike,
+    rx_aperture_m: npt.ArrayLike,
+    atmospheric_attenuation_db_per_km: npt.ArrayLike = 0.0,
+    pointing_jitter_urad: npt.ArrayLike = 0.0,
+    cn2_m_minus_2_3: npt.ArrayLike | None = None,
+    fried_parameter_m: npt.ArrayLike | None = None,
+    receiver_efficiency: npt.ArrayLike = 1.0,
+) -> OpticalLinkTerms:
+    """Loss budget of a terrestrial (horizontal) free-space link, as named terms.
+
+    .. math::
+
+        L = L_\\mathrm{coll}(w(L)) + L_\\mathrm{turb} + L_\\mathrm{point}
+            + \\alpha_\\mathrm{dB} L - 10\\log_{10}\\eta_\\mathrm{rx}
+
+    Parameters
+    ----------
+    length_km : array_like
+        Link length. [km, > 0]
+    wavelength_nm : array_like
+        Wavelength. [nm, > 0]
+    tx_beam_waist_m : array_like
+        Transmitter beam waist w0 (1/e² radius, at the transmitter). [m, > 0]
+    rx_aperture_m : array_like
+        Receiver aperture diameter. [m, > 0]
+    atmospheric_attenuation_db_per_km : array_like, optional
+        Beer–Lambert extinction, e.g. :func:`kim_attenuation_db_per_km`. [dB/km, ≥ 0]
+    pointing_jitter_urad : array_like, optional
+        RMS pointing jitter per axis. [µrad, ≥ 0]
+    cn2_m_minus_2_3 : array_like, optional
+        Constant Cn² of the path; turns on turbulence via the spherical-wave r0.
+        [m^-2/3, ≥ 0]
+    fried_parameter_m : array_like, optional
+        Spherical-wave r0 of the path, instead of Cn² (not both). [m, > 0]
+    receiver_efficiency : array_like, optional
+        Receiver optics efficiency. [unitless, (0, 1]]
+
+    Returns
+    -------
+    OpticalLinkTerms
+        Named terms in dB (diffraction, turbulence, pointing, atmosphere, receiver),
+        range and mean spot radius.
+
+    References
+    ----------
+    See :func:`gaussian_beam_radius_m`, :func:`geometric_terms_db`,
+    :func:`fried_parameter_m` and :func:`beer_lambert_transmittance`.
+    """
+    if cn2_m_minus_2_3 is not None and fried_parameter_m is not None:
+        raise ValueError("give cn2_m_minus_2_3 or fried_parameter_m, not both")
+    length_km_arr = _positive("length_km", length_km)
+    range_m = length_km_arr * 1e3
+    r0: FloatArray = np.asarray(np.inf)
+    if cn2_m_minus_2_3 is not None:
+        r0 = _path_fried_parameter_m(cn2_m_minus_2_3, wavelength_nm, range_m, "spherical")
+    elif fried_parameter_m is not None:
+        r0 = _arr(fried_parameter_m)
+    w = gaussian_beam_radius_m(tx_beam_waist_m, wavelength_nm, range_m)
+    diffraction, turbulence, pointing, w_eff = geometric_terms_db(
+        w, wavelength_nm, range_m, rx_aperture_m, r0, pointing_jitter_urad
+    )
+    alpha = _nonnegative("atmospheric_attenuation_db_per_km", atmospheric_attenuation_db_per_km)
+    atmosphere = alpha * length_km_arr  # Beer–Lambert in dB (Kim et al. 2001)
+    receiver = receiver_loss_db(receiver_efficiency)
+    arrays = np.broadcast_arrays(
+        length_km_arr, diffraction, turbulence, pointing, atmosphere, receiver, w_eff
+    )
+    return OpticalLinkTerms(*(np.asarray(a, dtype=float) for a in arrays))
