@@ -113,11 +113,32 @@ def _evaluate(path: str) -> tuple[Any, list[Any]]:
 
 
 def _demand_report(
-    path: str, fmt: Format, output: Path | None, explain: bool, tables_of: str
+    path: str,
+    fmt: Format,
+    output: Path | None,
+    explain: bool,
+    tables_of: str,
+    levers: bool = False,
+    monte_carlo: int = 0,
+    seed: int = 0,
 ) -> int:
     from qcalc import report
 
     scenario, results = _evaluate(path)
+    if monte_carlo:
+        from qcalc.delivery import monte_carlo_check
+
+        for r in results:
+            if r.entanglement is not None:
+                r.monte_carlo = monte_carlo_check(r.entanglement, monte_carlo, seed)
+    if tables_of == "stage":
+        from qcalc.levers import next_stage_levers
+        from qcalc.scenario import APPLICATION_STAGE
+
+        for r in results:
+            short = not r.passed or int(r.stage) < APPLICATION_STAGE[r.demand.application]
+            if levers or short:
+                r.next_stage = next_stage_levers(scenario, r)
     steps = [s for r in results for s in r.steps]
     if fmt is Format.json:
         data = report.scenario_dict(scenario, results)
@@ -146,9 +167,19 @@ def stage(
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     explain: ExplainOpt = False,
+    levers: Annotated[
+        bool,
+        typer.Option(
+            "--levers",
+            help="Solve for the next stage of every demand, not only of those that fall short.",
+        ),
+    ] = False,
 ) -> None:
-    """Per demand: path, stage reached (1–6) and, for every stage, met or not and why."""
-    guarded(lambda: _demand_report(scenario, format, output, explain, "stage"))
+    """Per demand: path, stage reached (1–6) and, for every stage, met or not and why.
+
+    For a demand that misses its expect block or the stage its application needs: the
+    cheapest single parameter changes that would meet it ("what would it take")."""
+    guarded(lambda: _demand_report(scenario, format, output, explain, "stage", levers))
 
 
 @app.command()
@@ -157,9 +188,23 @@ def rate(
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     explain: ExplainOpt = False,
+    monte_carlo: Annotated[
+        int,
+        typer.Option(
+            "--monte-carlo",
+            min=0,
+            help="Also simulate the repeater protocol N times "
+            "(seeded) and print its mean and 99 % interval beside the closed form.",
+        ),
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of --monte-carlo.")] = 0,
 ) -> None:
     """Per demand: key rate of every applicable protocol, Bell pairs, against PLOB."""
-    guarded(lambda: _demand_report(scenario, format, output, explain, "rate"))
+    guarded(
+        lambda: _demand_report(
+            scenario, format, output, explain, "rate", monte_carlo=monte_carlo, seed=seed
+        )
+    )
 
 
 @app.command()
@@ -293,6 +338,310 @@ def schema(output: OutputOpt = None) -> None:
     from qcalc.scenario import json_schema
 
     emit(report.to_json(json_schema()), output)
+
+
+budget_app = typer.Typer(
+    help="Bell-pair and classical-bit budgets of distributed applications.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(budget_app, name="budget")
+
+ScenarioOpt = Annotated[
+    str | None,
+    typer.Option("--scenario", help="Scenario whose demand should serve the budget."),
+]
+DemandOpt = Annotated[
+    str | None, typer.Option("--demand", help="Demand of --scenario (default: the first).")
+]
+TargetErrorOpt = Annotated[
+    float,
+    typer.Option(
+        "--target-error",
+        help="Allowed total error of one circuit run (sets the "
+        "required pair fidelity with the stage-5 floor 0.99).",
+    ),
+]
+
+
+def _budget_with_scenario(
+    budget: Any,
+    scenario_path: str | None,
+    demand_name: str | None,
+) -> tuple[dict[str, Any], list[str], int]:
+    """Add what a deployment delivers to a budget: rate, fidelity, time, feasibility."""
+    from qcalc import budget as b
+
+    data = budget.to_dict()
+    lines: list[str] = []
+    if scenario_path is None:
+        if demand_name is not None:
+            fail("--demand needs --scenario FILE")
+        return data, lines, EXIT_OK
+    import numpy as np
+
+    from qcalc.evaluate import evaluate_demand
+    from qcalc.protocols.distillation import bbpssw_round
+    from qcalc.scenario import load_scenario
+
+    sc = load_scenario(scenario_path)
+    if not sc.demands:
+        fail(f"{scenario_path}: has no demands to serve the budget")
+    names = [d.name for d in sc.demands]
+    if demand_name is None:
+        demand = sc.demands[0]
+    elif demand_name in names:
+        demand = sc.demands[names.index(demand_name)]
+    else:
+        import difflib
+
+        close = difflib.get_close_matches(demand_name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        fail(f"{scenario_path}: no demand {demand_name!r} (demands: {', '.join(names)}){hint}")
+    result = evaluate_demand(sc, demand)
+    stage = int(np.max(result.stage))
+
+    def distil_round(f: float) -> tuple[float, float]:
+        f_out, p = bbpssw_round(f)
+        return float(f_out), float(p)
+
+    feas = b.feasibility(
+        float(np.min(result.pair_rate_hz)),
+        float(np.min(result.fidelity)),
+        budget,
+        stage_reached=stage,
+        distil_round=distil_round,
+    )
+    extra = feas.to_dict()
+    data.update(
+        scenario=sc.name,
+        demand=demand.name,
+        path=list(result.path),
+        available_rate_hz=extra["available_rate_hz"],
+        fidelity=extra["fidelity"],
+        time_to_complete_s=extra["time_to_complete_s"],
+        feasible=extra["feasible"],
+        stage_reached=stage,
+        stage_gap=extra["stage_gap"],
+        feasibility=extra,
+    )
+    from qcalc.report import num
+
+    lines += [
+        f"deployment: {sc.name}, demand {demand.name} ({' → '.join(result.path)})",
+        f"available: {num(result.pair_rate_hz, 'pairs/s')} at fidelity {num(result.fidelity)}"
+        f", stage {stage}",
+        f"time to complete: {num(feas.time_to_complete_s, 's')} (wall time "
+        f"{num(budget.wall_time_s, 's')})",
+        f"feasible: {'yes' if feas.feasible else 'no'}",
+        *(f"  {reason}" for reason in feas.reasons),
+    ]
+    return data, lines, EXIT_OK if feas.feasible else EXIT_EXPECT_FAILED
+
+
+def _budget_value(value: Any) -> str:
+    """Counts exactly, rates to six figures, booleans in words."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    return str(value)
+
+
+def _show_budget(
+    title: str,
+    budget: Any,
+    data: dict[str, Any],
+    lines: list[str],
+    fmt: Format,
+    output: Path | None,
+    explain: bool,
+) -> None:
+    from qcalc import report
+
+    if fmt is Format.json:
+        if explain:
+            data["explain"] = [step.to_dict() for step in budget.explain]
+        emit(report.to_json(data), output)
+        return
+    table = report.Table(title, ["quantity", "value"])
+    for key, value in data.items():
+        if not isinstance(value, dict | list):
+            table.rows.append([key, _budget_value(value)])
+    table.footer.extend(lines)
+    text = "\n\n".join(step.render() for step in budget.explain) if explain else ""
+    show([table], fmt, output, text)
+
+
+@budget_app.command("vqe")
+def budget_vqe(
+    qubits_per_qpu: Annotated[str, typer.Option("--qubits-per-qpu", help="Qubits per QPU.")] = "50",
+    depth: Annotated[str, typer.Option("--depth", help="Ansatz layers.")] = "100",
+    iterations: Annotated[
+        str, typer.Option("--iterations", help="Optimiser iterations (counts accept 1e4).")
+    ] = "1e4",
+    wall_time: Annotated[
+        str, typer.Option("--wall-time", help="Time allowed: 90s, 15m, 1h, 2d or seconds.")
+    ] = "1h",
+    cross_cnots_per_layer: Annotated[
+        str | None, typer.Option("--cross-cnots-per-layer", help="Default: qubits per QPU / 2.")
+    ] = None,
+    shots: Annotated[str, typer.Option("--shots", help="Circuit runs per iteration.")] = "1",
+    measurement_groups: Annotated[
+        str, typer.Option("--measurement-groups", help="Commuting measurement groups.")
+    ] = "1",
+    target_error: TargetErrorOpt = 0.1,
+    scenario: ScenarioOpt = None,
+    demand: DemandOpt = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    explain: ExplainOpt = False,
+) -> None:
+    """Distributed VQE: Bell pairs (one per cross-QPU CNOT by gate teleportation, Eisert
+    et al. 2000), classical bits (two each), required rate, fidelity and stage.
+
+    The defaults are the worked example: 50 qubits per QPU, depth 100, 1e4 iterations,
+    1 h → 2,500 pairs per iteration, 2.5e7 in total, 6,944 pairs/s, stage 5. With
+    --scenario: whether that deployment serves it (exit 1 when it cannot)."""
+
+    def body() -> int:
+        from qcalc import budget as b
+
+        try:
+            budget = b.vqe_budget(
+                qubits_per_qpu=b.parse_count(qubits_per_qpu, name="--qubits-per-qpu"),
+                depth=b.parse_count(depth, name="--depth"),
+                iterations=b.parse_count(iterations, name="--iterations"),
+                wall_time_s=b.parse_duration_s(wall_time, name="--wall-time"),
+                cross_cnots_per_layer=None
+                if cross_cnots_per_layer is None
+                else b.parse_count(cross_cnots_per_layer, name="--cross-cnots-per-layer"),
+                shots_per_iteration=b.parse_count(shots, name="--shots"),
+                measurement_groups=b.parse_count(measurement_groups, name="--measurement-groups"),
+                target_circuit_error=target_error,
+            )
+        except ValueError as exc:
+            fail(str(exc))
+        data, lines, code = _budget_with_scenario(budget, scenario, demand)
+        _show_budget("distributed VQE budget", budget, data, lines, format, output, explain)
+        return code
+
+    guarded(body)
+
+
+@budget_app.command("circuit")
+def budget_circuit(
+    cross_cnots: Annotated[
+        str | None, typer.Option("--cross-cnots", help="Cross-partition two-qubit gates.")
+    ] = None,
+    teleported_qubits: Annotated[
+        str, typer.Option("--teleported-qubits", help="Qubits teleported between QPUs.")
+    ] = "0",
+    nonlocal_swaps: Annotated[
+        str, typer.Option("--nonlocal-swaps", help="Cross-partition SWAPs (2 pairs each).")
+    ] = "0",
+    runs: Annotated[str, typer.Option("--runs", help="Circuit runs.")] = "1",
+    wall_time: Annotated[str, typer.Option("--wall-time", help="Time allowed.")] = "1h",
+    qasm: Annotated[
+        Path | None, typer.Option("--qasm", help="OpenQASM 2 file to count gates from.")
+    ] = None,
+    partition: Annotated[
+        str | None, typer.Option("--partition", help="Qubits per QPU, e.g. 0-49:50-99.")
+    ] = None,
+    target_error: TargetErrorOpt = 0.1,
+    scenario: ScenarioOpt = None,
+    demand: DemandOpt = None,
+    format: FormatOpt = Format.table,
+    output: OutputOpt = None,
+    explain: ExplainOpt = False,
+) -> None:
+    """Any partitioned circuit, from counts or from an OpenQASM 2 file and a partition."""
+
+    def body() -> int:
+        from qcalc import budget as b
+
+        counts: dict[str, Any] = {}
+        try:
+            if qasm is not None:
+                if partition is None:
+                    fail("--qasm needs --partition, e.g. --partition 0-49:50-99")
+                if cross_cnots is not None:
+                    fail("give either --qasm with --partition or --cross-cnots, not both")
+                from qcalc.qasm import count_cross_partition_gates
+
+                try:
+                    text = qasm.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    fail(f"{qasm}: cannot be read: {exc}")
+                found = count_cross_partition_gates(text, partition, str(qasm))
+                cross, swaps = found.cross_two_qubit_gates, found.nonlocal_swaps
+                counts = {"qasm_counts": found.to_dict()}
+            else:
+                if cross_cnots is None:
+                    fail("give --cross-cnots N, or --qasm FILE with --partition")
+                cross = b.parse_count(cross_cnots, name="--cross-cnots", minimum=0)
+                swaps = b.parse_count(nonlocal_swaps, name="--nonlocal-swaps", minimum=0)
+            budget = b.circuit_budget(
+                cross_cnots=cross,
+                teleported_qubits=b.parse_count(
+                    teleported_qubits, name="--teleported-qubits", minimum=0
+                ),
+                nonlocal_swaps=swaps,
+                runs=b.parse_count(runs, name="--runs"),
+                wall_time_s=b.parse_duration_s(wall_time, name="--wall-time"),
+                target_circuit_error=target_error,
+            )
+        except ValueError as exc:
+            fail(str(exc))
+        data, lines, code = _budget_with_scenario(budget, scenario, demand)
+        data.update(counts)
+        _show_budget("partitioned circuit budget", budget, data, lines, format, output, explain)
+        return code
+
+    guarded(body)
+
+
+@app.command()
+def apps(format: FormatOpt = Format.table, output: OutputOpt = None) -> None:
+    """The application catalogue: each roadmap application, the stage it needs, what it
+    consumes, and its reference."""
+    from qcalc import report
+    from qcalc.apps import APPLICATIONS
+
+    if format is Format.json:
+        emit(
+            report.to_json(
+                {
+                    "applications": [
+                        {
+                            "key": a.key,
+                            "name": a.name,
+                            "stage": a.stage,
+                            "stage_name": a.stage_name,
+                            "resource": a.resource,
+                            "min_fidelity": a.min_fidelity,
+                            "reason": a.reason,
+                            "reference": a.reference,
+                            "in_contract": a.in_contract,
+                        }
+                        for a in APPLICATIONS.values()
+                    ]
+                }
+            ),
+            output,
+        )
+        return
+    table = report.Table(
+        "applications of the quantum internet (Wehner, Elkouss, Hanson 2018)",
+        ["key", "application", "stage", "consumes", "reference"],
+    )
+    for a in APPLICATIONS.values():
+        table.rows.append([a.key, a.name, f"{a.stage} ({a.stage_name})", a.resource, a.reference])
+    show([table], format, output)
 
 
 def expand_paths(paths: list[str]) -> list[str]:

@@ -62,6 +62,12 @@ class Delivery:
     pairs_per_output: Any = 1.0
     memory_nodes: tuple[str, ...] = ()
     reason: str = ""
+    # The equal-segment protocol the closed forms evaluate (for the Monte Carlo check).
+    attempt_probability: Any = 0.0
+    attempt_time_s: Any = 0.0
+    swap_probability: Any = 1.0
+    pair_coherence_time_s: Any = np.inf
+    final_decay: Any = 1.0
     steps: list[Step] = field(default_factory=list)
 
     @property
@@ -280,8 +286,6 @@ def deliver(
     probability and attempt time, an upper bound on the waiting time.
     """
     from qcalc.protocols.entanglement import (
-        chain_werner_fidelity,
-        decohere_werner_fidelity,
         fidelity_from_werner_parameter,
         qber_from_werner_fidelity,
         werner_parameter,
@@ -309,37 +313,51 @@ def deliver(
     for name in junctions:
         swap = swap * np.asarray(scenario.nodes[name].bsm_success_probability, dtype=float)
     a = swap ** (1.0 / max(len(junctions), 1)) if junctions else np.asarray(1.0)
-    if m == 1:
-        attempts = np.where(p > 0, 1.0 / np.where(p > 0, p, 1.0), np.inf)
-        out.waiting_method = "exact-geometric"
-        storage_attempts: Any = np.asarray(1.0)
-    else:
-        waiting = nested_waiting_time(np.where(p > 0, p, 1.0), a, segments=m)
-        attempts = np.where(p > 0, waiting.mean_attempts, np.inf)
-        out.waiting_method = waiting.method
-        # Two segments: the earlier pair waits E|N1 − N2| attempts (exact); longer chains:
-        # the mean time beyond one segment's own wait (an approximation, labelled).
-        storage_attempts = (
-            two_segment_memory_wait(np.where(p > 0, p, 1.0))
-            if m == 2
-            else np.maximum(attempts - 1.0 / np.where(p > 0, p, 1.0), 0.0)
-        )
-        if m > 2:
-            out.waiting_method += ", storage time approximate"
-    with np.errstate(divide="ignore", over="ignore"):
-        out.raw_rate_hz = np.where(np.isfinite(attempts) & (tau > 0), 1.0 / (attempts * tau), 0.0)
-    fidelities = np.stack(np.broadcast_arrays(*[s.fidelity for s in segments]))
-
-    w = np.prod(werner_parameter(fidelities), axis=0)
-    out.swapped_fidelity = (
-        fidelity_from_werner_parameter(w) if m > 1 else chain_werner_fidelity(fidelities[0], 1)
-    )
+    p_safe = np.where(p > 0, p, 1.0)
     route_delay = sum((np.asarray(h.delay_s) for h in hops), np.asarray(0.0))
     out.memory_nodes = tuple(n for n in route if scenario.nodes[n].memory is not None)
-    out.storage_time_s = storage_attempts * tau + (route_delay if m > 1 else 0.0)
-    out.stored_fidelity = _decohere(
-        scenario, route, out.swapped_fidelity, out.storage_time_s, decohere_werner_fidelity
+    # Decay rate of a pair held in two memories, 1/T_a + 1/T_b; the worst memory on the
+    # route stands for both while a segment waits, the ends' own once the pair is through.
+    worst = _decay_rate_per_s(scenario, out.memory_nodes, worst_pair=True)
+    ends = _decay_rate_per_s(scenario, (route[0], route[-1]))
+    w = np.prod(
+        werner_parameter(np.stack(np.broadcast_arrays(*[s.fidelity for s in segments]))), axis=0
     )
+    if m == 1:
+        attempts = np.where(p > 0, 1.0 / p_safe, np.inf)
+        out.waiting_method = "exact-geometric"
+        # The memories hold their qubits for one heralding round trip.
+        out.storage_time_s = tau if out.memory_nodes else np.asarray(0.0)
+        decay = np.exp(-out.storage_time_s * ends)
+    else:
+        waiting = nested_waiting_time(p_safe, a, segments=m)
+        attempts = np.where(p > 0, waiting.mean_attempts, np.inf)
+        out.waiting_method = waiting.method
+        if m == 2:
+            # Exact: mean of exp(−D τ / T_pair) over the wait D of the earlier pair.
+            from qcalc.protocols.repeater import two_segment_decoherence_factor
+
+            with np.errstate(divide="ignore"):
+                t_pair = np.where(worst > 0, 1.0 / np.where(worst > 0, worst, 1.0), np.inf)
+            factor = two_segment_decoherence_factor(p_safe, tau, t_pair)
+            stored = two_segment_memory_wait(p_safe) * tau
+        else:
+            # Longer chains: the mean time beyond one segment's own wait (approximate).
+            stored = np.maximum(attempts - 1.0 / p_safe, 0.0) * tau
+            factor = np.exp(-stored * worst)
+            out.waiting_method += ", storage time approximate"
+        out.storage_time_s = stored + route_delay
+        decay = factor * np.exp(-route_delay * ends)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        out.raw_rate_hz = np.where(np.isfinite(attempts) & (tau > 0), 1.0 / (attempts * tau), 0.0)
+    out.swapped_fidelity = fidelity_from_werner_parameter(w)
+    out.stored_fidelity = fidelity_from_werner_parameter(w * decay)
+    out.attempt_probability, out.attempt_time_s, out.swap_probability = p, tau, a
+    with np.errstate(divide="ignore"):
+        out.pair_coherence_time_s = np.where(
+            worst > 0, 1.0 / np.where(worst > 0, worst, 1.0), np.inf
+        )
+    out.final_decay = np.exp(-(route_delay if m > 1 else out.storage_time_s) * ends)
     with np.errstate(divide="ignore"):
         out.heralding_time_s = (
             np.where(out.raw_rate_hz > 0, 1.0 / out.raw_rate_hz, np.inf) + 2.0 * route_delay
@@ -364,21 +382,94 @@ def deliver(
     return out
 
 
+@dataclass(frozen=True)
+class MonteCarloCheck:
+    """A seeded simulation of the same protocol beside the closed form."""
+
+    trials: int
+    seed: int
+    pair_rate_hz: float
+    pair_rate_ci99_hz: tuple[float, float]
+    fidelity: float
+    fidelity_ci99: tuple[float, float]
+    closed_form_pair_rate_hz: float
+    closed_form_fidelity: float
+    method: str
+
+    @property
+    def agrees(self) -> bool:
+        """Closed form inside the simulation's 99 % intervals."""
+        lo, hi = self.pair_rate_ci99_hz
+        f_lo, f_hi = self.fidelity_ci99
+        return bool(
+            lo <= self.closed_form_pair_rate_hz <= hi
+            and f_lo - 1e-12 <= self.closed_form_fidelity <= f_hi + 1e-12
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "agrees": self.agrees}
+
+
+def monte_carlo_check(delivery: Delivery, trials: int, seed: int = 0) -> MonteCarloCheck | None:
+    """Simulate the delivery's repeater protocol (attempts, swaps, memory decay) with
+    :func:`qcalc.protocols.montecarlo.simulate_repeater`; None when there is nothing to
+    simulate or the inputs are swept arrays."""
+    from qcalc.protocols.entanglement import fidelity_from_werner_parameter, werner_parameter
+    from qcalc.protocols.montecarlo import simulate_repeater
+
+    values = (delivery.attempt_probability, delivery.attempt_time_s, delivery.swap_probability)
+    if not delivery.delivers or any(np.ndim(v) for v in values):
+        return None
+    p, tau, a = (float(v) for v in values)
+    if p <= 0 or a <= 0 or not np.isfinite(tau):
+        return None
+    m = len(delivery.segments)
+    w = np.prod([werner_parameter(s.fidelity) for s in delivery.segments])
+    link_f = float(fidelity_from_werner_parameter(np.sign(w) * abs(w) ** (1.0 / m)))
+    sim = simulate_repeater(
+        p,
+        a,
+        m,
+        link_fidelity=link_f,
+        attempt_time_s=tau,
+        pair_coherence_time_s=float(delivery.pair_coherence_time_s) if m > 1 else np.inf,
+        trials=trials,
+        seed=seed,
+    )
+    decay = float(delivery.final_decay)
+
+    def final(f: float) -> float:
+        return float(fidelity_from_werner_parameter(werner_parameter(f) * decay))
+
+    k_lo, k_hi = sim.attempts_ci99
+    return MonteCarloCheck(
+        trials=trials,
+        seed=seed,
+        pair_rate_hz=1.0 / (sim.mean_attempts * tau),
+        pair_rate_ci99_hz=(1.0 / (k_hi * tau), 1.0 / (max(k_lo, 1e-300) * tau)),
+        fidelity=final(sim.mean_fidelity),
+        fidelity_ci99=(final(sim.fidelity_ci99[0]), final(sim.fidelity_ci99[1])),
+        closed_form_pair_rate_hz=float(delivery.raw_rate_hz),
+        closed_form_fidelity=float(delivery.stored_fidelity),
+        method=delivery.waiting_method,
+    )
+
+
 def _junctions(route: tuple[str, ...], segments: list[Segment]) -> list[str]:
     return [s.ends[1] for s in segments[:-1]]
 
 
-def _decohere(
-    scenario: Scenario, route: tuple[str, ...], fidelity: Any, wait_s: Any, decay: Any
-) -> Any:
-    """Depolarise toward 1/4 over ``wait_s`` in the ends' memories (no memory: no decay;
-    a photon measured on arrival is not stored)."""
-    memories = [scenario.nodes[n].memory for n in (route[0], route[-1])]
-    times = [m.coherence_time_s for m in memories if m is not None]
-    if not times:
-        return fidelity
-    t_b = times[1] if len(times) > 1 else np.inf
-    return decay(np.clip(fidelity, 0.25, 1.0), wait_s, times[0], t_b)
+def _decay_rate_per_s(scenario: Scenario, nodes: tuple[str, ...], worst_pair: bool = False) -> Any:
+    """Σ 1/T of the memories at ``nodes`` (two of them: a pair's two halves); with
+    ``worst_pair`` twice the worst one's. 0 where there is no memory (a photon measured
+    on arrival is not stored). [1/s]"""
+    times = [scenario.nodes[n].memory for n in nodes]
+    rates = [1.0 / np.asarray(m.coherence_time_s, dtype=float) for m in times if m is not None]
+    if not rates:
+        return np.asarray(0.0)
+    if worst_pair:
+        return 2.0 * np.max(np.stack(np.broadcast_arrays(*rates)), axis=0)
+    return sum(rates, np.asarray(0.0))
 
 
 def _steps(out: Delivery, m: int, p: Any, tau: Any, a: Any) -> list[Step]:

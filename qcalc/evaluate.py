@@ -73,6 +73,8 @@ class DemandResult:
     steps: list[Step] = field(default_factory=list)
     checks: tuple[CheckResult, ...] = ()
     passes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    next_stage: Any = None
+    monte_carlo: Any = None
 
     @property
     def intermediates(self) -> tuple[str, ...]:

@@ -105,6 +105,27 @@ def demand_dict(result: DemandResult) -> dict[str, Any]:
         out["entanglement"] = result.entanglement.as_dict()
     if result.passes:
         out["passes"] = result.passes
+    if result.monte_carlo is not None:
+        out["monte_carlo"] = result.monte_carlo.as_dict()
+    nxt = result.next_stage
+    out["next_stage"] = (
+        None
+        if nxt is None
+        else {
+            "stage": nxt.stage,
+            "target": nxt.target,
+            "levers": [
+                {
+                    "field": lv.field,
+                    "scope": lv.scope,
+                    "op": lv.op,
+                    "now": lv.now,
+                    "needs": lv.needs,
+                }
+                for lv in nxt.levers
+            ],
+        }
+    )
     if result.demand.expect:
         out["expect"] = {
             "passed": result.passed,
@@ -212,6 +233,14 @@ def stage_tables(scenario: Scenario, results: list[DemandResult]) -> list[Table]
             t.rows.append([str(v.stage), v.name, "yes" if np.all(v.met) else "no", v.reason])
         t.footer.append(f"path: {' → '.join(r.path)}")
         t.footer.extend(_check_lines(r))
+        if r.next_stage is not None:
+            t.footer.append(
+                f"what it would take ({r.next_stage.target}):"
+                if r.next_stage.levers
+                else f"what it would take ({r.next_stage.target}): no single change "
+                "within physical bounds does it"
+            )
+            t.footer.extend(f"  {lever.text()}" for lever in r.next_stage.levers)
         t.footer.extend(f"note: {n}" for n in r.notes)
         tables.append(t)
     return tables
@@ -244,6 +273,16 @@ def rate_tables(scenario: Scenario, results: list[DemandResult]) -> list[Table]:
             h = r.hops[r.limiting_hop]
             t.footer.append(f"limiting hop: {h.link.name} ({num(h.loss_db, 'dB')})")
         t.footer.append(f"Bell pairs: {num(r.pair_rate_hz, 'Hz')} at fidelity {num(r.fidelity)}")
+        mc = r.monte_carlo
+        if mc is not None:
+            t.footer.append(
+                f"Monte Carlo ({mc.trials:,} trials, seed {mc.seed}): "
+                f"{num(mc.pair_rate_hz, 'Hz')} [99 %: {num(mc.pair_rate_ci99_hz[0])}…"
+                f"{num(mc.pair_rate_ci99_hz[1])}] at fidelity {num(mc.fidelity)} "
+                f"[{num(mc.fidelity_ci99[0])}…{num(mc.fidelity_ci99[1])}]; closed form "
+                f"{num(mc.closed_form_pair_rate_hz, 'Hz')} at {num(mc.closed_form_fidelity)} "
+                f"({mc.method}) — {'agrees' if mc.agrees else 'outside the interval'}"
+            )
         t.footer.extend(_check_lines(r))
         t.footer.extend(f"note: {n}" for n in r.notes)
         tables.append(t)

@@ -1,0 +1,329 @@
+"""What would it take: the single parameter change that makes a demand meet its target.
+
+For a demand that misses its `expect` checks, the stage its application needs, or (when
+it meets both) the next stage, each *lever* — one kind of hardware or link parameter
+along the demand's route — is moved alone until the whole model says the target is met.
+The search is a bisection on the model's pass/fail verdict, in log space between the
+present value and a physical bound (a monotone root-finding problem: each lever only
+ever helps in one direction). The cheapest levers, by relative change, are reported as
+"needs X ≥ value (now value)".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from qcalc.scenario import APPLICATION_STAGE, Demand, Link, Node, Scenario
+
+#: Bisection steps in log space; 2^-24 of the bracket's log-width (≪ 5 % for any lever).
+BISECTION_STEPS = 24
+#: Lowest fibre attenuation on record, 0.1419 dB/km at 1560 nm (Tamura et al., OFC 2018,
+#: Th5D.1); a lever never asks for better fibre than exists. [dB/km]
+BEST_FIBRE_DB_PER_KM = 0.1419
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One parameter change and what it must become."""
+
+    field: str
+    scope: str
+    now: float
+    needs: float
+    op: str  # ">=" or "<="
+
+    @property
+    def relative_change(self) -> float:
+        if self.now <= 0 or self.needs <= 0:
+            return math.inf
+        return abs(math.log(self.needs / self.now))
+
+    def text(self) -> str:
+        return f"needs {self.field} {self.op} {self.needs:.4g} (now {self.now:.4g}; {self.scope})"
+
+
+@dataclass(frozen=True)
+class NextStage:
+    stage: int
+    target: str
+    levers: tuple[Lever, ...]
+
+
+@dataclass(frozen=True)
+class _Knob:
+    field: str
+    scope: str
+    up: bool  # a larger value helps
+    integer: bool
+    values: Callable[[Scenario, tuple[str, ...]], list[float]]
+    apply: Callable[[Scenario, tuple[str, ...], float], Scenario]
+    bound: Callable[[float], float]
+
+
+# ----------------------------------------------------------------------------- editing
+
+
+def _with_nodes(sc: Scenario, names: list[str], edit: Callable[[Node], Node]) -> Scenario:
+    nodes = dict(sc.nodes)
+    for n in names:
+        nodes[n] = edit(nodes[n])
+    return replace(sc, nodes=nodes)
+
+
+def _with_links(
+    sc: Scenario,
+    route: tuple[str, ...],
+    edit: Callable[[Link], Link | None],
+) -> Scenario:
+    hops = {frozenset(p) for p in zip(route, route[1:], strict=False)}
+    links = []
+    for link in sc.links:
+        changed = edit(link) if frozenset(link.ends) in hops else None
+        links.append(changed or link)
+    return replace(sc, links=tuple(links))
+
+
+def _route_links(sc: Scenario, route: tuple[str, ...]) -> list[Link]:
+    hops = {frozenset(p) for p in zip(route, route[1:], strict=False)}
+    return [link for link in sc.links if frozenset(link.ends) in hops]
+
+
+def _device_knob(
+    kind: str,
+    attr: str,
+    where: str,
+    up: bool,
+    bound: Callable[[float], float],
+    integer: bool = False,
+) -> _Knob:
+    """A lever on a device profile (memory, detector, processor) of route nodes."""
+
+    def nodes_of(sc: Scenario, route: tuple[str, ...]) -> list[str]:
+        names = [route[0], route[-1]] if where == "ends" else list(route)
+        return [n for n in names if getattr(sc.nodes[n], kind) is not None]
+
+    def values(sc: Scenario, route: tuple[str, ...]) -> list[float]:
+        out = []
+        for n in nodes_of(sc, route):
+            v = getattr(getattr(sc.nodes[n], kind), attr)
+            if v is not None:
+                out.append(float(v))
+        return out
+
+    def apply(sc: Scenario, route: tuple[str, ...], value: float) -> Scenario:
+        def edit(node: Node) -> Node:
+            device = getattr(node, kind)
+            old = getattr(device, attr)
+            if old is None:
+                return node
+            new = max(old, value) if up else min(old, value)
+            return replace(node, **{kind: replace(device, **{attr: new})})
+
+        return _with_nodes(sc, nodes_of(sc, route), edit)
+
+    scope = f"every {kind} {'at the two ends' if where == 'ends' else 'on the route'}"
+    return _Knob(f"{kind}.{attr}", scope, up, integer, values, apply, bound)
+
+
+def _link_knob(
+    attr: str,
+    up: bool,
+    bound: Callable[[float], float],
+    integer: bool = False,
+    channels: tuple[str, ...] = ("fibre", "free_space", "satellite"),
+) -> _Knob:
+    def values(sc: Scenario, route: tuple[str, ...]) -> list[float]:
+        return [
+            float(getattr(link, attr))
+            for link in _route_links(sc, route)
+            if link.channel in channels and getattr(link, attr) is not None
+        ]
+
+    def apply(sc: Scenario, route: tuple[str, ...], value: float) -> Scenario:
+        def edit(link: Link) -> Link | None:
+            old = getattr(link, attr)
+            if old is None or link.channel not in channels:
+                return None
+            return replace(link, **{attr: max(old, value) if up else min(old, value)})
+
+        return _with_links(sc, route, edit)
+
+    return _Knob(f"link.{attr}", "every link on the route", up, integer, values, apply, bound)
+
+
+def _route_length_knob() -> _Knob:
+    """Shorter links: every terrestrial hop scaled by one factor; reported as route length."""
+
+    def values(sc: Scenario, route: tuple[str, ...]) -> list[float]:
+        lengths = [
+            float(link.length_km)
+            for link in _route_links(sc, route)
+            if link.channel != "satellite" and link.length_km is not None
+        ]
+        return [sum(lengths)] if lengths and sum(lengths) > 0 else []
+
+    def apply(sc: Scenario, route: tuple[str, ...], value: float) -> Scenario:
+        total = values(sc, route)[0]
+
+        def edit(link: Link) -> Link | None:
+            if link.channel == "satellite" or link.length_km is None:
+                return None
+            return replace(link, length_km=link.length_km * value / total)
+
+        return _with_links(sc, route, edit)
+
+    return _Knob(
+        "route length_km",
+        "all terrestrial hops shortened in proportion",
+        False,
+        False,
+        values,
+        apply,
+        lambda now: now * 1e-3,
+    )
+
+
+def _junction_knob() -> _Knob:
+    def nodes_of(route: tuple[str, ...]) -> list[str]:
+        return list(route[1:-1])
+
+    def values(sc: Scenario, route: tuple[str, ...]) -> list[float]:
+        return [
+            float(sc.nodes[n].bsm_success_probability)
+            for n in nodes_of(route)
+            if sc.nodes[n].memory is not None
+        ]
+
+    def apply(sc: Scenario, route: tuple[str, ...], value: float) -> Scenario:
+        return _with_nodes(
+            sc,
+            [n for n in nodes_of(route) if sc.nodes[n].memory is not None],
+            lambda node: replace(
+                node, bsm_success_probability=max(node.bsm_success_probability, value)
+            ),
+        )
+
+    return _Knob(
+        "node.bsm_success_probability",
+        "every repeater on the route",
+        True,
+        False,
+        values,
+        apply,
+        lambda now: 1.0,
+    )
+
+
+KNOBS: tuple[_Knob, ...] = (
+    _device_knob("memory", "coherence_time_s", "route", True, lambda now: now * 1e6),
+    _device_knob("memory", "efficiency", "route", True, lambda now: 1.0),
+    _device_knob("detector", "efficiency", "route", True, lambda now: 1.0),
+    _device_knob("processor", "two_qubit_gate_error", "ends", False, lambda now: now * 1e-4),
+    _device_knob("processor", "physical_qubits", "ends", True, lambda now: now * 1e4, integer=True),
+    _device_knob("source", "repetition_rate_hz", "route", True, lambda now: now * 1e3),
+    _route_length_knob(),
+    _link_knob(
+        "attenuation_db_per_km", False, lambda now: BEST_FIBRE_DB_PER_KM, channels=("fibre",)
+    ),
+    _link_knob("memory_modes", True, lambda now: now * 1e5, integer=True),
+    _link_knob("elementary_fidelity", True, lambda now: 1.0),
+    _link_knob("elementary_pair_rate_hz", True, lambda now: now * 1e6),
+    _link_knob("misalignment_error", False, lambda now: now * 1e-3),
+    _junction_knob(),
+)
+
+
+# ----------------------------------------------------------------------------- search
+
+
+def _target(result: Any, scenario: Scenario) -> tuple[int, str, Callable[[Any], bool]] | None:
+    """What the demand should reach, and a test of an evaluated result against it."""
+    stage = int(np.max(result.stage))
+    failing = [c.check for c in result.checks if not c.passed]
+    if failing:
+        wanted = next((int(math.ceil(c.want)) for c in failing if c.field == "stage"), stage)
+        text = ", ".join(f"{c.field} {c.op} {c.want:g}" for c in failing)
+
+        def meets_expect(r: Any) -> bool:
+            return all(c.passes(float(np.min(getattr(r, c.field)))) for c in failing)
+
+        return max(wanted, stage), f"expect {text}", meets_expect
+    needed = APPLICATION_STAGE.get(result.demand.application, 1)
+    goal = needed if stage < needed else stage + 1
+    if goal > 6:
+        return None
+    why = (
+        f"stage {goal} needed by {result.demand.application}"
+        if stage < needed
+        else f"next stage, {goal}"
+    )
+
+    def meets_stage(r: Any) -> bool:
+        return int(np.max(r.stage)) >= goal
+
+    return goal, why, meets_stage
+
+
+def _solve(
+    knob: _Knob,
+    scenario: Scenario,
+    demand: Demand,
+    route: tuple[str, ...],
+    passes: Callable[[Scenario], bool],
+) -> Lever | None:
+    values = [v for v in knob.values(scenario, route) if v > 0]
+    if not values:
+        return None
+    now = min(values) if knob.up else max(values)
+    limit = knob.bound(now)
+    if (knob.up and limit <= now) or (not knob.up and limit >= now):
+        return None
+
+    def ok(value: float) -> bool:
+        value = float(math.ceil(value)) if knob.integer else value
+        return passes(knob.apply(scenario, route, value))
+
+    if not ok(limit):
+        return None
+    good, bad = math.log(limit), math.log(now)
+    for _ in range(BISECTION_STEPS):
+        mid = (good + bad) / 2
+        if ok(math.exp(mid)):
+            good = mid
+        else:
+            bad = mid
+    needs = math.exp(good)
+    needs = float(math.ceil(needs)) if knob.integer else needs
+    return Lever(knob.field, knob.scope, now, needs, ">=" if knob.up else "<=")
+
+
+def next_stage_levers(scenario: Scenario, result: Any, most: int = 3) -> NextStage | None:
+    """The cheapest single changes that make ``result``'s demand meet its target."""
+    from qcalc.errors import QcalcError
+    from qcalc.evaluate import evaluate_demand
+
+    target = _target(result, scenario)
+    if target is None:
+        return None
+    goal, why, meets = target
+    demand = result.demand
+    route = result.path
+
+    def passes(changed: Scenario) -> bool:
+        try:
+            return meets(evaluate_demand(changed, replace(demand, path=route)))
+        except (QcalcError, ValueError):
+            return False
+
+    levers = [
+        lever
+        for knob in KNOBS
+        if (lever := _solve(knob, scenario, demand, route, passes)) is not None
+    ]
+    levers.sort(key=lambda lever: lever.relative_change)
+    return NextStage(goal, why, tuple(levers[:most]))
