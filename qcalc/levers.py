@@ -245,6 +245,8 @@ def _target(result: Any, scenario: Scenario) -> tuple[int, str, Callable[[Any], 
     """What the demand should reach, and a test of an evaluated result against it."""
     stage = int(np.max(result.stage))
     failing = [c.check for c in result.checks if not c.passed]
+    if any(c.op not in (">=", ">") for c in failing):
+        return None  # a result above an upper bound wants less, not a better network
     if failing:
         wanted = next((int(math.ceil(c.want)) for c in failing if c.field == "stage"), stage)
         text = ", ".join(f"{c.field} {c.op} {c.want:g}" for c in failing)

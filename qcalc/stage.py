@@ -37,8 +37,9 @@ def trusted_repeater_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]
     """Stage 1: every hop has a positive key rate and every intermediate node is trusted."""
     untrusted = [n for n in result.intermediates if not scenario.nodes[n].trusted]
     if untrusted:
-        roles = ", ".join(f"{n} ({scenario.nodes[n].role})" for n in untrusted)
-        return False, f"intermediate node {roles} is not trusted"
+        roles = ", ".join(f"{n} ({scenario.nodes[n].role})" for n in untrusted[:3])
+        more = f" and {len(untrusted) - 3} more" if len(untrusted) > 3 else ""
+        return False, f"intermediate node {roles}{more} is not trusted"
     for budget, rate in zip(result.hops, result.hop_rates, strict=True):
         if rate is None:
             return False, (
