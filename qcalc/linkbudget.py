@@ -130,8 +130,13 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 
 def fibre_budget(link: Link, sender: str, receiver: str) -> LinkBudget:
-    """Budget of a fibre link: attenuation α·L plus lumped extra losses."""
-    attenuation = fibre_loss_db(link.length_km, link.attenuation_db_per_km)
+    """Budget of a fibre link: attenuation α·L plus lumped extra losses.
+
+    A measured link may leave out its length; its channel then counts as 0 km (its pairs
+    come from the measured rate, and nothing else is sent over it).
+    """
+    length = 0.0 if link.length_km is None else link.length_km
+    attenuation = fibre_loss_db(length, link.attenuation_db_per_km)
     terms = [BudgetTerm("fibre attenuation", attenuation, "α·L, Agrawal (2010) Eq. (2.5.2)")]
     if np.any(np.asarray(link.extra_loss_db) > 0):
         terms.append(BudgetTerm("connectors and splices", link.extra_loss_db, "extra_loss_db"))
@@ -139,7 +144,7 @@ def fibre_budget(link: Link, sender: str, receiver: str) -> LinkBudget:
         Step(
             f"fibre attenuation of {link.name}",
             "loss = α · L",
-            (("α", _fmt(link.attenuation_db_per_km, "dB/km")), ("L", _fmt(link.length_km, "km"))),
+            (("α", _fmt(link.attenuation_db_per_km, "dB/km")), ("L", _fmt(length, "km"))),
             _fmt(attenuation, "dB"),
         ),
     )
@@ -147,8 +152,9 @@ def fibre_budget(link: Link, sender: str, receiver: str) -> LinkBudget:
         link=link,
         sender=sender,
         receiver=receiver,
-        length_km=np.asarray(link.length_km, dtype=float),
-        delay_s=fibre_delay_s(link.length_km),
+        length_km=np.asarray(length, dtype=float),
+        delay_s=fibre_delay_s(length),
+        notes=() if link.length_km is not None else ("no length_km: a measured link",),
         terms=tuple(terms),
         steps=steps,
     )

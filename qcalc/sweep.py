@@ -1,0 +1,564 @@
+"""Vectorised parameter sweeps: numpy arrays in place of numbers, one evaluation call.
+
+``qcalc sweep SCENARIO --vary FIELD=START:STOP:NUM --metric NAME`` reads the scenario
+once, places an array of values at the dotted field path in the raw document, and lets
+the checker and the model chain broadcast over it. Several ``--vary`` make a full grid
+(``np.meshgrid(indexing="ij")``, flattened), still evaluated in one call; no Python loop
+runs over the points.
+
+What a sweep shares across its points: the route of the demand (chosen at the median
+loss, see :func:`qcalc.network.lowest_loss_route`) and, per hop, the protocol family
+kept for that hop. The demand's key rate, its protocol's repetition rate and so the PLOB
+ceiling are chosen point by point (:func:`pointwise_key_rate`), as a scalar evaluation
+at each point would choose them.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from qcalc.errors import UsageError
+from qcalc.scenario import (
+    CRITERIA_FIELDS,
+    DEFAULTS_FIELDS,
+    DEMAND_FIELDS,
+    HARDWARE_KINDS,
+    LINK_FIELDS,
+    NODE_FIELDS,
+    PROFILE_FIELDS,
+    PROTOCOLS,
+    Criteria,
+    Field,
+    Scenario,
+    _suggest,
+    _unit_hint,
+)
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Most points one sweep evaluates at once (a 10⁷-point grid needs about 1 GB of arrays).
+MAX_POINTS = 10_000_000
+#: Field kinds a sweep can vary.
+NUMERIC_KINDS = ("number", "integer", "number_or_optimise")
+#: Demand quantities a sweep reports; ``protocol:<name>`` adds one protocol's key rate.
+METRICS = ("key_rate_bps", "pair_rate_hz", "fidelity", "stage", "loss_db", "plob_bps")
+PROTOCOL_METRIC = "protocol:"
+SECTIONS = ("links", "nodes", "hardware", "demands", "defaults", "criteria")
+_EXAMPLE = "links.alice-bob.length_km=1:200:100"
+_FORM = f"expected FIELD=START:STOP:NUM or FIELD=log:START:STOP:NUM, e.g. {_EXAMPLE}"
+
+
+@dataclass(frozen=True, eq=False)
+class Vary:
+    """One varied field: its dotted path as typed, its values, and whether they are log-spaced."""
+
+    field: str
+    values: FloatArray
+    log: bool = False
+
+
+def _bad_vary(text: str, problem: str) -> UsageError:
+    return UsageError(f"--vary {text!r}: {problem}; {_FORM}")
+
+
+def _finite(text: str, part: str, name: str) -> float:
+    try:
+        value = float(part)
+    except ValueError:
+        raise _bad_vary(text, f"{name} {part.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise _bad_vary(text, f"{name} {part.strip()!r} is not a finite number")
+    return value
+
+
+def parse_vary(text: str) -> Vary:
+    """Parse ``FIELD=START:STOP:NUM`` or ``FIELD=log:START:STOP:NUM`` into a :class:`Vary`.
+
+    Linear ranges are ``np.linspace(START, STOP, NUM)``, log ranges
+    ``np.geomspace(START, STOP, NUM)`` (START and STOP > 0). NUM is a whole number ≥ 1.
+    The field path is checked against a scenario later, by :func:`run_sweep`.
+
+    Raises
+    ------
+    UsageError
+        Naming the text and what was expected.
+    """
+    name, equals, spec = text.partition("=")
+    name = name.strip()
+    if not equals:
+        raise _bad_vary(text, "no '=' between FIELD and its range")
+    if not name:
+        raise _bad_vary(text, "FIELD is empty")
+    parts = [p.strip() for p in spec.split(":")]
+    log = parts[0].lower() == "log"
+    if log:
+        parts = parts[1:]
+    if len(parts) != 3:
+        raise _bad_vary(text, f"the range {spec.strip()!r} is not START:STOP:NUM")
+    start = _finite(text, parts[0], "START")
+    stop = _finite(text, parts[1], "STOP")
+    try:
+        num = int(parts[2])
+    except ValueError:
+        num = 0
+    if num < 1:
+        raise _bad_vary(text, f"NUM {parts[2]!r} is not a whole number ≥ 1")
+    if num > MAX_POINTS:
+        raise _bad_vary(text, f"NUM {num} is more than {MAX_POINTS:,} points")
+    if log and (start <= 0 or stop <= 0):
+        raise _bad_vary(text, f"a log range needs START and STOP > 0, not {start:g} and {stop:g}")
+    values = np.geomspace(start, stop, num) if log else np.linspace(start, stop, num)
+    values.flags.writeable = False
+    return Vary(field=name, values=values, log=log)
+
+
+# ----------------------------------------------------------------------------- field paths
+
+
+class _Target:
+    """Where in the raw document one varied field goes: a mapping, its key and its Field."""
+
+    def __init__(self, container: dict[str, Any], key: str, spec: Field) -> None:
+        self.container = container
+        self.key = key
+        self.spec = spec
+
+
+def _path_error(vary: str, problem: str) -> UsageError:
+    return UsageError(f"--vary {vary!r}: {problem}")
+
+
+def _choose(vary: str, what: str, parts: Sequence[str], names: Sequence[str]) -> tuple[str, int]:
+    """The name at the start of ``parts`` (names may hold dots) and how many parts it took."""
+    for used in range(len(parts) - 1, 0, -1):
+        candidate = ".".join(parts[:used])
+        if candidate in names:
+            return candidate, used
+    given = parts[0] if parts else ""
+    known = ", ".join(names) or "none"
+    raise _path_error(
+        vary, f"no {what} named {given!r} (defined: {known}){_suggest(given, list(names))}"
+    )
+
+
+def _numeric_field(vary: str, what: str, key: str, table: Mapping[str, Field]) -> Field:
+    numeric = [k for k, f in table.items() if f.kind in NUMERIC_KINDS]
+    if key not in table:
+        hint = _suggest(key, numeric)
+        listing = "" if hint else f" (numeric {what} fields: {', '.join(numeric)})"
+        raise _path_error(vary, f"{key!r} is not a {what} field{hint}{listing}")
+    if table[key].kind not in NUMERIC_KINDS:
+        raise _path_error(
+            vary, f"{what} field {key!r} is not a number; numeric ones: {', '.join(numeric)}"
+        )
+    return table[key]
+
+
+def _profile_copy(value: Any, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """An inline copy of a profile given by name or inline (empty when there is none)."""
+    if isinstance(value, str):
+        group = next(g for g, k in HARDWARE_KINDS.items() if k == kind)
+        value = data.get("hardware", {}).get(group, {}).get(value, {})
+    return copy.deepcopy(value) if isinstance(value, dict) else {}
+
+
+def _profile_target(
+    vary: str, where: dict[str, Any], rest: Sequence[str], data: Mapping[str, Any]
+) -> _Target:
+    """``<kind>.<field>`` of the profile a node (or ``defaults``) uses, made inline."""
+    kind = rest[0]
+    if len(rest) != 2:
+        raise _path_error(vary, f"expected {kind}.<field>, e.g. {kind}.efficiency")
+    spec = _numeric_field(vary, kind, rest[1], PROFILE_FIELDS[kind])
+    inherited = where.get(kind, data.get("defaults", {}).get(kind))
+    where[kind] = _profile_copy(inherited, kind, data)
+    return _Target(where[kind], rest[1], spec)
+
+
+def _node_target(vary: str, parts: Sequence[str], data: dict[str, Any]) -> _Target:
+    nodes = data["nodes"]
+    name, used = _choose(vary, "node", parts, list(nodes))
+    rest = parts[used:]
+    if nodes[name] is None:
+        nodes[name] = {}
+    body = nodes[name]
+    if rest[0] in PROFILE_FIELDS:
+        return _profile_target(vary, body, rest, data)
+    if rest[0] == "orbit":
+        orbit_fields = NODE_FIELDS["orbit"].sub or {}
+        if len(rest) != 2:
+            raise _path_error(vary, "expected orbit.altitude_km")
+        spec = _numeric_field(vary, "orbit", rest[1], orbit_fields)
+        body.setdefault("orbit", {})
+        return _Target(body["orbit"], rest[1], spec)
+    if len(rest) != 1:
+        raise _path_error(vary, f"node {name!r} has no field {'.'.join(rest)!r}")
+    node_fields = {k: f for k, f in NODE_FIELDS.items() if k not in PROFILE_FIELDS}
+    return _Target(body, rest[0], _numeric_field(vary, "node", rest[0], node_fields))
+
+
+def _listed_target(
+    vary: str,
+    parts: Sequence[str],
+    bodies: list[dict[str, Any]],
+    names: Sequence[str],
+    what: str,
+    table: Mapping[str, Field],
+) -> _Target:
+    """``<name>.<field>`` of a link or demand (list entries found by their name)."""
+    name, used = _choose(vary, what, parts, names)
+    rest = parts[used:]
+    body = bodies[list(names).index(name)]
+    if len(rest) == 2 and table.get(rest[0], Field("", "")).kind == "mapping":
+        sub = table[rest[0]].sub or {}
+        spec = _numeric_field(vary, rest[0], rest[1], sub)
+        if not isinstance(body.get(rest[0]), dict):
+            raise _path_error(vary, f"{what} {name!r} gives no {rest[0]} block to vary")
+        return _Target(body[rest[0]], rest[1], spec)
+    if len(rest) != 1:
+        raise _path_error(vary, f"{what} {name!r} has no field {'.'.join(rest)!r}")
+    return _Target(body, rest[0], _numeric_field(vary, what, rest[0], table))
+
+
+def _hardware_target(vary: str, parts: Sequence[str], data: dict[str, Any]) -> _Target:
+    hardware = data.get("hardware", {})
+    group = parts[0] if parts else ""
+    if group not in HARDWARE_KINDS:
+        raise _path_error(
+            vary,
+            f"no hardware group {group!r} (groups: {', '.join(HARDWARE_KINDS)})"
+            f"{_suggest(group, list(HARDWARE_KINDS))}",
+        )
+    profiles = hardware.get(group, {})
+    name, used = _choose(vary, f"{HARDWARE_KINDS[group]} profile", parts[1:], list(profiles))
+    rest = parts[1 + used :]
+    kind = HARDWARE_KINDS[group]
+    if len(rest) != 1:
+        raise _path_error(vary, f"expected hardware.{group}.{name}.<field>")
+    return _Target(profiles[name], rest[0], _numeric_field(vary, kind, rest[0], PROFILE_FIELDS[kind]))
+
+
+def _target(vary: str, data: dict[str, Any], scenario: Scenario) -> _Target:
+    """Resolve a dotted field path to its place in the raw document ``data``."""
+    section, _, rest_text = vary.partition(".")
+    parts = rest_text.split(".") if rest_text else []
+    if section not in SECTIONS:
+        raise _path_error(
+            vary,
+            f"a field path starts with one of {', '.join(SECTIONS)}{_suggest(section, SECTIONS)}",
+        )
+    if not parts or not all(parts):
+        raise _path_error(vary, f"expected {section}.<…>.<field>, e.g. {_EXAMPLE.split('=')[0]}")
+    if section == "links":
+        names = [link.name for link in scenario.links]
+        return _listed_target(vary, parts, data["links"], names, "link", LINK_FIELDS)
+    if section == "demands":
+        names = [d.name for d in scenario.demands]
+        return _listed_target(vary, parts, data["demands"], names, "demand", DEMAND_FIELDS)
+    if section == "nodes":
+        return _node_target(vary, parts, data)
+    if section == "hardware":
+        return _hardware_target(vary, parts, data)
+    where = data.setdefault(section, {})
+    if section == "defaults" and parts[0] in PROFILE_FIELDS:
+        return _profile_target(vary, where, parts, data)
+    if len(parts) != 1:
+        raise _path_error(vary, f"expected {section}.<field>")
+    table = CRITERIA_FIELDS if section == "criteria" else DEFAULTS_FIELDS
+    return _Target(where, parts[0], _numeric_field(vary, section, parts[0], table))
+
+
+def _check_values(vary: Vary, spec: Field) -> None:
+    """The values fit the field's range (and are whole for an integer field)."""
+    lo, hi = float(vary.values.min()), float(vary.values.max())
+    below = spec.minimum is not None and (
+        lo < spec.minimum or (spec.exclusive_minimum and lo <= spec.minimum)
+    )
+    above = spec.maximum is not None and hi > spec.maximum
+    if below or above:
+        bad = lo if below else hi
+        unit = _unit_hint(vary.field.rsplit(".", 1)[-1])
+        raise _path_error(vary.field, f"the range reaches {bad:g}; expected {spec.range_text}{unit}")
+    if spec.kind == "integer" and not np.all(vary.values == np.round(vary.values)):
+        fraction = vary.values[vary.values != np.round(vary.values)][0]
+        raise _path_error(
+            vary.field, f"the field takes whole numbers; the range gives {fraction:g}"
+        )
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def check_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
+    """The metrics, checked and de-duplicated in order (``key_rate_bps`` when none)."""
+    out: list[str] = []
+    for metric in metrics or ["key_rate_bps"]:
+        if metric.startswith(PROTOCOL_METRIC):
+            name = metric.removeprefix(PROTOCOL_METRIC)
+            if name not in PROTOCOLS:
+                raise UsageError(
+                    f"--metric {metric!r}: no protocol {name!r} (protocols: "
+                    f"{', '.join(PROTOCOLS)}){_suggest(name, PROTOCOLS)}"
+                )
+        elif metric not in METRICS:
+            choices = [*METRICS, "protocol:<name>"]
+            raise UsageError(
+                f"--metric {metric!r}: unknown metric (choices: {', '.join(choices)})"
+                f"{_suggest(metric, METRICS)}"
+            )
+        if metric not in out:
+            out.append(metric)
+    return tuple(out)
+
+
+def pointwise_key_rate(result: Any) -> tuple[FloatArray, FloatArray]:
+    """The demand's key rate and its protocol's repetition rate, chosen at every point.
+
+    The candidates are those of :func:`qcalc.stage.evaluate_stages`: end-to-end
+    prepare-and-measure key where stage 2 is met, entanglement-based key, and the
+    trusted-relay chain's bottleneck hop where stage 1 is met. Here the best is taken
+    element-wise (and the bottleneck hop per point), so every point of a sweep gets what
+    a scalar evaluation at that point gives. [bit/s], [Hz]
+    """
+    from qcalc.stage import ENTANGLEMENT_PROTOCOLS
+
+    met = {v.stage: np.asarray(v.met, dtype=bool) for v in result.stages}
+    keys: list[Any] = []
+    reps: list[Any] = []
+    for rate in result.end_to_end:
+        gate = True if rate.protocol in ENTANGLEMENT_PROTOCOLS else met[2]
+        keys.append(np.where(gate, rate.key_rate_bps, 0.0))
+        reps.append(rate.repetition_rate_hz)
+    chain = result.hop_rates
+    if chain and all(r is not None for r in chain):
+        hop_keys = np.stack(np.broadcast_arrays(*[np.asarray(r.key_rate_bps) for r in chain]))
+        hop_reps = np.broadcast_to(
+            np.stack(np.broadcast_arrays(*[np.asarray(r.repetition_rate_hz) for r in chain])),
+            hop_keys.shape,
+        )
+        worst = np.argmin(hop_keys, axis=0)
+        keys.append(np.where(met[1], np.min(hop_keys, axis=0), 0.0))
+        reps.append(np.take_along_axis(hop_reps, worst[np.newaxis], axis=0)[0])
+    if not keys:
+        return np.asarray(0.0), np.asarray(0.0)
+    key_stack = np.stack(np.broadcast_arrays(*[np.asarray(k, dtype=float) for k in keys]))
+    rep_stack = np.broadcast_to(
+        np.stack(np.broadcast_arrays(*[np.asarray(r, dtype=float) for r in reps])),
+        key_stack.shape,
+    )
+    best = np.argmax(key_stack, axis=0)
+    key = np.maximum(np.max(key_stack, axis=0), 0.0)
+    return key, np.take_along_axis(rep_stack, best[np.newaxis], axis=0)[0]
+
+
+def route_loss_db(result: Any) -> FloatArray:
+    """Channel loss summed over the demand's route (detectors excluded). [dB]"""
+    total: FloatArray = np.asarray(0.0)
+    for hop in result.hops:
+        total = np.asarray(total + np.asarray(hop.channel_loss_db, dtype=float), dtype=float)
+    return total
+
+
+def _metric(name: str, result: Any, derived: Mapping[str, Any]) -> Any:
+    if name in derived:
+        return derived[name]
+    if name == "stage":
+        return np.asarray(result.stage, dtype=np.int64)
+    if name.startswith(PROTOCOL_METRIC):
+        protocol = name.removeprefix(PROTOCOL_METRIC)
+        for rate in result.end_to_end:
+            if rate.protocol == protocol:
+                return rate.key_rate_bps
+        found = ", ".join(r.protocol for r in result.end_to_end) or "none"
+        raise UsageError(
+            f"--metric {name!r}: {protocol} gives no end-to-end key rate for demand "
+            f"{result.demand.name!r} (protocols that do: {found})"
+        )
+    return getattr(result, name)
+
+
+# ----------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """The columns of a sweep: the varied fields first, then the metrics, one row a point.
+
+    ``plob_bps`` is always computed (for the plot's bound), whether asked for or not;
+    ``criteria`` are the scenario's stage thresholds (for the plot's fidelity lines).
+    """
+
+    columns: dict[str, npt.NDArray[Any]]
+    varies: tuple[Vary, ...]
+    metrics: tuple[str, ...]
+    scenario_name: str
+    demand: str
+    file: str = ""
+    protocol: str | None = None
+    plob_bps: FloatArray | None = None
+    criteria: Criteria = field(default_factory=Criteria)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def points(self) -> int:
+        """Number of points (rows). [unitless]"""
+        return int(next(iter(self.columns.values())).size) if self.columns else 0
+
+    def _cells(self, fmt: str) -> list[list[str]]:
+        """Every row as text: integers as they are, floats by ``fmt`` ("" = shortest exact)."""
+        lists = [col.tolist() for col in self.columns.values()]
+        return [
+            [str(v) if isinstance(v, int) or not fmt else format(v, fmt) for v in row]
+            for row in zip(*lists, strict=True)
+        ]
+
+    def to_csv(self) -> str:
+        """CSV text: a header of column names, then one row per point, full precision."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(list(self.columns))
+        writer.writerows(self._cells(""))
+        return buffer.getvalue()
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict: scenario, demand, the varies, and every column as a list."""
+        from qcalc import __version__
+
+        return {
+            "qcalc_version": __version__,
+            "scenario": self.scenario_name,
+            "file": self.file,
+            "demand": self.demand,
+            "protocol": self.protocol,
+            "points": self.points,
+            "varies": [
+                {
+                    "field": v.field,
+                    "start": float(v.values[0]),
+                    "stop": float(v.values[-1]),
+                    "num": int(v.values.size),
+                    "log": v.log,
+                }
+                for v in self.varies
+            ],
+            "metrics": list(self.metrics),
+            "columns": {name: col.tolist() for name, col in self.columns.items()},
+            "notes": list(self.notes),
+        }
+
+    def rows(self) -> list[list[str]]:
+        """Rows of text for a table (header: ``list(columns)``), 6 significant figures."""
+        return self._cells(".6g")
+
+
+# ----------------------------------------------------------------------------- sweep
+
+
+def _grid(varies: Sequence[Vary]) -> list[FloatArray]:
+    """The values of each vary at every point: 1-D as given, several as a flattened grid."""
+    if len(varies) == 1:
+        return [np.asarray(varies[0].values, dtype=float)]
+    mesh = np.meshgrid(*[v.values for v in varies], indexing="ij")
+    return [np.asarray(m, dtype=float).ravel() for m in mesh]
+
+
+def run_sweep(
+    path: str, varies: list[Vary], metrics: list[str], demand: str | None = None
+) -> SweepResult:
+    """Evaluate one demand of the scenario in ``path`` over the varied fields at once.
+
+    One vary gives a 1-D sweep; several give the full grid of their values (first field
+    slowest). Each field path is resolved in the raw document, the values are checked
+    against the field's range, the arrays placed, and the scenario is checked and
+    evaluated once with them.
+
+    Returns
+    -------
+    SweepResult
+        Columns of equal length: the varied fields, then the metrics.
+
+    Raises
+    ------
+    ScenarioError
+        When the file itself is not a valid scenario.
+    UsageError
+        For an unknown field path, metric or demand, or values outside a field's range.
+    """
+    from qcalc._yaml import read_file
+    from qcalc.evaluate import evaluate_demand
+    from qcalc.scenario import scenario_from_document
+
+    if not varies:
+        raise UsageError(f"a sweep needs at least one --vary, e.g. --vary {_EXAMPLE}")
+    wanted = check_metrics(metrics)
+    fields = [v.field for v in varies]
+    repeated = sorted({f for f in fields if fields.count(f) > 1})
+    if repeated:
+        raise UsageError(f"--vary {repeated[0]!r} is given more than once; vary a field once")
+    points = math.prod(v.values.size for v in varies)
+    if points > MAX_POINTS:
+        raise UsageError(
+            f"the grid has {points:,} points; at most {MAX_POINTS:,} are evaluated at once"
+        )
+    doc = read_file(path)
+    original = copy.deepcopy(doc.data)
+    base = scenario_from_document(doc)
+    chosen = _choose_demand(base, demand)
+    doc.data = original
+    targets = [_target(v.field, doc.data, base) for v in varies]
+    for vary, target in zip(varies, targets, strict=True):
+        _check_values(vary, target.spec)
+    grid = _grid(varies)
+    for target, values in zip(targets, grid, strict=True):
+        target.container[target.key] = values
+    scenario = scenario_from_document(doc)
+    result = evaluate_demand(scenario, scenario.demands[chosen])
+    key, rep = pointwise_key_rate(result)
+    loss = route_loss_db(result)
+    from qcalc.protocols.qkd import plob_bound
+
+    derived = {
+        "key_rate_bps": key,
+        "loss_db": loss,
+        "plob_bps": plob_bound(np.power(10.0, -loss / 10.0)) * rep,
+    }
+    shape = grid[0].shape
+    columns: dict[str, npt.NDArray[Any]] = {f: g for f, g in zip(fields, grid, strict=True)}
+    for metric in wanted:
+        columns[metric] = np.array(np.broadcast_to(_metric(metric, result, derived), shape))
+    return SweepResult(
+        columns=columns,
+        varies=tuple(varies),
+        metrics=wanted,
+        scenario_name=scenario.name,
+        demand=result.demand.name,
+        file=path,
+        protocol=result.protocol,
+        plob_bps=np.array(np.broadcast_to(derived["plob_bps"], shape)),
+        criteria=scenario.criteria,
+        notes=(f"route {' → '.join(result.path)} (chosen at the median loss)", *result.notes),
+    )
+
+
+def _choose_demand(scenario: Scenario, demand: str | None) -> int:
+    """Index of the demand named ``demand`` (the first when None)."""
+    names = [d.name for d in scenario.demands]
+    if not names:
+        raise UsageError(f"{scenario.file}: the scenario has no demands; a sweep evaluates one")
+    if demand is None:
+        return 0
+    if demand not in names:
+        raise UsageError(
+            f"--demand {demand!r}: no such demand in {scenario.file} "
+            f"(demands: {', '.join(names)}){_suggest(demand, names)}"
+        )
+    return names.index(demand)
