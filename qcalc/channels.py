@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from qcalc.errors import ScenarioError
-from qcalc.linkbudget import BudgetTerm, LinkBudget, Step, _fmt
+from qcalc.linkbudget import BudgetTerm, LinkBudget, Step, fmt_value
 from qcalc.physics.fibre import free_space_delay_s
 from qcalc.scenario import Link, Scenario
 
@@ -73,12 +73,12 @@ def free_space_budget(link: Link, scenario: Scenario, sender: str, receiver: str
             f"Gaussian beam over {link.name}",
             "w(L) = w0 √(1 + (L/z_R)²), z_R = π w0²/λ; η = 1 − exp(−2a²/w²)",
             (
-                ("w0", _fmt(link.tx_beam_waist_m, "m")),
-                ("λ", _fmt(wavelength, "nm")),
-                ("L", _fmt(link.length_km, "km")),
-                ("a (radius)", _fmt(np.asarray(link.rx_aperture_m) / 2, "m")),
+                ("w0", fmt_value(link.tx_beam_waist_m, "m")),
+                ("λ", fmt_value(wavelength, "nm")),
+                ("L", fmt_value(link.length_km, "km")),
+                ("a (radius)", fmt_value(np.asarray(link.rx_aperture_m) / 2, "m")),
             ),
-            f"w = {_fmt(model.beam_radius_m, 'm')}, diffraction {_fmt(model.diffraction_db, 'dB')}",
+            f"w = {fmt_value(model.beam_radius_m, 'm')}, diffraction {fmt_value(model.diffraction_db, 'dB')}",
         ),
     )
     return LinkBudget(
@@ -141,27 +141,27 @@ def satellite_budget(
         )
         extra.update(pass_duration_s=duration, min_elevation_deg=link.min_elevation_deg)
         notes = (
-            f"budget at the top of the pass ({_fmt(link.max_elevation_deg, '°')}); the "
-            f"pass above {_fmt(link.min_elevation_deg, '°')} lasts {_fmt(duration, 's')}",
+            f"budget at the top of the pass ({fmt_value(link.max_elevation_deg, '°')}); the "
+            f"pass above {fmt_value(link.min_elevation_deg, '°')} lasts {fmt_value(duration, 's')}",
         )
     steps = (
         Step(
             f"slant range and beam of {link.name} ({link.direction})",
             "d = √((R+h)² − R² cos²ε) − R sin ε; w = θ·d; η_atm = η_zenith^(1/sin ε)",
             (
-                ("h", _fmt(altitude, "km")),
-                ("ε", _fmt(elevation_deg, "°")),
+                ("h", fmt_value(altitude, "km")),
+                ("ε", fmt_value(elevation_deg, "°")),
                 (
                     "θ",
-                    _fmt(link.divergence_urad, "µrad")
+                    fmt_value(link.divergence_urad, "µrad")
                     if link.divergence_urad is not None
                     else "from the aperture",
                 ),
-                ("D_rx", _fmt(link.rx_aperture_m, "m")),
+                ("D_rx", fmt_value(link.rx_aperture_m, "m")),
             ),
-            f"d = {_fmt(model.range_km, 'km')}, w = {_fmt(model.beam_radius_m, 'm')}, "
-            f"diffraction {_fmt(model.diffraction_db, 'dB')}, atmosphere "
-            f"{_fmt(model.atmosphere_db, 'dB')}",
+            f"d = {fmt_value(model.range_km, 'km')}, w = {fmt_value(model.beam_radius_m, 'm')}, "
+            f"diffraction {fmt_value(model.diffraction_db, 'dB')}, atmosphere "
+            f"{fmt_value(model.atmosphere_db, 'dB')}",
         ),
     )
     return LinkBudget(

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from qcalc.linkbudget import LinkBudget, Step, _fmt, detector_yield, link_budget
+from qcalc.linkbudget import LinkBudget, Step, detector_yield, fmt_value, link_budget
 from qcalc.physics.fibre import fibre_delay_s
 from qcalc.scenario import Node, Scenario
 
@@ -166,9 +166,9 @@ def _yield(detector: Any) -> Any:
 
 
 def _combined_error(errors: list[Any]) -> Any:
-    from qcalc.evaluate import _combined_misalignment
+    from qcalc.physics.detectors import combined_misalignment_error
 
-    return _combined_misalignment(errors)
+    return combined_misalignment_error(errors)
 
 
 def _heralded_segment(scenario: Scenario, budget: LinkBudget) -> Segment:
@@ -477,8 +477,8 @@ def _steps(out: Delivery, m: int, p: Any, tau: Any, a: Any) -> list[Step]:
         Step(
             f"elementary link {'-'.join(s.ends)} ({s.kind})",
             "rate = p / τ",
-            (("p", _fmt(s.success_probability)), ("τ", _fmt(s.attempt_time_s, "s"))),
-            f"{_fmt(s.rate_hz, 'Hz')} at fidelity {_fmt(s.fidelity)}",
+            (("p", fmt_value(s.success_probability)), ("τ", fmt_value(s.attempt_time_s, "s"))),
+            f"{fmt_value(s.rate_hz, 'Hz')} at fidelity {fmt_value(s.fidelity)}",
         )
         for s in out.segments
     ]
@@ -486,8 +486,8 @@ def _steps(out: Delivery, m: int, p: Any, tau: Any, a: Any) -> list[Step]:
         Step(
             f"end-to-end waiting time over {m} segment(s) ({out.waiting_method})",
             "K = 1/p (one segment); (3−2p)/(a p(2−p)) (two); Markov chain / (3/2)^n (more)",
-            (("p", _fmt(p)), ("a (swap)", _fmt(a)), ("τ", _fmt(tau, "s"))),
-            f"rate {_fmt(out.raw_rate_hz, 'Hz')}",
+            (("p", fmt_value(p)), ("a (swap)", fmt_value(a)), ("τ", fmt_value(tau, "s"))),
+            f"rate {fmt_value(out.raw_rate_hz, 'Hz')}",
         )
     )
     steps.append(
@@ -495,10 +495,10 @@ def _steps(out: Delivery, m: int, p: Any, tau: Any, a: Any) -> list[Step]:
             "fidelity after swapping and memory decay",
             "F' = F1F2 + (1−F1)(1−F2)/3; F(t) = 1/4 + (F − 1/4) e^{−t/T}",
             (
-                ("swapped F", _fmt(out.swapped_fidelity)),
-                ("storage t", _fmt(out.storage_time_s, "s")),
+                ("swapped F", fmt_value(out.swapped_fidelity)),
+                ("storage t", fmt_value(out.storage_time_s, "s")),
             ),
-            _fmt(out.stored_fidelity),
+            fmt_value(out.stored_fidelity),
         )
     )
     if not np.all(np.asarray(out.pairs_per_output) == 1.0):
@@ -506,9 +506,9 @@ def _steps(out: Delivery, m: int, p: Any, tau: Any, a: Any) -> list[Step]:
             Step(
                 "distillation",
                 "F_out, pairs per output (BBPSSW / DEJMPS)",
-                (("F in", _fmt(out.stored_fidelity)),),
-                f"F = {_fmt(out.fidelity)}, {_fmt(out.pairs_per_output)} pairs per "
-                f"output, {_fmt(out.rate_hz, 'Hz')}",
+                (("F in", fmt_value(out.stored_fidelity)),),
+                f"F = {fmt_value(out.fidelity)}, {fmt_value(out.pairs_per_output)} pairs per "
+                f"output, {fmt_value(out.rate_hz, 'Hz')}",
             )
         )
     return steps

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from qcalc.linkbudget import LinkBudget, Step, _fmt, detector_yield
+from qcalc.linkbudget import LinkBudget, Step, detector_yield, fmt_value
 from qcalc.network import demand_route, hop_budgets
+from qcalc.physics.detectors import combined_misalignment_error
 from qcalc.protocols.qkd import bb84_key_rate, plob_bound, single_photon_bb84_key_rate
 from qcalc.scenario import Check, Demand, Detector, Scenario, Source
 
@@ -86,14 +87,6 @@ class DemandResult:
 
 
 # ----------------------------------------------------------------------------- QKD
-
-
-def _combined_misalignment(errors: list[Any]) -> Any:
-    """Misalignment of concatenated optics, e = (1 − Π(1 − 2e_i))/2 (independent flips)."""
-    product: Any = np.asarray(1.0)
-    for e in errors:
-        product = product * (1.0 - 2.0 * np.asarray(e, dtype=float))
-    return (1.0 - product) / 2.0
 
 
 def prepare_measure_rates(
@@ -207,21 +200,21 @@ def prepare_measure_rates(
                 f"{best.protocol} key rate, {scope}",
                 "R = q{−Q_μ f h(E_μ) + Q_1[1 − h(e_1)]} · rep. rate  (Lo, Ma, Chen 2005; GLLP)",
                 (
-                    ("η (channel × detector)", _fmt(transmittance)),
-                    ("Y0", _fmt(y0)),
-                    ("e_d", _fmt(misalignment_error)),
-                    ("f", _fmt(f)),
-                    ("q", _fmt(q)),
+                    ("η (channel × detector)", fmt_value(transmittance)),
+                    ("Y0", fmt_value(y0)),
+                    ("e_d", fmt_value(misalignment_error)),
+                    ("f", fmt_value(f)),
+                    ("q", fmt_value(q)),
                     (
                         "μ",
-                        _fmt(best.mean_photon_number)
+                        fmt_value(best.mean_photon_number)
                         if best.mean_photon_number is not None
                         else "—",
                     ),
-                    ("rep. rate", _fmt(rep, "Hz")),
+                    ("rep. rate", fmt_value(rep, "Hz")),
                 ),
-                f"{_fmt(best.bits_per_pulse, 'bits/pulse')} = {_fmt(best.key_rate_bps, 'bit/s')}; "
-                f"PLOB −log2(1−η_ch)·rate = {_fmt(best.plob_bps, 'bit/s')}",
+                f"{fmt_value(best.bits_per_pulse, 'bits/pulse')} = {fmt_value(best.key_rate_bps, 'bit/s')}; "
+                f"PLOB −log2(1−η_ch)·rate = {fmt_value(best.plob_bps, 'bit/s')}",
             )
         )
     return rates, notes
@@ -349,7 +342,7 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
     eta_b = result.hops[1].channel_transmittance * eff
     channel = result.hops[0].channel_transmittance * result.hops[1].channel_transmittance
     y0 = np.asarray(detector_yield(relay.detector), dtype=float)
-    e_d = _combined_misalignment([h.link.misalignment_error for h in result.hops])
+    e_d = combined_misalignment_error([h.link.misalignment_error for h in result.hops])
     f = result.demand.error_correction_efficiency
     plob_bps = plob_bound(channel) * rep
     rates = []
@@ -401,14 +394,14 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
                 "MDI: Lo, Curty, Qi PRL 108, 130503 (2012) Eq. (1); "
                 "TF: Wang, Yu, Hu PRA 98, 062323 (2018)",
                 (
-                    ("η_a", _fmt(eta_a)),
-                    ("η_b", _fmt(eta_b)),
-                    ("Y0 relay", _fmt(y0)),
-                    ("e_d", _fmt(e_d)),
-                    ("rep. rate", _fmt(rep, "Hz")),
+                    ("η_a", fmt_value(eta_a)),
+                    ("η_b", fmt_value(eta_b)),
+                    ("Y0 relay", fmt_value(y0)),
+                    ("e_d", fmt_value(e_d)),
+                    ("rep. rate", fmt_value(rep, "Hz")),
                 ),
-                f"{_fmt(best.key_rate_bps, 'bit/s')}; PLOB of the whole channel "
-                f"{_fmt(plob_bps, 'bit/s')}",
+                f"{fmt_value(best.key_rate_bps, 'bit/s')}; PLOB of the whole channel "
+                f"{fmt_value(plob_bps, 'bit/s')}",
             )
         )
     result.end_to_end = (*result.end_to_end, *rates)
@@ -433,14 +426,14 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
     total_db = channel_db
     if detector is not None:
         total_db = channel_db + loss_db_from_transmittance(detector.efficiency)
-    misalignment = _combined_misalignment([h.link.misalignment_error for h in result.hops])
+    misalignment = combined_misalignment_error([h.link.misalignment_error for h in result.hops])
     if result.steps is not None and len(result.hops) > 1:
         result.steps.append(
             Step(
                 "end-to-end channel",
                 "loss = Σ hop channel losses",
-                tuple((h.link.name, _fmt(h.channel_loss_db, "dB")) for h in result.hops),
-                _fmt(channel_db, "dB"),
+                tuple((h.link.name, fmt_value(h.channel_loss_db, "dB")) for h in result.hops),
+                fmt_value(channel_db, "dB"),
             )
         )
     if sum(h.pass_time_s is not None for h in result.hops) > 1:

@@ -123,7 +123,7 @@ def orient(link: Link, nodes: dict[str, Node] | Any) -> tuple[str, str]:
     return a, b
 
 
-def _fmt(value: Any, unit: str = "") -> str:
+def fmt_value(value: Any, unit: str = "") -> str:
     arr = np.asarray(value, dtype=float)
     text = f"{float(arr):.4g}" if arr.ndim == 0 else f"{arr.min():.4g}…{arr.max():.4g}"
     return f"{text} {unit}".rstrip()
@@ -144,8 +144,8 @@ def fibre_budget(link: Link, sender: str, receiver: str) -> LinkBudget:
         Step(
             f"fibre attenuation of {link.name}",
             "loss = α · L",
-            (("α", _fmt(link.attenuation_db_per_km, "dB/km")), ("L", _fmt(length, "km"))),
-            _fmt(attenuation, "dB"),
+            (("α", fmt_value(link.attenuation_db_per_km, "dB/km")), ("L", fmt_value(length, "km"))),
+            fmt_value(attenuation, "dB"),
         ),
     )
     return LinkBudget(

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from qcalc.linkbudget import _fmt
+from qcalc.linkbudget import fmt_value
 from qcalc.scenario import Scenario
 
 STAGE_NAMES = {
@@ -30,7 +30,7 @@ def stage_name(stage: int) -> str:
 
 
 def _rate_text(value: Any) -> str:
-    return _fmt(value, "bit/s")
+    return fmt_value(value, "bit/s")
 
 
 def trusted_repeater_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
@@ -55,10 +55,10 @@ def trusted_repeater_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]
     if np.all(met):
         return met, (
             f"every hop has key; the bottleneck, {where} "
-            f"({_fmt(budget.channel_loss_db, 'dB')}), gives "
+            f"({fmt_value(budget.channel_loss_db, 'dB')}), gives "
             f"{_rate_text(rates[worst])}" + (f" through {relays} trusted relays" if relays else "")
         )
-    return met, f"{where} gives {_rate_text(rates[worst])} over {_fmt(budget.loss_db, 'dB')}"
+    return met, f"{where} gives {_rate_text(rates[worst])} over {fmt_value(budget.loss_db, 'dB')}"
 
 
 def prepare_measure_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
@@ -75,8 +75,8 @@ def prepare_measure_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
     key = np.asarray(best.key_rate_bps)
     loss = sum((np.asarray(h.channel_loss_db) for h in result.hops), np.asarray(0.0))
     text = (
-        f"end-to-end {best.protocol} key {_rate_text(key)} over {_fmt(loss, 'dB')} "
-        f"({_fmt(best.fraction_of_plob)} of PLOB)"
+        f"end-to-end {best.protocol} key {_rate_text(key)} over {fmt_value(loss, 'dB')} "
+        f"({fmt_value(best.fraction_of_plob)} of PLOB)"
     )
     return key > 0, text
 
@@ -140,7 +140,7 @@ def entanglement_verdicts(scenario: Scenario, result: Any) -> list[Any]:
     threshold = crit.entanglement_min_fidelity
     met3 = (rate > 0) & (fidelity >= threshold)
     why3 = (
-        f"{_fmt(rate, 'pairs/s')} end to end at fidelity {_fmt(fidelity)} "
+        f"{fmt_value(rate, 'pairs/s')} end to end at fidelity {fmt_value(fidelity)} "
         f"(needs ≥ {threshold:g} and rate > 0)"
     )
 
@@ -174,8 +174,8 @@ def memory_verdict(scenario: Scenario, result: Any, delivery: Any) -> tuple[Any,
     coherence = np.asarray(times[worst], dtype=float)
     met = coherence > herald
     return met, (
-        f"shortest memory coherence {_fmt(coherence, 's')} at {worst} vs end-to-end "
-        f"heralding time {_fmt(herald, 's')} (1/rate + classical round trip)"
+        f"shortest memory coherence {fmt_value(coherence, 's')} at {worst} vs end-to-end "
+        f"heralding time {fmt_value(herald, 's')} (1/rate + classical round trip)"
     )
 
 
@@ -215,10 +215,10 @@ def fault_tolerance_verdict(
         return False, f"no processor at {worst}, so no logical qubit"
     met = (count >= min_logical) & (fidelity >= threshold)
     return met, (
-        f"{worst} holds {_fmt(count)} logical qubits (gate error "
-        f"{_fmt(proc.two_qubit_gate_error)}, threshold "
+        f"{worst} holds {fmt_value(count)} logical qubits (gate error "
+        f"{fmt_value(proc.two_qubit_gate_error)}, threshold "
         f"{scenario.criteria.surface_code_threshold:g}; needs ≥ {min_logical}); "
-        f"delivered fidelity {_fmt(fidelity)} (needs ≥ {threshold:g})"
+        f"delivered fidelity {fmt_value(fidelity)} (needs ≥ {threshold:g})"
     )
 
 
@@ -226,5 +226,5 @@ def logical_qubit_verdict(scenario: Scenario, result: Any, min_logical: Any) -> 
     """Stage 6: ≥ 100 logical qubits per end."""
     worst, count = _ends_logical(scenario, result)
     return count >= min_logical, (
-        f"{worst} holds {_fmt(count)} logical qubits (needs ≥ {min_logical})"
+        f"{worst} holds {fmt_value(count)} logical qubits (needs ≥ {min_logical})"
     )

@@ -38,3 +38,31 @@ def dark_count_probability(
     rate = np.asarray(dark_count_rate_hz, dtype=float)
     window_s = np.asarray(gate_window_ns, dtype=float) * 1e-9
     return np.asarray(-np.expm1(-rate * window_s), dtype=float)
+
+
+def combined_misalignment_error(errors: list[npt.ArrayLike]) -> FloatArray:
+    """Error probability of concatenated optics, each flipping a qubit independently.
+
+    .. math:: e = \frac{1 - \\prod_i (1 - 2 e_i)}{2}
+
+    Two flips cancel, so the Bloch-vector contractions (1 − 2e_i) multiply.
+
+    Parameters
+    ----------
+    errors : list of array_like
+        Misalignment error e_i of each stretch. [unitless, 0..0.5]
+
+    Returns
+    -------
+    numpy.ndarray
+        Total misalignment error. [unitless, 0..0.5]
+
+    References
+    ----------
+    .. [1] M. A. Nielsen, I. L. Chuang, *Quantum Computation and Quantum Information*,
+       Cambridge (2000), Sec. 8.3.3 (bit-flip channel; compositions multiply 1 − 2p).
+    """
+    product: FloatArray = np.asarray(1.0)
+    for e in errors:
+        product = np.asarray(product * (1.0 - 2.0 * np.asarray(e, dtype=float)), dtype=float)
+    return np.asarray((1.0 - product) / 2.0, dtype=float)

@@ -98,24 +98,6 @@ def _log_q(p: FloatArray) -> FloatArray:
         return np.asarray(np.maximum(np.log1p(-p), _LOG_Q_FLOOR), dtype=float)
 
 
-# ----------------------------------------------- Werner helpers (mirror entanglement.py)
-# These two one-liners mirror qcalc.protocols.entanglement.swap_werner_fidelity (ideal
-# operations) and decohere_werner_fidelity; they are kept private here so that this module
-# does not depend on that one. Dedupe candidates.
-
-
-def _werner_swap(fidelity_1: FloatArray, fidelity_2: FloatArray) -> FloatArray:
-    """Ideal Werner swap F' = F1 F2 + (1 − F1)(1 − F2)/3 (Dür & Briegel 2007, Sec. 6)."""
-    return np.asarray(
-        fidelity_1 * fidelity_2 + (1.0 - fidelity_1) * (1.0 - fidelity_2) / 3.0, dtype=float
-    )
-
-
-def _depolarise(fidelity: FloatArray, decay: FloatArray) -> FloatArray:
-    """Werner fidelity after depolarising, F → 1/4 + (F − 1/4)·decay, decay = e^{−t/T}."""
-    return np.asarray(0.25 + (fidelity - 0.25) * decay, dtype=float)
-
-
 # --------------------------------------------------------------------------- two segments
 
 
@@ -347,12 +329,18 @@ def two_segment_fidelity(
     .. [2] E. Shchukin, F. Schmidt, P. van Loock, Phys. Rev. A 100, 032322 (2019)
        (waiting-time distribution).
     """
+    from qcalc.protocols.entanglement import (
+        fidelity_from_werner_parameter,
+        swap_werner_fidelity,
+        werner_parameter,
+    )
+
     f0 = _probability("link_fidelity", link_fidelity)
     factor = two_segment_decoherence_factor(
         p, attempt_time_s, pair_coherence_time_s, cutoff_attempts
     )
-    stored = _depolarise(f0, factor)  # mirrors entanglement.decohere_werner_fidelity
-    return np.asarray(np.clip(_werner_swap(f0, stored), 0.0, 1.0), dtype=float)  # Sec. 6 of [1]
+    stored = fidelity_from_werner_parameter(werner_parameter(f0) * factor)  # depolarised
+    return np.asarray(np.clip(swap_werner_fidelity(f0, stored), 0.0, 1.0), dtype=float)
 
 
 # --------------------------------------------------------------------------- Markov chain
