@@ -213,6 +213,14 @@ def links(
     format: FormatOpt = Format.table,
     output: OutputOpt = None,
     explain: ExplainOpt = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Draw each link's budget as a waterfall (PNG or SVG); "
+            "needs the plot extra: pip install 'qcalc[plot]'.",
+        ),
+    ] = None,
 ) -> None:
     """Per link: loss budget in named terms, total loss, transmittance, delay, PLOB."""
 
@@ -223,6 +231,10 @@ def links(
 
         sc = load_scenario(scenario)
         budgets = [link_budget(link, sc) for link in sc.links]
+        if plot is not None:
+            from qcalc.plot import plot_link_waterfall
+
+            plot_link_waterfall(budgets, str(plot))
         steps = [s for b in budgets for s in b.steps]
         if format is Format.json:
             emit(report.to_json(report.links_dict(sc, budgets)), output)
@@ -257,6 +269,75 @@ def validate(
                 bad += 1
                 typer.echo(f"qcalc: error: {exc}", err=True)
         return EXIT_BAD_INPUT if bad else EXIT_OK
+
+    guarded(body)
+
+
+class SweepFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@app.command()
+def sweep(
+    scenario: ScenarioArg,
+    vary: Annotated[
+        list[str],
+        typer.Option(
+            "--vary",
+            help="FIELD=START:STOP:NUM, e.g. links.alice-bob.length_km="
+            "0:200:101 (log:START:STOP:NUM for log spacing); repeat for a grid.",
+        ),
+    ],
+    metric: Annotated[
+        list[str],
+        typer.Option(
+            "--metric",
+            help="key_rate_bps, pair_rate_hz, fidelity, stage, loss_db, "
+            "plob_bps or protocol:NAME; repeatable.",
+        ),
+    ] = ["key_rate_bps"],  # noqa: B006 - typer reads the default, never mutates it
+    demand: DemandOpt = None,
+    format: Annotated[SweepFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        SweepFormat.table
+    ),
+    output: OutputOpt = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Draw the first metric against the first field (PNG or "
+            "SVG); needs the plot extra: pip install 'qcalc[plot]'.",
+        ),
+    ] = None,
+) -> None:
+    """Sweep scenario fields over a range or grid and report demand quantities.
+
+    The models take numpy arrays, so the whole grid is evaluated in one pass."""
+
+    def body() -> int:
+        from qcalc import report
+        from qcalc import sweep as sw
+
+        varies = [sw.parse_vary(v) for v in vary]
+        result = sw.run_sweep(scenario, varies, list(metric), demand)
+        if plot is not None:
+            from qcalc.plot import plot_sweep
+
+            plot_sweep(result, str(plot))
+        if format is SweepFormat.json:
+            emit(report.to_json(result.to_json()), output)
+        elif format is SweepFormat.csv:
+            emit(result.to_csv(), output)
+        else:
+            table = report.Table(
+                f"{result.scenario_name} — sweep of demand {result.demand}",
+                list(result.columns),
+                result.rows(),
+            )
+            show([table], Format.table, output)
+        return EXIT_OK
 
     guarded(body)
 

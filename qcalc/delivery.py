@@ -62,11 +62,14 @@ class Delivery:
     pairs_per_output: Any = 1.0
     memory_nodes: tuple[str, ...] = ()
     reason: str = ""
+    notes: list[str] = field(default_factory=list)
     # The equal-segment protocol the closed forms evaluate (for the Monte Carlo check).
     attempt_probability: Any = 0.0
     attempt_time_s: Any = 0.0
     swap_probability: Any = 1.0
     pair_coherence_time_s: Any = np.inf
+    cutoff_attempts: Any = np.inf
+    gate_factor: Any = 1.0
     final_decay: Any = 1.0
     steps: list[Step] = field(default_factory=list)
 
@@ -323,6 +326,15 @@ def deliver(
     w = np.prod(
         werner_parameter(np.stack(np.broadcast_arrays(*[s.fidelity for s in segments]))), axis=0
     )
+    # A swap with a depolarising two-qubit gate of error ε multiplies the Werner parameter
+    # by 1 − ε (Briegel, Dür, Cirac, Zoller, PRL 81, 5932 (1998), with ideal measurement).
+    for name in junctions:
+        processor = scenario.nodes[name].processor
+        if processor is not None:
+            out.gate_factor = out.gate_factor * (
+                1.0 - np.asarray(processor.two_qubit_gate_error, dtype=float)
+            )
+    w = w * out.gate_factor
     if m == 1:
         attempts = np.where(p > 0, 1.0 / p_safe, np.inf)
         out.waiting_method = "exact-geometric"
@@ -333,15 +345,26 @@ def deliver(
         waiting = nested_waiting_time(p_safe, a, segments=m)
         attempts = np.where(p > 0, waiting.mean_attempts, np.inf)
         out.waiting_method = waiting.method
+        cutoff = _cutoff_attempts(scenario, out.memory_nodes, tau)
+        out.cutoff_attempts = cutoff if m == 2 else np.asarray(np.inf)
         if m == 2:
-            # Exact: mean of exp(−D τ / T_pair) over the wait D of the earlier pair.
-            from qcalc.protocols.repeater import two_segment_decoherence_factor
+            # Exact: mean of exp(−D τ / T_pair) over the wait D of the earlier pair, with
+            # the memories' cut-off if any (Kamin et al., PRR 5, 023086 (2023)).
+            from qcalc.protocols.repeater import (
+                two_segment_decoherence_factor,
+                two_segment_waiting_time,
+            )
 
             with np.errstate(divide="ignore"):
                 t_pair = np.where(worst > 0, 1.0 / np.where(worst > 0, worst, 1.0), np.inf)
-            factor = two_segment_decoherence_factor(p_safe, tau, t_pair)
+            factor = two_segment_decoherence_factor(p_safe, tau, t_pair, cutoff)
             stored = two_segment_memory_wait(p_safe) * tau
-        else:
+            if np.any(np.isfinite(cutoff)):
+                attempts = np.where(p > 0, two_segment_waiting_time(p_safe, a, cutoff), np.inf)
+                out.waiting_method = "exact, with cut-off"
+        elif np.any(np.isfinite(cutoff)):
+            out.notes.append("memory cut-off is modelled for two segments only; ignored here")
+        if m != 2:
             # Longer chains: the mean time beyond one segment's own wait (approximate).
             stored = np.maximum(attempts - 1.0 / p_safe, 0.0) * tau
             factor = np.exp(-stored * worst)
@@ -424,7 +447,11 @@ def monte_carlo_check(delivery: Delivery, trials: int, seed: int = 0) -> MonteCa
     if p <= 0 or a <= 0 or not np.isfinite(tau):
         return None
     m = len(delivery.segments)
-    w = np.prod([werner_parameter(s.fidelity) for s in delivery.segments])
+    # The swap gates' depolarisation folds into the links' Werner parameters (it is
+    # multiplicative, like theirs), so the simulation needs no gate model of its own.
+    w = np.prod([werner_parameter(s.fidelity) for s in delivery.segments]) * float(
+        delivery.gate_factor
+    )
     link_f = float(fidelity_from_werner_parameter(np.sign(w) * abs(w) ** (1.0 / m)))
     sim = simulate_repeater(
         p,
@@ -433,6 +460,7 @@ def monte_carlo_check(delivery: Delivery, trials: int, seed: int = 0) -> MonteCa
         link_fidelity=link_f,
         attempt_time_s=tau,
         pair_coherence_time_s=float(delivery.pair_coherence_time_s) if m > 1 else np.inf,
+        cutoff_attempts=float(np.min(delivery.cutoff_attempts)),
         trials=trials,
         seed=seed,
     )
@@ -457,6 +485,20 @@ def monte_carlo_check(delivery: Delivery, trials: int, seed: int = 0) -> MonteCa
 
 def _junctions(route: tuple[str, ...], segments: list[Segment]) -> list[str]:
     return [s.ends[1] for s in segments[:-1]]
+
+
+def _cutoff_attempts(scenario: Scenario, nodes: tuple[str, ...], tau: Any) -> Any:
+    """The shortest memory cut-off on the route in attempts, ⌊cut-off / τ⌋ (inf: none)."""
+    cutoffs = [
+        m.cutoff_s
+        for m in (scenario.nodes[n].memory for n in nodes)
+        if m is not None and m.cutoff_s is not None
+    ]
+    if not cutoffs:
+        return np.asarray(np.inf)
+    shortest = np.min(np.stack(np.broadcast_arrays(*cutoffs)), axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.floor(shortest / np.asarray(tau, dtype=float))
 
 
 def _decay_rate_per_s(scenario: Scenario, nodes: tuple[str, ...], worst_pair: bool = False) -> Any:

@@ -472,6 +472,7 @@ def entanglement(scenario: Scenario, result: DemandResult) -> None:
         return
     delivery = deliver(scenario, result.path, result.hops, result.demand.distillation)
     result.entanglement = delivery
+    result.notes.extend(delivery.notes)
     if not delivery.delivers:
         return
     result.steps.extend(delivery.steps)

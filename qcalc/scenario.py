@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qcalc._yaml import Document, Path, read_document, read_file
+from qcalc.apps import APPLICATIONS as APPLICATION_CATALOGUE
 from qcalc.constants import FIBRE_ATTENUATION_DB_PER_KM_1550NM
 from qcalc.errors import ScenarioError
 
@@ -74,25 +75,10 @@ def _int(doc: str, lo: int = 0, default: Any = None) -> Field:
 SOURCE_KINDS = ("weak_coherent", "single_photon", "entangled_pair")
 ROLES = ("end", "trusted_relay", "untrusted_relay", "repeater")
 CHANNELS = ("fibre", "free_space", "satellite")
-APPLICATIONS = (
-    "qkd",
-    "diqkd",
-    "entanglement",
-    "teleportation",
-    "blind_qc",
-    "clock_sync",
-    "distributed_qc",
-)
-#: Stage each application needs (SPEC, "Applications map to the stage they need").
-APPLICATION_STAGE = {
-    "qkd": 1,
-    "diqkd": 3,
-    "entanglement": 3,
-    "teleportation": 4,
-    "blind_qc": 4,
-    "clock_sync": 5,
-    "distributed_qc": 5,
-}
+#: Applications a demand may name: the catalogue of :mod:`qcalc.apps` (the SPEC's seven
+#: keys and the roadmap's others), each with the stage it needs.
+APPLICATION_STAGE = {key: app.stage for key, app in APPLICATION_CATALOGUE.items()}
+APPLICATIONS = tuple(APPLICATION_STAGE)
 PROTOCOLS = (
     "bb84-decoy",
     "bb84-finite",
@@ -146,6 +132,7 @@ MEMORY_FIELDS: dict[str, Field] = {
     "qubits": _int("number of memory qubits (modes) per node", lo=1, default=1),
     "coherence_time_s": _num("coherence time T2 [s]", gt=True, required=True),
     "efficiency": _num("write-read efficiency (0..1]", 0.0, 1.0, gt=True, default=1.0),
+    "cutoff_s": _num("discard a stored pair older than this (two-segment chains) [s]", gt=True),
 }
 PROCESSOR_FIELDS: dict[str, Field] = {
     "physical_qubits": _int("number of physical qubits", lo=1, default=1),
@@ -300,6 +287,7 @@ class Memory:
     coherence_time_s: Any
     qubits: Any = 1
     efficiency: Any = 1.0
+    cutoff_s: Any = None
 
 
 @dataclass(frozen=True)
@@ -548,11 +536,12 @@ class _Checker:
             return tuple(value)
         if kind == "enum":
             if value not in spec.choices:
-                choices = ", ".join(spec.choices)
-                raise self.err(
-                    path,
-                    f"is {value!r}; expected one of {choices}{_suggest(str(value), spec.choices)}",
-                )
+                hint = _suggest(str(value), spec.choices)
+                if hint and len(spec.choices) > 8:
+                    expected = f"{len(spec.choices)} names (`qcalc apps` lists them)"
+                else:
+                    expected = f"one of {', '.join(spec.choices)}"
+                raise self.err(path, f"is {value!r}; expected {expected}{hint}")
             return value
         if kind == "names":
             return self.names(path, value)

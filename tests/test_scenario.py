@@ -113,8 +113,8 @@ BAD = [
     (
         "unknown application",
         ("- {ends: [alice, bob]}", "- {ends: [alice, bob], application: teleport}"),
-        ":8:39: demands[0].application: is 'teleport'; expected one of qkd, diqkd, entanglement, "
-        "teleportation, blind_qc, clock_sync, distributed_qc; did you mean 'teleportation'?",
+        ":8:39: demands[0].application: is 'teleport'; expected 19 names (`qcalc apps` lists "
+        "them); did you mean 'teleportation'?",
     ),
     (
         "unquoted expectation",
