@@ -202,7 +202,12 @@ def pass_budget(link: Link, scenario: Scenario, sender: str, receiver: str) -> L
         90.0,
     )
     budget = satellite_budget(link, scenario, sender, receiver, elevations)
-    extra = {**budget.extra, "pass_time_s": times, "pass_duration_s": duration}
+    extra = {
+        **budget.extra,
+        "pass_time_s": times,
+        "pass_duration_s": duration,
+        "sky_photons_per_window": sky_background(link, scenario, sender, receiver),
+    }
     return LinkBudget(**{**budget.__dict__, "extra": extra})
 
 
@@ -214,8 +219,40 @@ def integrate_over_pass(rate_per_s: Any, times_s: Any) -> tuple[float, float]:
     return float(np.trapezoid(rate, t)), float(t[-1] - t[0])
 
 
+def sky_background(link: Link, scenario: Scenario, sender: str, receiver: str) -> Any:
+    """Sky photons per detection window reaching the receiver's detector (0 when the link
+    names no ``sky``). The window is the receiver's detector ``gate_window_ns``."""
+    if link.sky is None:
+        return 0.0
+    from qcalc.physics.freespace import SKY_RADIANCE_W_M2_SR_NM, background_counts_per_window
+
+    detector = scenario.nodes[receiver].detector
+    if detector is None or detector.gate_window_ns is None:
+        raise ScenarioError(
+            f"links.{link.name}.sky: counting sky photons needs the detection window: give "
+            f"{receiver}'s detector gate_window_ns",
+            file=scenario.file,
+        )
+    return background_counts_per_window(
+        SKY_RADIANCE_W_M2_SR_NM[link.sky],
+        link.field_of_view_urad,
+        link.rx_aperture_m,
+        link.filter_bandwidth_nm,
+        detector.gate_window_ns,
+        _wavelength_nm(link, scenario, sender),
+        detector.efficiency,
+    )
+
+
 def optical_budget(link: Link, scenario: Scenario, sender: str, receiver: str) -> LinkBudget:
-    """Dispatch on the channel: free space or satellite."""
+    """Dispatch on the channel: free space or satellite; the sky's background rides along."""
     if link.channel == "free_space":
-        return free_space_budget(link, scenario, sender, receiver)
-    return satellite_budget(link, scenario, sender, receiver)
+        budget = free_space_budget(link, scenario, sender, receiver)
+    else:
+        budget = satellite_budget(link, scenario, sender, receiver)
+    if link.sky is None:
+        return budget
+    sky = sky_background(link, scenario, sender, receiver)
+    return LinkBudget(
+        **{**budget.__dict__, "extra": {**budget.extra, "sky_photons_per_window": sky}}
+    )

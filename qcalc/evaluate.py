@@ -125,30 +125,26 @@ def prepare_measure_rates(
         mu = None if source.mean_photon_number == "optimise" else source.mean_photon_number
         decoys = source.decoy_photon_numbers
         if wanted in (None, "bb84-decoy"):
-            if decoys == "infinite":
+            method = "infinite" if decoys == "infinite" else "vacuum+weak"
+            nu = 0.1 if decoys == "infinite" else max(decoys)
+            if decoys == "infinite" or (0.0 in decoys and nu > 0):
                 bits, used_mu = bb84_key_rate(
                     transmittance,
                     y0,
                     misalignment_error,
                     mean_photon_number=mu,
-                    decoy="infinite",
-                    error_correction_efficiency=f,
-                    sifting_factor=q,
-                )
-                add("bb84-decoy", bits, used_mu)
-            elif 0.0 in decoys and max(decoys) > 0:
-                nu = max(decoys)
-                bits, used_mu = bb84_key_rate(
-                    transmittance,
-                    y0,
-                    misalignment_error,
-                    mean_photon_number=mu,
-                    decoy="vacuum+weak",
+                    decoy=method,
                     weak_decoy_photon_number=nu,
                     error_correction_efficiency=f,
                     sifting_factor=q,
                 )
                 add("bb84-decoy", bits, used_mu)
+                if steps is not None:
+                    steps.append(
+                        _decoy_step(
+                            used_mu, transmittance, y0, misalignment_error, method, nu, scope
+                        )
+                    )
             else:
                 notes.append(
                     f"{scope}: decoys {list(decoys)} without a vacuum decoy are not "
@@ -267,6 +263,37 @@ def over_pass(
     return out
 
 
+def _decoy_step(mu: Any, eta: Any, y0: Any, e_d: Any, method: str, nu: float, scope: str) -> Step:
+    """The decoy-state estimates behind a BB84 rate, for --explain."""
+    from qcalc.protocols.qkd import decoy_estimates
+
+    est = decoy_estimates(mu, eta, y0, e_d, decoy=method, weak_decoy_photon_number=nu)
+    formula = (
+        "Y1 = Y0 + η − Y0η, e1 = (Y0/2 + e_d η)/Y1 (Ma et al. 2005, Eqs. 10–11)"
+        if method == "infinite"
+        else "Y1 ≥ μ/(μν−ν²)(Q_ν e^ν − Q_μ e^μ ν²/μ² − (μ²−ν²)/μ² Y0), "
+        "e1 ≤ (E_ν Q_ν e^ν − Y0/2)/(Y1 ν) (Ma et al. 2005, Eqs. 34–37)"
+    )
+    inputs = [
+        ("μ", fmt_value(mu)),
+        ("Q_μ", fmt_value(est["Q_mu"])),
+        ("E_μ", fmt_value(est["E_mu"])),
+    ]
+    if method != "infinite":
+        inputs += [
+            ("ν", fmt_value(nu)),
+            ("Q_ν", fmt_value(est["Q_nu"])),
+            ("E_ν", fmt_value(est["E_nu"])),
+        ]
+    return Step(
+        f"decoy-state estimates ({method}), {scope}",
+        formula,
+        tuple(inputs),
+        f"Y1 = {fmt_value(est['Y1'])}, e1 = {fmt_value(est['e1'])}, "
+        f"Q1 = Y1 μ e^−μ = {fmt_value(est['Q1'])}",
+    )
+
+
 def _best(rates: list[ProtocolRate]) -> ProtocolRate | None:
     if not rates:
         return None
@@ -328,7 +355,10 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
     a, relay, b = (scenario.nodes[n] for n in result.path)
     wanted = result.demand.protocol
     if relay.detector is None:
-        result.notes.append(f"end to end: untrusted relay {relay.name} has no detector")
+        if relay.source is None or relay.source.kind != "entangled_pair":
+            # A pair source in the middle is not a measuring relay; its pairs are counted
+            # under entanglement, so there is nothing to say here.
+            result.notes.append(f"end to end: untrusted relay {relay.name} has no detector")
         return
     sources = [a.source, b.source]
     if any(s is None or s.kind != "weak_coherent" or s.repetition_rate_hz is None for s in sources):

@@ -64,10 +64,12 @@ class LinkBudget:
         return None if times is None else np.asarray(times, dtype=float)
 
     @property
-    def background_yield(self) -> float:
-        """Background photons per detection window the link adds at its receiver."""
+    def background_yield(self) -> Any:
+        """Background photons per detection window the link adds at its receiver: the
+        link's ``background_photons_per_window`` plus the sky's, where it gives one."""
         value = self.link.background_photons_per_window
-        return 0.0 if value is None else float(value)
+        given = 0.0 if value is None else float(value)
+        return given + self.extra.get("sky_photons_per_window", 0.0)
 
     @property
     def channel_loss_db(self) -> FloatArray:

@@ -192,6 +192,13 @@ LINK_FIELDS: dict[str, Field] = {
     "passes_per_day": _num("usable passes per day"),
     "receiver_efficiency": _frac("receiver optics efficiency before the detector"),
     "background_photons_per_window": _frac("background light per detection window"),
+    "sky": Field(
+        "enum",
+        "sky background at the receiver (with field_of_view_urad and filter_bandwidth_nm)",
+        choices=("night_moonless", "night_full_moon", "day_clear"),
+    ),
+    "field_of_view_urad": _num("receiver full field of view [µrad]", gt=True),
+    "filter_bandwidth_nm": _num("receiver spectral filter width [nm]", gt=True),
     "elementary_pair_rate_hz": _num("measured heralded pair rate of this link [Hz]"),
     "elementary_fidelity": _num("measured fidelity of this link's pairs", 0.25, 1.0),
     "memory_modes": _int("multiplexed modes per attempt", lo=1, default=1),
@@ -340,6 +347,9 @@ class Link:
     passes_per_day: Any = None
     receiver_efficiency: Any = None
     background_photons_per_window: Any = None
+    sky: str | None = None
+    field_of_view_urad: Any = None
+    filter_bandwidth_nm: Any = None
     elementary_pair_rate_hz: Any = None
     elementary_fidelity: Any = None
     memory_modes: Any = 1
@@ -832,6 +842,17 @@ class _Checker:
                 )
             if "rx_aperture_m" not in clean:
                 raise self.err(path, "a satellite link needs rx_aperture_m (receiver diameter)")
+        if "sky" in clean:
+            for key in ("field_of_view_urad", "filter_bandwidth_nm"):
+                if key not in clean:
+                    raise self.err(
+                        path, f"sky: {clean['sky']} needs {key} to count the background photons"
+                    )
+            if channel == "fibre":
+                raise self.err(
+                    (*path, "sky"),
+                    "is for free-space and satellite links; a fibre link sees no sky",
+                )
         if channel == "free_space":
             for key in ("tx_beam_waist_m", "rx_aperture_m"):
                 if key not in clean:

@@ -124,3 +124,18 @@ demands:
     assert link["terms_db"]["atmosphere"] == pytest.approx(0.6)  # 0.5 dB/km × 1.2 km
     assert link["terms_db"]["pointing"] > 0
     assert link["delay_s"] == pytest.approx(1.2 / 299792.458)
+
+
+def test_daylight_sky_background_costs_key(write):
+    # Sky photons add to the background yield Y0 (Miao et al., NJP 7, 215 (2005): daylight
+    # free-space QKD needs narrow filters and fields of view). Night vs clear day.
+    base = SATELLITE.format(where="elevation_deg: 60", dir="downlink").replace(
+        "dark_count_probability: 1.0e-6}", "dark_count_probability: 1.0e-6, gate_window_ns: 1}"
+    )
+    sky = ", sky: SKY, field_of_view_urad: 100, filter_bandwidth_nm: 1"
+    text = base.replace("misalignment_error: 0.01}", "misalignment_error: 0.01" + sky + "}")
+    night = evaluate_scenario(parse_scenario(text.replace("SKY", "night_moonless")))[0]
+    day = evaluate_scenario(parse_scenario(text.replace("SKY", "day_clear")))[0]
+    none = evaluate_scenario(parse_scenario(base))[0]
+    assert none.key_rate_bps >= night.key_rate_bps > day.key_rate_bps
+    assert night.hops[0].background_yield < 1e-6 < day.hops[0].background_yield

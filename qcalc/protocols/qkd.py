@@ -165,57 +165,107 @@ def _secret_fraction(
     )
 
 
-def _bb84_infinite_decoy(
+def decoy_estimates(
+    mean_photon_number: npt.ArrayLike,
+    transmittance: npt.ArrayLike,
+    background_yield: npt.ArrayLike,
+    misalignment_error: npt.ArrayLike,
+    *,
+    decoy: str = "infinite",
+    weak_decoy_photon_number: npt.ArrayLike = 0.1,
+) -> dict[str, FloatArray]:
+    r"""The quantities of the decoy-state key formula: gains, QBERs, single-photon terms.
+
+    .. math::
+        \text{infinite decoys:}\quad Y_1 = Y_0 + \eta - Y_0\eta,\quad
+        e_1 = \frac{e_0 Y_0 + e_d \eta}{Y_1}
+
+        \text{vacuum + weak decoy } \nu:\quad
+        Y_1^L = \frac{\mu}{\mu\nu - \nu^2}\left(Q_\nu e^{\nu}
+            - Q_\mu e^{\mu}\frac{\nu^2}{\mu^2} - \frac{\mu^2-\nu^2}{\mu^2} Y_0\right),
+        \quad e_1^U = \frac{E_\nu Q_\nu e^{\nu} - e_0 Y_0}{Y_1^L \nu}
+
+    and Q1 = Y1 μ e^{−μ} in both cases.
+
+    Parameters
+    ----------
+    mean_photon_number : array_like
+        Signal μ. [photons, > 0]
+    transmittance : array_like
+        η, channel × receiver efficiency. [unitless, 0..1]
+    background_yield : array_like
+        Y0. [unitless, 0..1]
+    misalignment_error : array_like
+        e_d. [unitless, 0..0.5]
+    decoy : {"infinite", "vacuum+weak"}
+        Which single-photon estimate.
+    weak_decoy_photon_number : array_like
+        ν (vacuum + weak only). [photons, 0 < ν < μ]
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``Q_mu`` [clicks/pulse], ``E_mu`` [unitless], ``Y1`` (a lower bound with decoys)
+        [clicks/pulse], ``e1`` (an upper bound) [unitless], ``Q1`` [clicks/pulse]; with the
+        weak decoy also ``Q_nu`` and ``E_nu``.
+
+    References
+    ----------
+    .. [1] X. Ma, B. Qi, Y. Zhao, H.-K. Lo, Phys. Rev. A 72, 012326 (2005), Eqs. (10)–(11)
+       (infinite decoys) and (34)–(37) (vacuum + weak decoy).
+    """
+    mu_a = np.asarray(mean_photon_number, dtype=float)
+    eta_a = np.asarray(transmittance, dtype=float)
+    y0_a = np.asarray(background_yield, dtype=float)
+    q_mu, e_mu = weak_coherent_gain_and_error(mu_a, eta_a, y0_a, misalignment_error)
+    out = {"Q_mu": q_mu, "E_mu": e_mu}
+    if decoy == "infinite":
+        y1 = y0_a + eta_a - y0_a * eta_a  # Eq. (10) of [1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e1 = np.where(
+                y1 > 0,
+                (BACKGROUND_ERROR_RATE * y0_a + np.asarray(misalignment_error) * eta_a) / y1,
+                0.5,
+            )  # Eq. (11) of [1]
+    elif decoy == "vacuum+weak":
+        nu_a = np.asarray(weak_decoy_photon_number, dtype=float)
+        q_nu, e_nu = weak_coherent_gain_and_error(nu_a, eta_a, y0_a, misalignment_error)
+        out.update(Q_nu=q_nu, E_nu=e_nu)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            y1 = (
+                mu_a
+                / (mu_a * nu_a - nu_a**2)
+                * (
+                    q_nu * np.exp(nu_a)
+                    - q_mu * np.exp(mu_a) * nu_a**2 / mu_a**2
+                    - (mu_a**2 - nu_a**2) / mu_a**2 * y0_a
+                )
+            )  # Eq. (34) of [1]
+            y1 = np.where(np.isfinite(y1) & (y1 > 0), y1, 0.0)
+            e1 = (e_nu * q_nu * np.exp(nu_a) - BACKGROUND_ERROR_RATE * y0_a) / (y1 * nu_a)
+            e1 = np.where(y1 > 0, np.clip(e1, 0.0, 0.5), 0.5)  # Eq. (37) of [1]
+    else:
+        raise ValueError(f"decoy is {decoy!r}; expected 'infinite' or 'vacuum+weak'")
+    out.update(
+        Y1=np.asarray(y1, dtype=float),
+        e1=np.asarray(e1, dtype=float),
+        Q1=np.asarray(y1 * mu_a * np.exp(-mu_a), dtype=float),
+    )  # Eq. (35) of [1]
+    return out
+
+
+def _bb84_decoy(
     mu: npt.ArrayLike,
     eta: npt.ArrayLike,
     y0: npt.ArrayLike,
     e_d: npt.ArrayLike,
     f: npt.ArrayLike,
     q: npt.ArrayLike,
+    decoy: str,
+    nu: npt.ArrayLike = 0.1,
 ) -> FloatArray:
-    mu_a = np.asarray(mu, dtype=float)
-    eta_a = np.asarray(eta, dtype=float)
-    y0_a = np.asarray(y0, dtype=float)
-    gain, qber = weak_coherent_gain_and_error(mu_a, eta_a, y0_a, e_d)
-    y1 = y0_a + eta_a  # Eq. (10) of Ma et al. (2005), η ≪ 1 exact form: Y0 + η − Y0 η
-    y1 = y1 - y0_a * eta_a
-    with np.errstate(divide="ignore", invalid="ignore"):
-        e1 = np.where(y1 > 0, (BACKGROUND_ERROR_RATE * y0_a + np.asarray(e_d) * eta_a) / y1, 0.5)
-    q1 = y1 * mu_a * np.exp(-mu_a)  # Eq. (11)
-    return _secret_fraction(q, gain, qber, q1, e1, f)
-
-
-def _bb84_vacuum_weak_decoy(
-    mu: npt.ArrayLike,
-    nu: npt.ArrayLike,
-    eta: npt.ArrayLike,
-    y0: npt.ArrayLike,
-    e_d: npt.ArrayLike,
-    f: npt.ArrayLike,
-    q: npt.ArrayLike,
-) -> FloatArray:
-    mu_a = np.asarray(mu, dtype=float)
-    nu_a = np.asarray(nu, dtype=float)
-    y0_a = np.asarray(y0, dtype=float)
-    q_mu, e_mu = weak_coherent_gain_and_error(mu_a, eta, y0_a, e_d)
-    q_nu, e_nu = weak_coherent_gain_and_error(nu_a, eta, y0_a, e_d)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        # Eq. (34) of Ma et al. (2005): lower bound on the single-photon yield.
-        y1_low = (
-            mu_a
-            / (mu_a * nu_a - nu_a**2)
-            * (
-                q_nu * np.exp(nu_a)
-                - q_mu * np.exp(mu_a) * nu_a**2 / mu_a**2
-                - (mu_a**2 - nu_a**2) / mu_a**2 * y0_a
-            )
-        )
-        y1_low = np.where(np.isfinite(y1_low) & (y1_low > 0), y1_low, 0.0)
-        # Eq. (37): upper bound on the single-photon error rate.
-        e1_up = (e_nu * q_nu * np.exp(nu_a) - BACKGROUND_ERROR_RATE * y0_a) / (y1_low * nu_a)
-        e1_up = np.where(y1_low > 0, np.clip(e1_up, 0.0, 0.5), 0.5)
-    q1_low = y1_low * mu_a * np.exp(-mu_a)  # Eq. (35)
-    return _secret_fraction(q, q_mu, e_mu, q1_low, e1_up, f)
+    est = decoy_estimates(mu, eta, y0, e_d, decoy=decoy, weak_decoy_photon_number=nu)
+    return _secret_fraction(q, est["Q_mu"], est["E_mu"], est["Q1"], est["e1"], f)
 
 
 def _bb84_gllp(
@@ -334,10 +384,8 @@ def bb84_key_rate(
     nu = np.asarray(weak_decoy_photon_number, dtype=float)
 
     def rate(mu: FloatArray) -> FloatArray:
-        if decoy == "infinite":
-            return _bb84_infinite_decoy(mu, eta, y0, e_d, f, q)
-        if decoy == "vacuum+weak":
-            return _bb84_vacuum_weak_decoy(mu, nu, eta, y0, e_d, f, q)
+        if decoy in ("infinite", "vacuum+weak"):
+            return _bb84_decoy(mu, eta, y0, e_d, f, q, decoy, nu)
         if decoy == "none":
             return _bb84_gllp(mu, eta, y0, e_d, f, q)
         raise ValueError(f"decoy is {decoy!r}; expected 'infinite', 'vacuum+weak' or 'none'")
