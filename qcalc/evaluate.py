@@ -355,9 +355,12 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
     a, relay, b = (scenario.nodes[n] for n in result.path)
     wanted = result.demand.protocol
     if relay.detector is None:
-        if relay.source is None or relay.source.kind != "entangled_pair":
-            # A pair source in the middle is not a measuring relay; its pairs are counted
-            # under entanglement, so there is nothing to say here.
+        if relay.source is not None and relay.source.kind == "entangled_pair":
+            result.notes.append(
+                f"end to end: {relay.name} sends entangled pairs rather than "
+                "measuring; its key is entanglement-based (BBM92, DIQKD)"
+            )
+        else:
             result.notes.append(f"end to end: untrusted relay {relay.name} has no detector")
         return
     sources = [a.source, b.source]

@@ -71,7 +71,13 @@ def prepare_measure_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
         return False, f"the route goes through trusted relay {shown}"
     best = max(prepare_measure(result), key=lambda r: float(np.max(r.key_rate_bps)), default=None)
     if best is None:
-        return False, "no end-to-end prepare-and-measure protocol applies (see notes)"
+        why = next(
+            (n.removeprefix("end to end: ") for n in result.notes if n.startswith("end to end:")),
+            "",
+        )
+        return False, "no end-to-end prepare-and-measure protocol applies" + (
+            f": {why}" if why else ""
+        )
     key = np.asarray(best.key_rate_bps)
     loss = sum((np.asarray(h.channel_loss_db) for h in result.hops), np.asarray(0.0))
     text = (
