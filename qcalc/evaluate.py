@@ -99,10 +99,13 @@ def prepare_measure_rates(
     scope: str,
     steps: list[Step] | None = None,
     background_yield: Any = 0.0,
+    pass_duration_s: float | None = None,
 ) -> tuple[list[ProtocolRate], list[str]]:
     """Key rates of the prepare-and-measure protocols a source/detector pair can run.
 
-    Returns the rates and notes for anything not modelled or not applicable.
+    Returns the rates and notes for anything not modelled or not applicable. With
+    ``pass_duration_s`` the inputs are sampled over a satellite pass; the finite-key
+    block is then the whole pass.
     """
     notes: list[str] = []
     if source is None or detector is None:
@@ -151,19 +154,13 @@ def prepare_measure_rates(
                     "modelled; give [ν, 0.0] or `infinite`"
                 )
         if wanted == "bb84-finite" or (wanted is None and demand.block_size is not None):
-            if demand.block_size is None:
+            finite = _finite_key(
+                transmittance, y0, misalignment_error, f, rep, demand, pass_duration_s
+            )
+            if finite is None:
                 notes.append(f"{scope}: bb84-finite needs the demand's block_size (pulses)")
             else:
-                from qcalc.protocols.finite_key import optimise_finite_key
-
-                bits, params = optimise_finite_key(
-                    transmittance,
-                    y0,
-                    misalignment_error,
-                    demand.block_size,
-                    error_correction_efficiency=f,
-                )
-                add("bb84-finite", bits, params["signal_photon_number"])
+                add("bb84-finite", *finite)
         if wanted in (None, "gllp"):
             bits, used_mu = bb84_key_rate(
                 transmittance,
@@ -263,6 +260,31 @@ def over_pass(
     return out
 
 
+def _finite_key(
+    eta: Any, y0: Any, e_d: Any, f: Any, rep: Any, demand: Demand, pass_duration_s: float | None
+) -> tuple[Any, Any] | None:
+    """Finite-key decoy BB84 (Lim et al., PRA 89, 022307 (2014)) per pulse, and μ.
+
+    Over a satellite pass the block is every pulse of the pass (unless ``block_size`` says
+    otherwise) and the expected counts are those of the pass's mean transmittance: for
+    ημ ≪ 1 every count is linear in η, so the pass's totals equal those of its mean.
+    """
+    from qcalc.protocols.finite_key import optimise_finite_key
+
+    block = demand.block_size
+    grid_shape = np.shape(eta)
+    if pass_duration_s is not None:
+        eta, y0 = np.mean(eta), np.mean(y0)
+        if block is None:
+            block = float(np.mean(rep)) * pass_duration_s
+    if block is None:
+        return None
+    bits, params = optimise_finite_key(eta, y0, e_d, block, error_correction_efficiency=f)
+    if pass_duration_s is not None:  # constant over the pass grid, so it integrates right
+        bits = np.full(grid_shape, float(bits))
+    return bits, params["signal_photon_number"]
+
+
 def _decoy_step(mu: Any, eta: Any, y0: Any, e_d: Any, method: str, nu: float, scope: str) -> Step:
     """The decoy-state estimates behind a BB84 rate, for --explain."""
     from qcalc.protocols.qkd import decoy_estimates
@@ -323,6 +345,7 @@ def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
             scope,
             result.steps if len(result.hops) > 1 else None,
             budget.background_yield,
+            budget.extra.get("pass_duration_s") if budget.pass_time_s is not None else None,
         )
         result.notes.extend(notes)
         best_rates.append(_best(over_pass(rates, [budget], result)))
@@ -485,6 +508,7 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
         "end to end",
         result.steps,
         last.background_yield,
+        next((h.extra["pass_duration_s"] for h in result.hops if h.pass_time_s is not None), None),
     )
     result.end_to_end = tuple(over_pass(rates, list(result.hops), result))
     result.notes.extend(notes)

@@ -139,3 +139,21 @@ def test_daylight_sky_background_costs_key(write):
     none = evaluate_scenario(parse_scenario(base))[0]
     assert none.key_rate_bps >= night.key_rate_bps > day.key_rate_bps
     assert night.hops[0].background_yield < 1e-6 < day.hops[0].background_yield
+
+
+def test_finite_key_over_a_pass_uses_the_pass_as_block():
+    # Lim et al., PRA 89, 022307 (2014): the finite-key rate lies below the asymptotic one
+    # and rises toward it with the block; over a pass the block is every pulse of it.
+    text = SATELLITE.format(where="min_elevation_deg: 20", dir="downlink")
+    asymptotic = evaluate_scenario(parse_scenario(text))[0]
+    finite_text = text.replace("- {{ends: [sat, ground]}}", "").replace(
+        "  - {ends: [sat, ground]}", "  - {ends: [sat, ground], protocol: bb84-finite}"
+    )
+    finite = evaluate_scenario(parse_scenario(finite_text))[0]
+    assert finite.protocol == "bb84-finite"
+    assert 0 < finite.key_rate_bps < asymptotic.key_rate_bps
+    short_text = finite_text.replace(
+        "protocol: bb84-finite}", "protocol: bb84-finite, block_size: 1.0e8}"
+    )
+    short = evaluate_scenario(parse_scenario(short_text))[0]
+    assert short.key_rate_bps < finite.key_rate_bps
