@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from qcalc.errors import ScenarioError
+from qcalc.errors import NotModelledError, ScenarioError
 from qcalc.linkbudget import BudgetTerm, LinkBudget, Step, fmt_value
 from qcalc.physics.fibre import free_space_delay_s
 from qcalc.scenario import Link, Scenario
@@ -63,7 +63,9 @@ def free_space_budget(link: Link, scenario: Scenario, sender: str, receiver: str
         link.tx_beam_waist_m,
         link.rx_aperture_m,
         atmospheric_attenuation_db_per_km=0.0 if attenuation is None else attenuation,
-        pointing_jitter_urad=link.pointing_jitter_urad or 0.0,
+        pointing_jitter_urad=0.0
+        if link.pointing_jitter_urad is None
+        else link.pointing_jitter_urad,
         cn2_m_minus_2_3=link.cn2_m_minus_2_3,
         fried_parameter_m=link.fried_parameter_m,
         receiver_efficiency=1.0 if link.receiver_efficiency is None else link.receiver_efficiency,
@@ -93,11 +95,18 @@ def free_space_budget(link: Link, scenario: Scenario, sender: str, receiver: str
 
 
 def _altitude_km(link: Link, scenario: Scenario) -> Any:
-    return next(
+    altitude = next(
         scenario.nodes[e].altitude_km
         for e in link.ends
         if scenario.nodes[e].altitude_km is not None
     )
+    if np.ndim(altitude):
+        raise NotModelledError(
+            f"links.{link.name}: one evaluation over many orbit altitudes is not modelled "
+            "(the turbulence profile is integrated per altitude); evaluate each altitude "
+            "on its own"
+        )
+    return float(altitude)
 
 
 def satellite_budget(
@@ -124,7 +133,9 @@ def satellite_budget(
         zenith_transmittance=1.0
         if link.zenith_transmittance is None
         else link.zenith_transmittance,
-        pointing_jitter_urad=link.pointing_jitter_urad or 0.0,
+        pointing_jitter_urad=0.0
+        if link.pointing_jitter_urad is None
+        else link.pointing_jitter_urad,
         direction=link.direction,  # type: ignore[arg-type]
         fried_parameter_zenith_m=link.fried_parameter_m,
         receiver_efficiency=1.0 if link.receiver_efficiency is None else link.receiver_efficiency,

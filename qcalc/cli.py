@@ -58,7 +58,7 @@ def guarded(fn: Callable[[], int]) -> None:
 
 def emit(text: str, output: Path | None) -> None:
     if output is None:
-        typer.echo(text)
+        typer.echo(text, nl=not text.endswith("\n"))
         return
     try:
         output.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")

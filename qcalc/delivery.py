@@ -20,8 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from qcalc.linkbudget import LinkBudget, Step, detector_yield, fmt_value, link_budget
-from qcalc.physics.fibre import fibre_delay_s
+from qcalc.errors import NotModelledError
+from qcalc.linkbudget import (
+    BudgetTerm,
+    LinkBudget,
+    Step,
+    detector_yield,
+    fmt_value,
+    link_budget,
+)
+from qcalc.physics.detectors import combined_misalignment_error
+from qcalc.physics.fibre import loss_db_from_transmittance
 from qcalc.scenario import Node, Scenario
 
 #: Attempt probability used for a measured link with no length: the continuous-time
@@ -128,13 +137,15 @@ def _spdc_segment(
     assert source is not None
     receivers = [scenario.nodes[left], scenario.nodes[right]]
     detectors = [r.detector for r in receivers]
-    windows = [d.gate_window_ns for d in detectors if d is not None and d.gate_window_ns]
+    windows = [
+        d.gate_window_ns for d in detectors if d is not None and d.gate_window_ns is not None
+    ]
     if source.mean_pairs_per_pulse is not None and source.repetition_rate_hz is not None:
         mu = np.asarray(source.mean_pairs_per_pulse, dtype=float)
         window_s = 1.0 / np.asarray(source.repetition_rate_hz, dtype=float)
     elif source.pair_rate_hz is not None and windows:
         # A continuously pumped source: the coincidence window plays the pulse.
-        window_s = np.asarray(max(windows), dtype=float) * 1e-9
+        window_s = np.max(np.stack(np.broadcast_arrays(*windows)), axis=0) * 1e-9
         mu = np.asarray(source.pair_rate_hz, dtype=float) * window_s
     else:
         return (
@@ -152,7 +163,7 @@ def _spdc_segment(
         1.0 / window_s,
         _yield(detectors[0]),
         _yield(detectors[1]),
-        _combined_error([b.link.misalignment_error for b in budgets]),
+        combined_misalignment_error([b.link.misalignment_error for b in budgets]),
     )
     return Segment(
         "midpoint-source" if node.name not in (left, right) else "end-source",
@@ -166,12 +177,6 @@ def _spdc_segment(
 
 def _yield(detector: Any) -> Any:
     return detector_yield(detector) if detector is not None else 0.0
-
-
-def _combined_error(errors: list[Any]) -> Any:
-    from qcalc.physics.detectors import combined_misalignment_error
-
-    return combined_misalignment_error(errors)
 
 
 def _heralded_segment(scenario: Scenario, budget: LinkBudget) -> Segment:
@@ -250,12 +255,20 @@ def build_segments(
         elif len(hops) == 1 and (_is_pair_source(na) or _is_pair_source(nb)):
             src, other = (na, b) if _is_pair_source(na) else (nb, a)
             budget = link_budget(link, scenario, sender=src.name)
-            local = LinkBudget(link, src.name, src.name, 0.0, 0.0, ())
-            if src.detector is not None:
-                local = link_budget(link, scenario, sender=other)  # detector term at src
-                local = LinkBudget(
-                    link, src.name, src.name, 0.0, 0.0, tuple(t for t in local.terms if t.receiver)
+            # The photon kept at the source meets only its own detector there.
+            local_terms = (
+                ()
+                if src.detector is None
+                else (
+                    BudgetTerm(
+                        "detector",
+                        loss_db_from_transmittance(src.detector.efficiency),
+                        f"efficiency of {src.name}'s detector",
+                        receiver=True,
+                    ),
                 )
+            )
+            local = LinkBudget(link, src.name, src.name, 0.0, 0.0, local_terms)
             seg = _spdc_segment(scenario, src, src.name, other, (local, budget))
             i += 1
         else:
@@ -310,8 +323,16 @@ def deliver(
             )
             return out
     m = len(segments)
-    p = np.min(np.stack(np.broadcast_arrays(*[s.success_probability for s in segments])), axis=0)
-    tau = np.max(np.stack(np.broadcast_arrays(*[s.attempt_time_s for s in segments])), axis=0)
+    # Unequal segments are evaluated as equal ones at the slowest segment's own (p, τ).
+    both = np.broadcast_arrays(
+        *[s.success_probability for s in segments], *[s.attempt_time_s for s in segments]
+    )
+    ps, taus = np.stack(both[: len(segments)]), np.stack(both[len(segments) :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slowest = np.argmin(np.where(taus > 0, ps / taus, 0.0), axis=0)[np.newaxis]
+    p = np.take_along_axis(ps, slowest, axis=0)[0]
+    tau = np.take_along_axis(taus, slowest, axis=0)[0]
+    unequal = bool(np.any(ps != ps[:1]) or np.any(taus != taus[:1]))
     swap = np.asarray(1.0)
     for name in junctions:
         swap = swap * np.asarray(scenario.nodes[name].bsm_success_probability, dtype=float)
@@ -335,6 +356,11 @@ def deliver(
                 1.0 - np.asarray(processor.two_qubit_gate_error, dtype=float)
             )
     w = w * out.gate_factor
+    if unequal:
+        out.notes.append(
+            "the segments differ; the chain is evaluated as equal segments at "
+            "the slowest one's success probability and attempt time"
+        )
     if m == 1:
         attempts = np.where(p > 0, 1.0 / p_safe, np.inf)
         out.waiting_method = "exact-geometric"
@@ -386,7 +412,20 @@ def deliver(
             np.where(out.raw_rate_hz > 0, 1.0 / out.raw_rate_hz, np.inf) + 2.0 * route_delay
         )
     out.fidelity, out.rate_hz = out.stored_fidelity, out.raw_rate_hz
-    if distillation is not None and distillation.rounds > 0:
+    if distillation is not None and np.ndim(distillation.rounds):
+        raise NotModelledError(
+            "distillation rounds cannot vary within one evaluation; evaluate each number of "
+            "rounds on its own"
+        )
+    distils = distillation is not None and distillation.rounds > 0
+    if distils and any(scenario.nodes[n].memory is None for n in (route[0], route[-1])):
+        out.notes.append(
+            "distillation needs memories at both ends to hold pairs while "
+            "they wait for partners; not applied"
+        )
+        distils = False
+    if distils:
+        assert distillation is not None
         from qcalc.protocols.distillation import distill
 
         result = distill(
@@ -398,7 +437,7 @@ def deliver(
     single = segments[0].qber if m == 1 and segments[0].qber is not None else None
     out.qber = (
         single
-        if single is not None and not distillation
+        if single is not None and not distils
         else (qber_from_werner_fidelity(np.clip(out.fidelity, 0.25, 1.0)))
     )
     out.steps = _steps(out, m, p, tau, a)
@@ -554,11 +593,3 @@ def _steps(out: Delivery, m: int, p: Any, tau: Any, a: Any) -> list[Step]:
             )
         )
     return steps
-
-
-def one_way_delay_s(hops: tuple[LinkBudget, ...]) -> Any:
-    """One-way delay of the whole route. [s]"""
-    return sum((np.asarray(h.delay_s) for h in hops), np.asarray(0.0))
-
-
-__all__ = ["Delivery", "Segment", "build_segments", "deliver", "fibre_delay_s"]

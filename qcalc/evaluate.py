@@ -39,14 +39,6 @@ class ProtocolRate:
 
 
 @dataclass(frozen=True)
-class StageVerdict:
-    stage: int
-    name: str
-    met: Any  # bool or numpy bool array in a sweep
-    reason: str
-
-
-@dataclass(frozen=True)
 class CheckResult:
     check: Check
     got: float
@@ -65,10 +57,12 @@ class DemandResult:
     end_to_end: tuple[ProtocolRate, ...] = ()
     key_rate_bps: Any = 0.0
     protocol: str | None = None
+    key_scope: str | None = None  # "end to end" or "trusted chain"
+    key_repetition_rate_hz: Any = 0.0
     pair_rate_hz: Any = 0.0
     fidelity: Any = 0.0
     entanglement: Any = None
-    stages: tuple[StageVerdict, ...] = ()
+    stages: tuple[Any, ...] = ()  # qcalc.stage.StageVerdict
     stage: Any = 0
     notes: list[str] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
@@ -125,7 +119,8 @@ def prepare_measure_rates(
 
     wanted = demand.protocol
     if source.kind == "weak_coherent":
-        mu = None if source.mean_photon_number == "optimise" else source.mean_photon_number
+        mu = source.mean_photon_number
+        mu = None if isinstance(mu, str) else mu  # "optimise"
         decoys = source.decoy_photon_numbers
         if wanted in (None, "bb84-decoy"):
             method = "infinite" if decoys == "infinite" else "vacuum+weak"
@@ -332,6 +327,13 @@ def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
         return
     best_rates: list[ProtocolRate | None] = []
     for budget in result.hops:
+        if budget.measured_only:
+            result.notes.append(
+                f"link {budget.link.name} is a measured entanglement link "
+                "with no length; it carries no prepare-and-measure key"
+            )
+            best_rates.append(None)
+            continue
         sender = scenario.nodes[budget.sender]
         receiver = scenario.nodes[budget.receiver]
         scope = f"hop {budget.sender}→{budget.receiver}"
@@ -473,9 +475,14 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
     if any(scenario.nodes[n].role == "untrusted_relay" for n in result.intermediates):
         measuring_relay_rates(scenario, result)
         return
-    first, last = result.hops[0], result.hops[-1]
-    source = scenario.nodes[first.sender].source
-    detector = scenario.nodes[last.receiver].detector
+    if any(h.measured_only for h in result.hops):
+        return  # said per hop: a measured link has no channel for light
+    first, last = result.path[0], result.path[-1]
+    if scenario.nodes[first].source is None and scenario.nodes[last].source is not None:
+        first, last = last, first  # the key is symmetric: the end with the source sends
+    source = scenario.nodes[first].source
+    detector = scenario.nodes[last].detector
+    final = result.hops[-1] if last == result.path[-1] else result.hops[0]
     channel_db = sum((np.asarray(h.channel_loss_db) for h in result.hops), np.asarray(0.0))
     from qcalc.physics.fibre import loss_db_from_transmittance, transmittance_from_loss_db
 
@@ -507,7 +514,7 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
         result.demand,
         "end to end",
         result.steps,
-        last.background_yield,
+        final.background_yield,
         next((h.extra["pass_duration_s"] for h in result.hops if h.pass_time_s is not None), None),
     )
     result.end_to_end = tuple(over_pass(rates, list(result.hops), result))

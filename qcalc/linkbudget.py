@@ -58,6 +58,11 @@ class LinkBudget:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def measured_only(self) -> bool:
+        """A measured entanglement link with no length: it has no channel to send light on."""
+        return self.link.length_km is None and self.link.channel != "satellite"
+
+    @property
     def pass_time_s(self) -> FloatArray | None:
         """Time grid of a whole-pass budget, None for a budget at one instant. [s]"""
         times = self.extra.get("pass_time_s")

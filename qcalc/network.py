@@ -11,9 +11,26 @@ from qcalc.errors import ScenarioError
 from qcalc.linkbudget import LinkBudget, link_budget
 from qcalc.scenario import Demand, Link, Scenario
 
+#: Routing weight of a measured link that gives no length: it carries entanglement but no
+#: light of anyone else's, so a route uses it only where nothing else joins its ends. [dB]
+MEASURED_LINK_WEIGHT_DB = 1e6
 
-def _weight_db(budget: LinkBudget) -> float:
+
+def hop_sender(scenario: Scenario, a: str, b: str) -> str:
+    """Which end of hop a–b sends: the one with the source when only the other end can
+    detect; otherwise ``a`` (the end nearer the route's start). Satellite links are
+    oriented by their ``direction`` whatever this says."""
+    na, nb = scenario.nodes[a], scenario.nodes[b]
+    if na.source is None and nb.source is not None and na.detector is not None:
+        return b
+    return a
+
+
+def _weight_db(link: Link, scenario: Scenario) -> float:
     """Routing weight of a link: its channel loss in dB (median over a sweep's values)."""
+    if link.length_km is None and link.channel != "satellite":
+        return MEASURED_LINK_WEIGHT_DB
+    budget = link_budget(link, scenario, sender=hop_sender(scenario, *link.ends))
     value = float(np.median(np.asarray(budget.channel_loss_db, dtype=float)))
     return value if np.isfinite(value) else 1e300
 
@@ -33,7 +50,7 @@ def lowest_loss_route(scenario: Scenario, start: str, goal: str) -> tuple[str, .
     """
     weights: dict[str, list[tuple[float, str]]] = {name: [] for name in scenario.nodes}
     for link in scenario.links:
-        w = _weight_db(link_budget(link, scenario, sender=link.ends[0]))
+        w = _weight_db(link, scenario)
         a, b = link.ends
         weights[a].append((w, b))
         weights[b].append((w, a))
@@ -73,12 +90,14 @@ def demand_route(scenario: Scenario, demand: Demand) -> tuple[str, ...]:
 def best_link(scenario: Scenario, a: str, b: str) -> Link:
     """The lowest-loss link joining ``a`` and ``b`` (several parallel links are allowed)."""
     candidates = [link for link in scenario.links if set(link.ends) == {a, b}]
-    return min(candidates, key=lambda link: _weight_db(link_budget(link, scenario, sender=a)))
+    return min(candidates, key=lambda link: _weight_db(link, scenario))
 
 
 def hop_budgets(scenario: Scenario, route: Sequence[str]) -> tuple[LinkBudget, ...]:
-    """The budget of every hop along ``route``, each sent from the node nearer the start."""
+    """The budget of every hop along ``route``, each sent by :func:`hop_sender`."""
     return tuple(
-        link_budget(best_link(scenario, a, b), scenario, sender=a, over_pass=True)
+        link_budget(
+            best_link(scenario, a, b), scenario, sender=hop_sender(scenario, a, b), over_pass=True
+        )
         for a, b in zip(route, route[1:], strict=False)
     )

@@ -77,6 +77,7 @@ def demand_dict(result: DemandResult) -> dict[str, Any]:
         ],
         "key_rate_bps": result.key_rate_bps,
         "protocol": result.protocol,
+        "key_scope": result.key_scope,
         "pair_rate_hz": result.pair_rate_hz,
         "fidelity": result.fidelity,
         "loss_db": channel_db,

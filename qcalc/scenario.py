@@ -556,7 +556,7 @@ class _Checker:
         if kind == "names":
             return self.names(path, value)
         if kind == "number_or_optimise":
-            if value in ("optimise", "optimize"):
+            if isinstance(value, str) and value in ("optimise", "optimize"):
                 return "optimise"
             return self.number(path, value, spec)
         if kind == "decoys":

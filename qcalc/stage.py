@@ -7,6 +7,8 @@ Science 362, eaam9288 (2018), Fig. 2. The numbering follows the SPEC (trusted re
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,16 @@ STAGE_NAMES = {
     5: "few-qubit fault tolerance",
     6: "quantum computing network",
 }
+
+
+@dataclass(frozen=True)
+class StageVerdict:
+    """One stage: met or not (a numpy bool array in a sweep) and the reason."""
+
+    stage: int
+    name: str
+    met: Any
+    reason: str
 
 
 def stage_name(stage: int) -> str:
@@ -49,7 +61,7 @@ def trusted_repeater_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]
     rates = [np.asarray(r.key_rate_bps) for r in result.hop_rates]
     worst = result.limiting_hop if result.limiting_hop is not None else 0
     budget = result.hops[worst]
-    met = np.logical_and.reduce([r > 0 for r in rates])
+    met = np.logical_and.reduce([r > 0 for r in np.broadcast_arrays(*rates)])
     where = f"hop {budget.sender}→{budget.receiver}"
     relays = len(result.intermediates)
     if np.all(met):
@@ -63,7 +75,7 @@ def trusted_repeater_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]
 
 def prepare_measure_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
     """Stage 2: positive end-to-end key with no trusted intermediate node."""
-    trusted = [n for n in result.intermediates if scenario.nodes[n].role == "trusted_relay"]
+    trusted = [n for n in result.intermediates if scenario.nodes[n].trusted]
     if trusted:
         shown = ", ".join(trusted[:3]) + (
             f" and {len(trusted) - 3} more" if len(trusted) > 3 else ""
@@ -98,8 +110,6 @@ def prepare_measure(result: Any) -> list[Any]:
 
 def evaluate_stages(scenario: Scenario, result: Any) -> None:
     """Fill ``result.stages``, ``result.stage``, the demand's key rate and its protocol."""
-    from qcalc.evaluate import StageVerdict
-
     verdicts = []
     met1, why1 = trusted_repeater_verdict(scenario, result)
     met2, why2 = prepare_measure_verdict(scenario, result)
@@ -114,27 +124,60 @@ def evaluate_stages(scenario: Scenario, result: Any) -> None:
         stage = np.where(np.asarray(v.met, dtype=bool), v.stage, stage)
     result.stage = stage
 
-    chain = [r for r in result.hop_rates if r is not None]
-    candidates: list[tuple[Any, str]] = []
-    if np.any(met2):
-        best = max(prepare_measure(result), key=lambda r: float(np.max(r.key_rate_bps)))
-        candidates.append((np.where(met2, best.key_rate_bps, 0.0), best.protocol))
+    select_key_rate(result, met1, met2)
+
+
+def select_elementwise(
+    values: Sequence[Any], companions: Sequence[Any], pick: Callable[..., Any]
+) -> tuple[Any, Any, Any]:
+    """Element-wise the value ``pick`` (np.argmin or np.argmax) chooses among ``values``,
+    its companion, and the index chosen (so a sweep gets at every point what a scalar
+    evaluation there would)."""
+    arrays = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in (*values, *companions)])
+    stacked = np.stack(arrays)
+    n = len(values)
+    index = pick(stacked[:n], axis=0)[np.newaxis]
+    chosen = np.take_along_axis(stacked[:n], index, axis=0)[0]
+    return chosen, np.take_along_axis(stacked[n:], index, axis=0)[0], index[0]
+
+
+def select_key_rate(result: Any, met1: Any, met2: Any) -> None:
+    """The demand's key: the best of end-to-end prepare-and-measure key (where stage 2 is
+    met), entanglement-based key, and the trusted chain's bottleneck hop (where stage 1
+    is met), chosen point by point; with its protocol, scope and repetition rate."""
+    candidates: list[tuple[Any, Any, str, str]] = []
     for rate in result.end_to_end:
-        if rate.protocol in ENTANGLEMENT_PROTOCOLS:
-            candidates.append((rate.key_rate_bps, rate.protocol))
-    if np.any(met1) and chain and result.limiting_hop is not None:
-        bottleneck = chain[result.limiting_hop]
-        candidates.append((np.where(met1, bottleneck.key_rate_bps, 0.0), bottleneck.protocol))
+        gate = True if rate.protocol in ENTANGLEMENT_PROTOCOLS else met2
+        candidates.append(
+            (
+                np.where(gate, rate.key_rate_bps, 0.0),
+                rate.repetition_rate_hz,
+                rate.protocol,
+                "end to end",
+            )
+        )
+    chain = result.hop_rates
+    if chain and all(r is not None for r in chain):
+        key, rep, worst = select_elementwise(
+            [r.key_rate_bps for r in chain], [r.repetition_rate_hz for r in chain], np.argmin
+        )
+        protocol = chain[int(np.min(worst))].protocol
+        candidates.append((np.where(met1, key, 0.0), rep, protocol, "trusted chain"))
     candidates = [c for c in candidates if np.any(np.asarray(c[0]) > 0)]
-    if candidates:
-        key, protocol = max(candidates, key=lambda c: float(np.max(c[0])))
-        result.key_rate_bps, result.protocol = key, protocol
+    if not candidates:
+        return
+    key, rep, index = select_elementwise(
+        [c[0] for c in candidates], [c[1] for c in candidates], np.argmax
+    )
+    # The name of the winner at the best point (the only point of a scalar evaluation).
+    top = candidates[int(np.ravel(index)[int(np.argmax(np.ravel(key)))])]
+    result.key_rate_bps = np.maximum(key, 0.0)
+    result.key_repetition_rate_hz = rep
+    result.protocol, result.key_scope = top[2], top[3]
 
 
 def entanglement_verdicts(scenario: Scenario, result: Any) -> list[Any]:
     """Stages 3–6 from the delivered Bell pairs, memories and processors."""
-    from qcalc.evaluate import StageVerdict
-
     crit = scenario.criteria
     delivery = result.entanglement
     if delivery is None or not delivery.delivers:
@@ -147,7 +190,7 @@ def entanglement_verdicts(scenario: Scenario, result: Any) -> list[Any]:
     met3 = (rate > 0) & (fidelity >= threshold)
     why3 = (
         f"{fmt_value(rate, 'pairs/s')} end to end at fidelity {fmt_value(fidelity)} "
-        f"(needs ≥ {threshold:g} and rate > 0)"
+        f"(needs ≥ {fmt_value(threshold)} and rate > 0)"
     )
 
     met4, why4 = memory_verdict(scenario, result, delivery)
@@ -223,8 +266,9 @@ def fault_tolerance_verdict(
     return met, (
         f"{worst} holds {fmt_value(count)} logical qubits (gate error "
         f"{fmt_value(proc.two_qubit_gate_error)}, threshold "
-        f"{scenario.criteria.surface_code_threshold:g}; needs ≥ {min_logical}); "
-        f"delivered fidelity {fmt_value(fidelity)} (needs ≥ {threshold:g})"
+        f"{fmt_value(scenario.criteria.surface_code_threshold)}; needs ≥ "
+        f"{fmt_value(min_logical)}); "
+        f"delivered fidelity {fmt_value(fidelity)} (needs ≥ {fmt_value(threshold)})"
     )
 
 
@@ -232,5 +276,5 @@ def logical_qubit_verdict(scenario: Scenario, result: Any, min_logical: Any) -> 
     """Stage 6: ≥ 100 logical qubits per end."""
     worst, count = _ends_logical(scenario, result)
     return count >= min_logical, (
-        f"{worst} holds {fmt_value(count)} logical qubits (needs ≥ {min_logical})"
+        f"{worst} holds {fmt_value(count)} logical qubits (needs ≥ {fmt_value(min_logical)})"
     )

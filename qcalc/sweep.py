@@ -9,7 +9,7 @@ runs over the points.
 What a sweep shares across its points: the route of the demand (chosen at the median
 loss, see :func:`qcalc.network.lowest_loss_route`) and, per hop, the protocol family
 kept for that hop. The demand's key rate, its protocol's repetition rate and so the PLOB
-ceiling are chosen point by point (:func:`pointwise_key_rate`), as a scalar evaluation
+ceiling are chosen point by point (:func:`qcalc.stage.select_key_rate`), as a scalar evaluation
 at each point would choose them.
 """
 
@@ -59,11 +59,19 @@ _FORM = f"expected FIELD=START:STOP:NUM or FIELD=log:START:STOP:NUM, e.g. {_EXAM
 
 @dataclass(frozen=True, eq=False)
 class Vary:
-    """One varied field: its dotted path as typed, its values, and whether they are log-spaced."""
+    """One varied field: its dotted path as typed, its values, and whether they are log-spaced.
+
+    ``values`` is stored as a read-only 1-D float array whatever sequence is given.
+    """
 
     field: str
     values: FloatArray
     log: bool = False
+
+    def __post_init__(self) -> None:
+        values = np.array(self.values, dtype=float).ravel()
+        values.flags.writeable = False
+        object.__setattr__(self, "values", values)
 
 
 def _bad_vary(text: str, problem: str) -> UsageError:
@@ -80,11 +88,25 @@ def _finite(text: str, part: str, name: str) -> float:
     return value
 
 
+def _count(part: str) -> int:
+    """A whole number written plainly or as ``1e6``; 0 for anything else."""
+    try:
+        return int(part)
+    except ValueError:
+        pass
+    try:
+        value = float(part)
+    except ValueError:
+        return 0
+    return int(value) if math.isfinite(value) and value.is_integer() else 0
+
+
 def parse_vary(text: str) -> Vary:
     """Parse ``FIELD=START:STOP:NUM`` or ``FIELD=log:START:STOP:NUM`` into a :class:`Vary`.
 
     Linear ranges are ``np.linspace(START, STOP, NUM)``, log ranges
-    ``np.geomspace(START, STOP, NUM)`` (START and STOP > 0). NUM is a whole number ≥ 1.
+    ``np.geomspace(START, STOP, NUM)`` (START and STOP > 0). NUM is a whole number ≥ 1
+    (``1e6`` is accepted).
     The field path is checked against a scenario later, by :func:`run_sweep`.
 
     Raises
@@ -106,10 +128,7 @@ def parse_vary(text: str) -> Vary:
         raise _bad_vary(text, f"the range {spec.strip()!r} is not START:STOP:NUM")
     start = _finite(text, parts[0], "START")
     stop = _finite(text, parts[1], "STOP")
-    try:
-        num = int(parts[2])
-    except ValueError:
-        num = 0
+    num = _count(parts[2])
     if num < 1:
         raise _bad_vary(text, f"NUM {parts[2]!r} is not a whole number ≥ 1")
     if num > MAX_POINTS:
@@ -117,20 +136,19 @@ def parse_vary(text: str) -> Vary:
     if log and (start <= 0 or stop <= 0):
         raise _bad_vary(text, f"a log range needs START and STOP > 0, not {start:g} and {stop:g}")
     values = np.geomspace(start, stop, num) if log else np.linspace(start, stop, num)
-    values.flags.writeable = False
     return Vary(field=name, values=values, log=log)
 
 
 # ----------------------------------------------------------------------------- field paths
 
 
+@dataclass(frozen=True)
 class _Target:
     """Where in the raw document one varied field goes: a mapping, its key and its Field."""
 
-    def __init__(self, container: dict[str, Any], key: str, spec: Field) -> None:
-        self.container = container
-        self.key = key
-        self.spec = spec
+    container: dict[str, Any]
+    key: str
+    spec: Field
 
 
 def _path_error(vary: str, problem: str) -> UsageError:
@@ -244,7 +262,9 @@ def _hardware_target(vary: str, parts: Sequence[str], data: dict[str, Any]) -> _
     kind = HARDWARE_KINDS[group]
     if len(rest) != 1:
         raise _path_error(vary, f"expected hardware.{group}.{name}.<field>")
-    return _Target(profiles[name], rest[0], _numeric_field(vary, kind, rest[0], PROFILE_FIELDS[kind]))
+    return _Target(
+        profiles[name], rest[0], _numeric_field(vary, kind, rest[0], PROFILE_FIELDS[kind])
+    )
 
 
 def _target(vary: str, data: dict[str, Any], scenario: Scenario) -> _Target:
@@ -287,7 +307,9 @@ def _check_values(vary: Vary, spec: Field) -> None:
     if below or above:
         bad = lo if below else hi
         unit = _unit_hint(vary.field.rsplit(".", 1)[-1])
-        raise _path_error(vary.field, f"the range reaches {bad:g}; expected {spec.range_text}{unit}")
+        raise _path_error(
+            vary.field, f"the range reaches {bad:g}; expected {spec.range_text}{unit}"
+        )
     if spec.kind == "integer" and not np.all(vary.values == np.round(vary.values)):
         fraction = vary.values[vary.values != np.round(vary.values)][0]
         raise _path_error(
@@ -318,46 +340,6 @@ def check_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
         if metric not in out:
             out.append(metric)
     return tuple(out)
-
-
-def pointwise_key_rate(result: Any) -> tuple[FloatArray, FloatArray]:
-    """The demand's key rate and its protocol's repetition rate, chosen at every point.
-
-    The candidates are those of :func:`qcalc.stage.evaluate_stages`: end-to-end
-    prepare-and-measure key where stage 2 is met, entanglement-based key, and the
-    trusted-relay chain's bottleneck hop where stage 1 is met. Here the best is taken
-    element-wise (and the bottleneck hop per point), so every point of a sweep gets what
-    a scalar evaluation at that point gives. [bit/s], [Hz]
-    """
-    from qcalc.stage import ENTANGLEMENT_PROTOCOLS
-
-    met = {v.stage: np.asarray(v.met, dtype=bool) for v in result.stages}
-    keys: list[Any] = []
-    reps: list[Any] = []
-    for rate in result.end_to_end:
-        gate = True if rate.protocol in ENTANGLEMENT_PROTOCOLS else met[2]
-        keys.append(np.where(gate, rate.key_rate_bps, 0.0))
-        reps.append(rate.repetition_rate_hz)
-    chain = result.hop_rates
-    if chain and all(r is not None for r in chain):
-        hop_keys = np.stack(np.broadcast_arrays(*[np.asarray(r.key_rate_bps) for r in chain]))
-        hop_reps = np.broadcast_to(
-            np.stack(np.broadcast_arrays(*[np.asarray(r.repetition_rate_hz) for r in chain])),
-            hop_keys.shape,
-        )
-        worst = np.argmin(hop_keys, axis=0)
-        keys.append(np.where(met[1], np.min(hop_keys, axis=0), 0.0))
-        reps.append(np.take_along_axis(hop_reps, worst[np.newaxis], axis=0)[0])
-    if not keys:
-        return np.asarray(0.0), np.asarray(0.0)
-    key_stack = np.stack(np.broadcast_arrays(*[np.asarray(k, dtype=float) for k in keys]))
-    rep_stack = np.broadcast_to(
-        np.stack(np.broadcast_arrays(*[np.asarray(r, dtype=float) for r in reps])),
-        key_stack.shape,
-    )
-    best = np.argmax(key_stack, axis=0)
-    key = np.maximum(np.max(key_stack, axis=0), 0.0)
-    return key, np.take_along_axis(rep_stack, best[np.newaxis], axis=0)[0]
 
 
 def route_loss_db(result: Any) -> FloatArray:
@@ -491,29 +473,16 @@ def run_sweep(
     ScenarioError
         When the file itself is not a valid scenario.
     UsageError
-        For an unknown field path, metric or demand, or values outside a field's range.
+        For an unknown field path, metric or demand, values outside a field's range, or
+        a route through a whole-pass satellite link.
     """
-    from qcalc._yaml import read_file
     from qcalc.evaluate import evaluate_demand
+    from qcalc.protocols.qkd import plob_bound
     from qcalc.scenario import scenario_from_document
 
-    if not varies:
-        raise UsageError(f"a sweep needs at least one --vary, e.g. --vary {_EXAMPLE}")
     wanted = check_metrics(metrics)
-    fields = [v.field for v in varies]
-    repeated = sorted({f for f in fields if fields.count(f) > 1})
-    if repeated:
-        raise UsageError(f"--vary {repeated[0]!r} is given more than once; vary a field once")
-    points = math.prod(v.values.size for v in varies)
-    if points > MAX_POINTS:
-        raise UsageError(
-            f"the grid has {points:,} points; at most {MAX_POINTS:,} are evaluated at once"
-        )
-    doc = read_file(path)
-    original = copy.deepcopy(doc.data)
-    base = scenario_from_document(doc)
-    chosen = _choose_demand(base, demand)
-    doc.data = original
+    _check_varies(varies)
+    doc, base, chosen = _read(path, demand)
     targets = [_target(v.field, doc.data, base) for v in varies]
     for vary, target in zip(varies, targets, strict=True):
         _check_values(vary, target.spec)
@@ -522,19 +491,18 @@ def run_sweep(
         target.container[target.key] = values
     scenario = scenario_from_document(doc)
     result = evaluate_demand(scenario, scenario.demands[chosen])
-    key, rep = pointwise_key_rate(result)
+    key, rep = result.key_rate_bps, result.key_repetition_rate_hz
     loss = route_loss_db(result)
-    from qcalc.protocols.qkd import plob_bound
-
     derived = {
         "key_rate_bps": key,
         "loss_db": loss,
         "plob_bps": plob_bound(np.power(10.0, -loss / 10.0)) * rep,
     }
     shape = grid[0].shape
-    columns: dict[str, npt.NDArray[Any]] = {f: g for f, g in zip(fields, grid, strict=True)}
+    columns: dict[str, npt.NDArray[Any]] = dict(zip([v.field for v in varies], grid, strict=True))
     for metric in wanted:
         columns[metric] = np.array(np.broadcast_to(_metric(metric, result, derived), shape))
+    how = "given by the demand" if result.demand.path else "lowest loss at the median point"
     return SweepResult(
         columns=columns,
         varies=tuple(varies),
@@ -545,8 +513,52 @@ def run_sweep(
         protocol=result.protocol,
         plob_bps=np.array(np.broadcast_to(derived["plob_bps"], shape)),
         criteria=scenario.criteria,
-        notes=(f"route {' → '.join(result.path)} (chosen at the median loss)", *result.notes),
+        notes=(f"route {' → '.join(result.path)} ({how})", *result.notes),
     )
+
+
+def _check_varies(varies: Sequence[Vary]) -> None:
+    """At least one vary, each field once, each with values, and not too many points."""
+    if not varies:
+        raise UsageError(f"a sweep needs at least one --vary, e.g. --vary {_EXAMPLE}")
+    fields = [v.field for v in varies]
+    repeated = sorted({f for f in fields if fields.count(f) > 1})
+    if repeated:
+        raise UsageError(f"--vary {repeated[0]!r} is given more than once; vary a field once")
+    empty = [v.field for v in varies if v.values.size == 0]
+    if empty:
+        raise UsageError(f"--vary {empty[0]!r} has no values")
+    points = math.prod(v.values.size for v in varies)
+    if points > MAX_POINTS:
+        raise UsageError(
+            f"the grid has {points:,} points; at most {MAX_POINTS:,} are evaluated at once"
+        )
+
+
+def _read(path: str, demand: str | None) -> tuple[Any, Scenario, int]:
+    """The raw document (a fresh copy to place arrays in), the checked scenario, the demand.
+
+    The file is checked as written first, so its own errors come with their line numbers.
+    """
+    from qcalc._yaml import read_file
+    from qcalc.network import demand_route
+    from qcalc.scenario import scenario_from_document
+
+    doc = read_file(path)
+    original = copy.deepcopy(doc.data)
+    base = scenario_from_document(doc)
+    doc.data = original
+    chosen = _choose_demand(base, demand)
+    route = demand_route(base, base.demands[chosen])
+    for a, b in zip(route, route[1:], strict=False):
+        link = base.link_between(a, b)
+        if link is not None and link.min_elevation_deg is not None:
+            raise UsageError(
+                f"demand {base.demands[chosen].name!r} runs over the whole-pass satellite link "
+                f"{link.name!r} (min_elevation_deg), which a sweep cannot broadcast over; "
+                f"give it elevation_deg and vary links.{link.name}.elevation_deg instead"
+            )
+    return doc, base, chosen
 
 
 def _choose_demand(scenario: Scenario, demand: str | None) -> int:

@@ -231,8 +231,10 @@ def atmospheric_transmittance(
     .. [1] J.-P. Bourgoin et al., New J. Phys. 15, 023006 (2013), Sec. 2.
     """
     loss = atmospheric_loss_db(zenith_transmittance, elevation_deg, model)
+    t0 = np.asarray(zenith_transmittance, dtype=float)
     with np.errstate(under="ignore"):
-        return np.asarray(np.power(10.0, -loss / 10.0), dtype=float)
+        # Air mass ≥ 1, so T ≤ T0: the clip only removes the dB round trip's last bit.
+        return np.asarray(np.minimum(np.power(10.0, -loss / 10.0), t0), dtype=float)
 
 
 # --------------------------------------------------------------------------- beam

@@ -390,7 +390,15 @@ def bb84_key_rate(
             return _bb84_gllp(mu, eta, y0, e_d, f, q)
         raise ValueError(f"decoy is {decoy!r}; expected 'infinite', 'vacuum+weak' or 'none'")
 
-    shape = np.broadcast_shapes(eta.shape, y0.shape, e_d.shape, f.shape, q.shape, nu.shape)
+    shape = np.broadcast_shapes(
+        eta.shape,
+        y0.shape,
+        e_d.shape,
+        f.shape,
+        q.shape,
+        nu.shape,
+        np.shape(mean_photon_number) if mean_photon_number is not None else (),
+    )
     if mean_photon_number is None:
         best_mu, best_rate = _optimise_positive(rate, shape)
         return best_rate, best_mu
