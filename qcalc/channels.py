@@ -34,7 +34,7 @@ def _wavelength_nm(link: Link, scenario: Scenario, sender: str) -> Any:
     )
 
 
-def _terms(model: Any, sources: dict[str, str]) -> tuple[BudgetTerm, ...]:
+def _terms(model: Any, sources: dict[str, str], link: Link) -> tuple[BudgetTerm, ...]:
     names = {
         "diffraction": "diffraction",
         "turbulence": "turbulence",
@@ -42,11 +42,14 @@ def _terms(model: Any, sources: dict[str, str]) -> tuple[BudgetTerm, ...]:
         "atmosphere": "atmosphere",
         "receiver": "receiver optics",
     }
-    return tuple(
+    terms = [
         BudgetTerm(names[key], value, sources.get(key, ""))
         for key, value in model.terms_db().items()
         if key != "receiver" or np.any(np.asarray(value) > 0)
-    )
+    ]
+    if np.any(np.asarray(link.extra_loss_db) > 0):
+        terms.append(BudgetTerm("extra losses", link.extra_loss_db, "extra_loss_db"))
+    return tuple(terms)
 
 
 def free_space_budget(link: Link, scenario: Scenario, sender: str, receiver: str) -> LinkBudget:
@@ -89,7 +92,7 @@ def free_space_budget(link: Link, scenario: Scenario, sender: str, receiver: str
         receiver,
         np.asarray(link.length_km, dtype=float),
         free_space_delay_s(link.length_km),
-        _terms(model, model.SOURCES),
+        _terms(model, model.SOURCES, link),
         steps,
     )
 
@@ -181,7 +184,7 @@ def satellite_budget(
         receiver,
         model.range_km,
         free_space_delay_s(model.range_km),
-        _terms(model, model.SOURCES),
+        _terms(model, model.SOURCES, link),
         steps,
         notes,
         extra,

@@ -132,11 +132,15 @@ def _demand_report(
             if r.entanglement is not None:
                 r.monte_carlo = monte_carlo_check(r.entanglement, monte_carlo, seed)
     if tables_of == "stage":
+        import numpy as np
+
         from qcalc.levers import next_stage_levers
         from qcalc.scenario import APPLICATION_STAGE
 
         for r in results:
-            short = not r.passed or int(r.stage) < APPLICATION_STAGE[r.demand.application]
+            app = r.demand.application
+            keyless = app in ("qkd", "diqkd") and not np.any(np.asarray(r.key_rate_bps) > 0)
+            short = not r.passed or int(r.stage) < APPLICATION_STAGE[app] or keyless
             if levers or short:
                 r.next_stage = next_stage_levers(scenario, r)
     steps = [s for r in results for s in r.steps]

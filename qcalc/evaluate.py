@@ -72,6 +72,11 @@ class DemandResult:
     monte_carlo: Any = None
 
     @property
+    def channel_loss_db(self) -> Any:
+        """Channel loss summed over the route, receivers' detectors excluded. [dB]"""
+        return sum((np.asarray(h.channel_loss_db) for h in self.hops), np.asarray(0.0))
+
+    @property
     def intermediates(self) -> tuple[str, ...]:
         return self.path[1:-1]
 
@@ -372,6 +377,12 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
     needs balanced arms: the longer arm sets both (the shorter is attenuated to match,
     as done in experiments), so η = min(η_a, η_b)².
     """
+    if any(h.pass_time_s is not None for h in result.hops):
+        result.notes.append(
+            "end to end: MDI/TF-QKD over a whole satellite pass is not "
+            "modelled; give elevation_deg for one position"
+        )
+        return
     if len(result.path) != 3:
         result.notes.append(
             "end to end: MDI/TF-QKD through more than one measuring relay is not modelled"
@@ -408,7 +419,12 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
         from qcalc.protocols.mdi import optimise_mdi_qkd
 
         bits, params = optimise_mdi_qkd(
-            eta_a, eta_b, y0 / MDI_RELAY_DETECTORS, e_d, error_correction_efficiency=f
+            eta_a,
+            eta_b,
+            y0 / MDI_RELAY_DETECTORS,
+            e_d,
+            error_correction_efficiency=f,
+            sifting_factor=result.demand.sifting_factor,
         )
         rates.append(
             ProtocolRate(
@@ -426,7 +442,11 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
 
         balanced = np.minimum(eta_a, eta_b) ** 2
         bits, params = optimise_sns_tf_qkd(
-            balanced, y0 / TF_RELAY_DETECTORS, e_d, error_correction_efficiency=f
+            balanced,
+            y0 / TF_RELAY_DETECTORS,
+            e_d,
+            error_correction_efficiency=f,
+            sifting_factor=result.demand.sifting_factor,
         )
         rates.append(
             ProtocolRate(
@@ -483,7 +503,7 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
     source = scenario.nodes[first].source
     detector = scenario.nodes[last].detector
     final = result.hops[-1] if last == result.path[-1] else result.hops[0]
-    channel_db = sum((np.asarray(h.channel_loss_db) for h in result.hops), np.asarray(0.0))
+    channel_db = result.channel_loss_db
     from qcalc.physics.fibre import loss_db_from_transmittance, transmittance_from_loss_db
 
     total_db = channel_db
@@ -543,7 +563,7 @@ def entanglement(scenario: Scenario, result: DemandResult) -> None:
     result.pair_rate_hz = delivery.rate_hz
     result.fidelity = delivery.fidelity
     wanted = result.demand.protocol
-    channel_db = sum((np.asarray(h.channel_loss_db) for h in result.hops), np.asarray(0.0))
+    channel_db = result.channel_loss_db
     plob_per_use = plob_bound(np.power(10.0, -channel_db / 10.0))
     # Per use of the channel = per attempt of the slowest segment.
     attempt = max(np.max(np.asarray(s.attempt_time_s)) for s in delivery.segments)
@@ -575,6 +595,7 @@ def entanglement(scenario: Scenario, result: DemandResult) -> None:
         bits = (
             diqkd_key_rate(chsh_from_qber(qber), qber, result.demand.error_correction_efficiency)
             * delivery.rate_hz
+            * result.demand.sifting_factor  # the same sifting as BBM92 on the same pairs
         )
         rates.append(
             ProtocolRate(

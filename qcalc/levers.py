@@ -248,7 +248,14 @@ def _target(result: Any, scenario: Scenario) -> tuple[int, str, Callable[[Any], 
     if any(c.op not in (">=", ">") for c in failing):
         return None  # a result above an upper bound wants less, not a better network
     if failing:
-        wanted = next((int(math.ceil(c.want)) for c in failing if c.field == "stage"), stage)
+        wanted = next(
+            (
+                int(math.floor(c.want)) + 1 if c.op == ">" else int(math.ceil(c.want))
+                for c in failing
+                if c.field == "stage"
+            ),
+            stage,
+        )
         text = ", ".join(f"{c.field} {c.op} {c.want:g}" for c in failing)
 
         def meets_expect(r: Any) -> bool:
@@ -256,6 +263,16 @@ def _target(result: Any, scenario: Scenario) -> tuple[int, str, Callable[[Any], 
 
         return max(wanted, stage), f"expect {text}", meets_expect
     needed = APPLICATION_STAGE.get(result.demand.application, 1)
+    if (
+        result.demand.application in ("qkd", "diqkd")
+        and stage >= needed
+        and not np.any(np.asarray(result.key_rate_bps) > 0)
+    ):
+
+        def has_key(r: Any) -> bool:
+            return bool(np.any(np.asarray(r.key_rate_bps) > 0))
+
+        return stage, f"a positive key for {result.demand.application}", has_key
     goal = needed if stage < needed else stage + 1
     if goal > 6:
         return None

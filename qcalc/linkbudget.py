@@ -147,12 +147,17 @@ def fibre_budget(link: Link, sender: str, receiver: str) -> LinkBudget:
     terms = [BudgetTerm("fibre attenuation", attenuation, "α·L, Agrawal (2010) Eq. (2.5.2)")]
     if np.any(np.asarray(link.extra_loss_db) > 0):
         terms.append(BudgetTerm("connectors and splices", link.extra_loss_db, "extra_loss_db"))
+    total = attenuation + np.asarray(link.extra_loss_db, dtype=float)
     steps = (
         Step(
-            f"fibre attenuation of {link.name}",
-            "loss = α · L",
-            (("α", fmt_value(link.attenuation_db_per_km, "dB/km")), ("L", fmt_value(length, "km"))),
-            fmt_value(attenuation, "dB"),
+            f"fibre loss of {link.name}",
+            "loss = α · L + extra",
+            (
+                ("α", fmt_value(link.attenuation_db_per_km, "dB/km")),
+                ("L", fmt_value(length, "km")),
+                ("extra", fmt_value(link.extra_loss_db, "dB")),
+            ),
+            fmt_value(total, "dB"),
         ),
     )
     return LinkBudget(
@@ -199,7 +204,15 @@ def link_budget(
     if detector is None:
         return budget
     detector_db = loss_db_from_transmittance(detector.efficiency)
+    step = Step(
+        f"detector of {receiver}",
+        "loss = −10 log10 η_det",
+        (("η_det", fmt_value(detector.efficiency)),),
+        fmt_value(detector_db, "dB"),
+    )
     term = BudgetTerm(
         "detector", detector_db, f"efficiency of {receiver}'s detector", receiver=True
     )
-    return LinkBudget(**{**budget.__dict__, "terms": (*budget.terms, term)})
+    return LinkBudget(
+        **{**budget.__dict__, "terms": (*budget.terms, term), "steps": (*budget.steps, step)}
+    )

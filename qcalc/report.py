@@ -63,7 +63,7 @@ def protocol_dict(rate: ProtocolRate) -> dict[str, Any]:
 def demand_dict(result: DemandResult) -> dict[str, Any]:
     """The SPEC's per-demand JSON object, plus the detail of every protocol and hop."""
     stage = int(np.max(result.stage))
-    channel_db = sum((np.asarray(h.channel_loss_db) for h in result.hops), np.asarray(0.0))
+    channel_db = result.channel_loss_db
     out: dict[str, Any] = {
         "name": result.demand.name,
         "ends": list(result.demand.ends),
@@ -80,7 +80,7 @@ def demand_dict(result: DemandResult) -> dict[str, Any]:
         "key_scope": result.key_scope,
         "pair_rate_hz": result.pair_rate_hz,
         "fidelity": result.fidelity,
-        "loss_db": channel_db,
+        "channel_loss_db": channel_db,
         "plob_bits_per_use": plob_bound(10 ** (-channel_db / 10)),
         "protocols": [protocol_dict(r) for r in result.end_to_end],
         "hops": [
@@ -127,7 +127,7 @@ def demand_dict(result: DemandResult) -> dict[str, Any]:
             ],
         }
     )
-    if result.demand.expect:
+    if True:  # always present, so CI scripts can read d["expect"]["passed"]
         out["expect"] = {
             "passed": result.passed,
             "checks": [

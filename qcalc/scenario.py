@@ -245,6 +245,10 @@ CRITERIA_FIELDS: dict[str, Field] = {
         "number", "target logical error per round", 0.0, 1.0, True, default=1e-6
     ),
 }
+EXCLUSIVE_LINK_KEYS = (
+    ("elevation_deg", "min_elevation_deg"),
+    ("min_elevation_deg", "elevation_deg"),
+)
 DEFAULTABLE_LINK = tuple(k for k in LINK_FIELDS if k not in ("name", "ends"))
 DEFAULTABLE_DEMAND = tuple(k for k in DEMAND_FIELDS if k not in ("name", "ends", "path"))
 DEFAULTS_FIELDS: dict[str, Field] = {
@@ -494,6 +498,10 @@ class _Checker:
             if hasattr(value, "shape"):  # a numpy array placed by a sweep
                 return self.array(path, value, spec)
             raise self.err(path, f"is {value!r}; expected {spec.range_text}")
+        if isinstance(value, int) and abs(value) > 1e300:
+            raise self.err(
+                path, f"is a {len(str(abs(value)))}-digit integer; expected {spec.range_text}"
+            )
         if isinstance(value, float) and not math.isfinite(value):
             raise self.err(path, f"is {value!r}; expected a finite number ({spec.range_text})")
         if integer and not float(value).is_integer():
@@ -638,6 +646,13 @@ class _Checker:
                 )
             return Detector(**clean)
         if kind == "source":
+            mu, decoys = clean.get("mean_photon_number"), clean.get("decoy_photon_numbers")
+            if isinstance(mu, float) and isinstance(decoys, tuple) and mu <= max(decoys):
+                raise self.err(
+                    (*path, "mean_photon_number"),
+                    f"is {mu:g}, not above the decoy intensity {max(decoys):g}; the "
+                    "decoy bounds (Ma et al. 2005, Eq. 34) need μ > ν",
+                )
             return Source(**clean)
         if kind == "memory":
             return Memory(**clean)
@@ -776,7 +791,13 @@ class _Checker:
         seen: dict[str, int] = {}
         for i, body in enumerate(value):
             here: Path = (*path, i)
-            clean = self.section(here, body, LINK_FIELDS, profiles, link_defaults)
+            own = link_defaults
+            if isinstance(body, dict):
+                # A link's own choice of one of two exclusive keys wins over a default of
+                # the other (elevation_deg for one position, min_elevation_deg for a pass).
+                taken = {other for key, other in EXCLUSIVE_LINK_KEYS if key in body}
+                own = {k: v for k, v in link_defaults.items() if k not in taken}
+            clean = self.section(here, body, LINK_FIELDS, profiles, own)
             ends = self.two_ends((*here, "ends"), clean["ends"], nodes)
             name = clean.pop("name", None) or "-".join(ends)
             if name in seen:
@@ -787,7 +808,7 @@ class _Checker:
                 )
             seen[name] = i
             clean["ends"] = ends
-            self.channel_fields(here, clean, nodes)
+            self.channel_fields(here, clean, nodes, body)
             links.append(Link(name=name, **clean))
         return tuple(links)
 
@@ -808,13 +829,27 @@ class _Checker:
                 )
         return ends[0], ends[1]
 
-    def channel_fields(self, path: Path, clean: dict[str, Any], nodes: Mapping[str, Node]) -> None:
+    def channel_fields(
+        self,
+        path: Path,
+        clean: dict[str, Any],
+        nodes: Mapping[str, Node],
+        written: Mapping[str, Any],
+    ) -> None:
         """Checks that need several fields of one link at once."""
         channel = clean["channel"]
         measured = "elementary_pair_rate_hz" in clean or "elementary_fidelity" in clean
         if channel in ("fibre", "free_space") and "length_km" not in clean and not measured:
             raise self.err(path, f"a {channel} link needs length_km (its length in km)")
         if channel == "satellite":
+            for key, instead in (
+                ("length_km", "the slant range comes from the orbit and elevation"),
+                ("cn2_m_minus_2_3", "give fried_parameter_m, the zenith r0, for a satellite link"),
+            ):
+                if key in written:
+                    raise self.err(
+                        (*path, key), f"does not apply to a satellite link: {instead}", at_key=True
+                    )
             orbiting = [e for e in clean["ends"] if nodes[e].altitude_km is not None]
             if len(orbiting) != 1:
                 raise self.err(
@@ -842,6 +877,23 @@ class _Checker:
                 )
             if "rx_aperture_m" not in clean:
                 raise self.err(path, "a satellite link needs rx_aperture_m (receiver diameter)")
+            if "zenith_transmittance" not in clean:
+                raise self.err(
+                    path,
+                    "a satellite link needs zenith_transmittance (the "
+                    "atmosphere's transmittance at zenith, e.g. 0.8)",
+                )
+            sat = nodes[orbiting[0]]
+            if (
+                sat.source is not None
+                and sat.source.kind == "entangled_pair"
+                and clean["direction"] == "uplink"
+            ):
+                raise self.err(
+                    (*path, "direction"),
+                    f"is uplink, but {sat.name} sends entangled "
+                    "pairs down; give direction: downlink",
+                )
         if "sky" in clean:
             for key in ("field_of_view_urad", "filter_bandwidth_nm"):
                 if key not in clean:
@@ -857,6 +909,14 @@ class _Checker:
             for key in ("tx_beam_waist_m", "rx_aperture_m"):
                 if key not in clean:
                     raise self.err(path, f"a free_space link needs {key}")
+        if channel in ("free_space", "satellite") and "wavelength_nm" not in clean:
+            sources = [nodes[e].source for e in clean["ends"]]
+            if not any(src is not None and src.wavelength_nm is not None for src in sources):
+                raise self.err(
+                    path,
+                    f"a {channel} link needs wavelength_nm (on the link, or "
+                    "on the source of one of its ends) for its diffraction",
+                )
 
     def demands(
         self,

@@ -91,7 +91,7 @@ def prepare_measure_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
             f": {why}" if why else ""
         )
     key = np.asarray(best.key_rate_bps)
-    loss = sum((np.asarray(h.channel_loss_db) for h in result.hops), np.asarray(0.0))
+    loss = result.channel_loss_db
     text = (
         f"end-to-end {best.protocol} key {_rate_text(key)} over {fmt_value(loss, 'dB')} "
         f"({fmt_value(best.fraction_of_plob)} of PLOB)"
@@ -201,12 +201,13 @@ def entanglement_verdicts(scenario: Scenario, result: Any) -> list[Any]:
     met5 = met4 & met5
     met6, why6 = logical_qubit_verdict(scenario, result, crit.computing_min_logical_qubits)
     met6 = met5 & met6
-    return [
-        StageVerdict(3, STAGE_NAMES[3], met3, why3),
-        StageVerdict(4, STAGE_NAMES[4], met4, why4),
-        StageVerdict(5, STAGE_NAMES[5], met5, why5),
-        StageVerdict(6, STAGE_NAMES[6], met6, why6),
-    ]
+    verdicts = [StageVerdict(3, STAGE_NAMES[3], met3, why3)]
+    for stage, met, why in ((4, met4, why4), (5, met5, why5), (6, met6, why6)):
+        # The stages build on each other: say so when the one below is what failed.
+        below = verdicts[-1].met
+        prefix = "" if np.all(below) else f"needs stage {stage - 1} first; "
+        verdicts.append(StageVerdict(stage, STAGE_NAMES[stage], met, prefix + why))
+    return verdicts
 
 
 def memory_verdict(scenario: Scenario, result: Any, delivery: Any) -> tuple[Any, str]:

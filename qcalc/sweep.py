@@ -342,14 +342,6 @@ def check_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def route_loss_db(result: Any) -> FloatArray:
-    """Channel loss summed over the demand's route (detectors excluded). [dB]"""
-    total: FloatArray = np.asarray(0.0)
-    for hop in result.hops:
-        total = np.asarray(total + np.asarray(hop.channel_loss_db, dtype=float), dtype=float)
-    return total
-
-
 def _metric(name: str, result: Any, derived: Mapping[str, Any]) -> Any:
     if name in derived:
         return derived[name]
@@ -492,7 +484,7 @@ def run_sweep(
     scenario = scenario_from_document(doc)
     result = evaluate_demand(scenario, scenario.demands[chosen])
     key, rep = result.key_rate_bps, result.key_repetition_rate_hz
-    loss = route_loss_db(result)
+    loss = np.asarray(result.channel_loss_db, dtype=float)
     derived = {
         "key_rate_bps": key,
         "loss_db": loss,

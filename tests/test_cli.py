@@ -118,12 +118,15 @@ def test_every_format_to_output_file(runner, tmp_path, command, fmt):
 def test_explain_prints_the_derivation(runner):
     result = runner.invoke(app, ["rate", METRO, "--explain"])
     assert result.exit_code == 0
-    assert "Step 1. fibre attenuation of alice-bob" in result.stdout
-    assert "loss = α · L" in result.stdout
+    assert "Step 1. fibre loss of alice-bob" in result.stdout
+    assert "loss = α · L + extra" in result.stdout
     assert "α = 0.2 dB/km" in result.stdout
+    assert "Step 2. detector of bob" in result.stdout
+    assert "decoy-state estimates (vacuum+weak)" in result.stdout
     result = runner.invoke(app, ["stage", METRO, "--explain", "-f", "json"])
     steps = json.loads(result.stdout)["explain"]
-    assert steps[0]["inputs"] == {"α": "0.2 dB/km", "L": "50 km"}
+    assert steps[0]["inputs"] == {"α": "0.2 dB/km", "L": "50 km", "extra": "1 dB"}
+    assert steps[0]["result"] == "11 dB"
 
 
 def test_failed_expectation_exits_1(runner, write):
