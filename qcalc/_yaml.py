@@ -38,6 +38,10 @@ _CORE_TAGS = {
 
 Path = tuple[str | int, ...]
 
+#: libyaml's C parser when PyYAML was built with it (composing is most of a small
+#: scenario's run time), else the pure-Python one; both are the safe loader.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 _YAML12_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)$")
 
 
@@ -80,7 +84,7 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 
 class _Builder:
-    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
+    def __init__(self, loader: Any, file: str) -> None:
         self.loader = loader
         self.doc = Document(data=None, file=file)
         self.count = 0
@@ -115,7 +119,7 @@ class _Builder:
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         if (
             node.tag == "tag:yaml.org,2002:str"
-            and getattr(node, "style", None) is None
+            and not getattr(node, "style", None)
             and _YAML12_FLOAT.match(str(node.value))
         ):
             # YAML 1.2 reads 1e9 and 1.0e-6 as numbers; PyYAML (YAML 1.1) reads them as text.
@@ -165,13 +169,15 @@ def read_document(text: str, file: str) -> Document:
         )
     if "\x00" in text:
         raise ScenarioError("the file holds NUL bytes; expected a YAML text file", file=file)
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     try:
         try:
             node = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or "malformed YAML"
+            if "nesting depth" in problem:  # libyaml's own limit, met before ours
+                problem = f"nesting deeper than {MAX_DEPTH} levels is not accepted"
             if "expected a single document" in str(exc.context or ""):
                 problem = "the file holds several YAML documents; expected exactly one"
             raise ScenarioError(

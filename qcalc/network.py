@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -26,11 +27,25 @@ def hop_sender(scenario: Scenario, a: str, b: str) -> str:
     return a
 
 
+#: Budgets already computed for a scenario (routing and hops need the same ones).
+_BUDGETS: WeakKeyDictionary[Scenario, dict[tuple[str, str, bool], LinkBudget]] = WeakKeyDictionary()
+
+
+def cached_budget(link: Link, scenario: Scenario, sender: str, over_pass: bool) -> LinkBudget:
+    """:func:`link_budget`, computed once per scenario, link, sender and pass flag."""
+    over_pass = over_pass and link.channel == "satellite" and link.min_elevation_deg is not None
+    memo = _BUDGETS.setdefault(scenario, {})
+    key = (link.name, sender, over_pass)
+    if key not in memo:
+        memo[key] = link_budget(link, scenario, sender=sender, over_pass=over_pass)
+    return memo[key]
+
+
 def _weight_db(link: Link, scenario: Scenario) -> float:
     """Routing weight of a link: its channel loss in dB (median over a sweep's values)."""
     if link.length_km is None and link.channel != "satellite":
         return MEASURED_LINK_WEIGHT_DB
-    budget = link_budget(link, scenario, sender=hop_sender(scenario, *link.ends))
+    budget = cached_budget(link, scenario, hop_sender(scenario, *link.ends), False)
     value = float(np.median(np.asarray(budget.channel_loss_db, dtype=float)))
     return value if np.isfinite(value) else 1e300
 
@@ -96,7 +111,7 @@ def best_link(scenario: Scenario, a: str, b: str) -> Link:
 def hop_budgets(scenario: Scenario, route: Sequence[str]) -> tuple[LinkBudget, ...]:
     """The budget of every hop along ``route``, each sent by :func:`hop_sender`."""
     return tuple(
-        link_budget(
+        cached_budget(
             best_link(scenario, a, b), scenario, sender=hop_sender(scenario, a, b), over_pass=True
         )
         for a, b in zip(route, route[1:], strict=False)

@@ -409,7 +409,7 @@ class Criteria:
     logical_error_rate: Any = 1e-6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity, so evaluations can cache per scenario
 class Scenario:
     name: str
     file: str
