@@ -1238,3 +1238,66 @@ def feasibility(
         feasible=not reasons,
         reasons=tuple(reasons),
     )
+
+
+@dataclass(frozen=True)
+class ServedBudget:
+    """A budget against what one demand of a scenario delivers."""
+
+    scenario: str
+    demand: str
+    path: tuple[str, ...]
+    stage: int
+    feasibility: Feasibility
+
+
+def serve_from_scenario(
+    budget: PairDemand, scenario_path: str, demand_name: str | None = None
+) -> ServedBudget:
+    """Evaluate ``demand_name`` (default: the first demand) of the scenario file and check
+    whether its Bell pairs serve ``budget``, distilling with BBPSSW (Bennett et al.,
+    PRL 76, 722 (1996)) where the pairs fall short of the required fidelity.
+
+    Raises
+    ------
+    ScenarioError
+        For a scenario with no demands or no demand of that name.
+    """
+    import difflib
+
+    import numpy as np
+
+    from qcalc.errors import ScenarioError
+    from qcalc.evaluate import evaluate_demand
+    from qcalc.protocols.distillation import bbpssw_round
+    from qcalc.scenario import load_scenario
+
+    scenario = load_scenario(scenario_path)
+    names = [d.name for d in scenario.demands]
+    if not names:
+        raise ScenarioError("has no demands to serve the budget", file=scenario_path)
+    if demand_name is None:
+        demand = scenario.demands[0]
+    elif demand_name in names:
+        demand = scenario.demands[names.index(demand_name)]
+    else:
+        close = difflib.get_close_matches(demand_name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ScenarioError(
+            f"no demand {demand_name!r} (demands: {', '.join(names)}){hint}", file=scenario_path
+        )
+    result = evaluate_demand(scenario, demand)
+    stage = int(np.max(result.stage))
+
+    def distil_round(fidelity: float) -> tuple[float, float]:
+        f_out, p = bbpssw_round(fidelity)
+        return float(f_out), float(p)
+
+    served = feasibility(
+        float(np.min(result.pair_rate_hz)),
+        float(np.min(result.fidelity)),
+        budget,
+        stage_reached=stage,
+        distil_round=distil_round,
+    )
+    return ServedBudget(scenario.name, demand.name, result.path, stage, served)

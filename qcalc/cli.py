@@ -455,67 +455,33 @@ def _budget_with_scenario(
     demand_name: str | None,
 ) -> tuple[dict[str, Any], list[str], int]:
     """Add what a deployment delivers to a budget: rate, fidelity, time, feasibility."""
-    from qcalc import budget as b
-
     data = budget.to_dict()
-    lines: list[str] = []
     if scenario_path is None:
         if demand_name is not None:
             fail("--demand needs --scenario FILE")
-        return data, lines, EXIT_OK
-    import numpy as np
+        return data, [], EXIT_OK
+    from qcalc.budget import serve_from_scenario
+    from qcalc.report import num
 
-    from qcalc.evaluate import evaluate_demand
-    from qcalc.protocols.distillation import bbpssw_round
-    from qcalc.scenario import load_scenario
-
-    sc = load_scenario(scenario_path)
-    if not sc.demands:
-        fail(f"{scenario_path}: has no demands to serve the budget")
-    names = [d.name for d in sc.demands]
-    if demand_name is None:
-        demand = sc.demands[0]
-    elif demand_name in names:
-        demand = sc.demands[names.index(demand_name)]
-    else:
-        import difflib
-
-        close = difflib.get_close_matches(demand_name, names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        fail(f"{scenario_path}: no demand {demand_name!r} (demands: {', '.join(names)}){hint}")
-    result = evaluate_demand(sc, demand)
-    stage = int(np.max(result.stage))
-
-    def distil_round(f: float) -> tuple[float, float]:
-        f_out, p = bbpssw_round(f)
-        return float(f_out), float(p)
-
-    feas = b.feasibility(
-        float(np.min(result.pair_rate_hz)),
-        float(np.min(result.fidelity)),
-        budget,
-        stage_reached=stage,
-        distil_round=distil_round,
-    )
+    served = serve_from_scenario(budget, scenario_path, demand_name)
+    feas = served.feasibility
     extra = feas.to_dict()
     data.update(
-        scenario=sc.name,
-        demand=demand.name,
-        path=list(result.path),
+        scenario=served.scenario,
+        demand=served.demand,
+        path=list(served.path),
         available_rate_hz=extra["available_rate_hz"],
         fidelity=extra["fidelity"],
         time_to_complete_s=extra["time_to_complete_s"],
         feasible=extra["feasible"],
-        stage_reached=stage,
+        stage_reached=served.stage,
         stage_gap=extra["stage_gap"],
         feasibility=extra,
     )
-    from qcalc.report import num
-
-    lines += [
-        f"deployment: {sc.name}, demand {demand.name} ({' → '.join(result.path)})",
-        f"available: {num(result.pair_rate_hz, 'pairs/s')} at fidelity {num(result.fidelity)}"
-        f", stage {stage}",
+    lines = [
+        f"deployment: {served.scenario}, demand {served.demand} ({' → '.join(served.path)})",
+        f"available: {num(feas.available_rate_hz, 'pairs/s')} at fidelity "
+        f"{num(feas.fidelity)}, stage {served.stage}",
         f"time to complete: {num(feas.time_to_complete_s, 's')} (wall time "
         f"{num(budget.wall_time_s, 's')})",
         f"feasible: {'yes' if feas.feasible else 'no'}",
