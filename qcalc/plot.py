@@ -58,8 +58,8 @@ NEEDS_MATPLOTLIB = "plotting needs matplotlib: pip install 'qcalc[plot]'"
 def _figure(width_in: float, height_in: float) -> Any:
     """A bare matplotlib Figure on the Agg canvas (UsageError when matplotlib is missing)."""
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: TID251 - lazy
-        from matplotlib.figure import Figure  # noqa: TID251
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError:
         raise UsageError(NEEDS_MATPLOTLIB) from None
     figure = Figure(figsize=(width_in, height_in), layout="constrained")
@@ -82,7 +82,7 @@ def _check_suffix(out_path: str) -> str:
 
 
 def _save(figure: Any, out_path: str, suffix: str) -> None:
-    from matplotlib import rc_context  # noqa: TID251
+    from matplotlib import rc_context
 
     metadata = {"Date": None} if suffix == ".svg" else {"Software": "qcalc"}
     try:
@@ -150,9 +150,9 @@ def _positive(y: FloatArray) -> FloatArray:
 
 def _colours(result: SweepResult, count: int) -> tuple[list[Any], Any]:
     """A colour per line (viridis along the second field) and, for many lines, a mappable."""
-    from matplotlib import colormaps  # noqa: TID251
-    from matplotlib.cm import ScalarMappable  # noqa: TID251
-    from matplotlib.colors import LogNorm, Normalize  # noqa: TID251
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import LogNorm, Normalize
 
     if count == 1:
         return ["C0"], None
@@ -356,7 +356,7 @@ def plot_link_waterfall(budgets: list[LinkBudget], out_path: str) -> None:
     suffix = _check_suffix(out_path)
     if not budgets:
         raise UsageError("no link budgets to plot")
-    from matplotlib import colormaps  # noqa: TID251 - lazy, after the arguments are checked
+    from matplotlib import colormaps  # after the arguments are checked
 
     figure = _figure(7.0, 1.0)
     names = list(dict.fromkeys(t.name for b in budgets for t in b.terms))
