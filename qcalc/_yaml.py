@@ -68,6 +68,14 @@ class Document:
         return ScenarioError(message, file=self.file, line=line, column=column, field=dotted(path))
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters with the length said."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text):,} characters)"
+
+
 def dotted(path: Path) -> str:
     """``("links", 2, "length_km")`` → ``links[2].length_km``."""
     out = ""
@@ -111,7 +119,7 @@ class _Builder:
             raise self.fail(
                 node,
                 path,
-                f"the tag {node.tag!r} is not allowed; scenarios use plain YAML values only",
+                f"the tag {shown(node.tag)} is not allowed; scenarios use plain YAML values only",
             )
         if isinstance(node, yaml.MappingNode):
             return self.build_mapping(node, path, depth)
@@ -127,7 +135,9 @@ class _Builder:
         try:
             return self.loader.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
-            raise self.fail(node, path, f"cannot read the value {node.value!r}: {exc}") from None
+            raise self.fail(
+                node, path, f"cannot read the value {shown(node.value)}: {shown(str(exc), 120)}"
+            ) from None
 
     def build_mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -138,6 +148,13 @@ class _Builder:
                 )
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self.fail(key_node, path, "a mapping key must be a plain name")
+            if key_node.tag not in _CORE_TAGS:
+                raise self.fail(
+                    key_node,
+                    path,
+                    f"the tag {shown(key_node.tag)} is not allowed; scenarios use plain YAML "
+                    "values only",
+                )
             key = str(key_node.value)
             child = (*path, key)
             if key in out:
@@ -145,7 +162,7 @@ class _Builder:
                 raise self.fail(
                     key_node,
                     child,
-                    f"duplicate key {key!r} (first given at line {first[0]}); "
+                    f"duplicate key {shown(key)} (first given at line {first[0]}); "
                     "each key may appear once",
                 )
             self.doc.key_marks[child] = _mark(key_node)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from qcalc._yaml import Document, Path, read_document, read_file
+from qcalc._yaml import Document, Path, read_document, read_file, shown
 from qcalc.apps import APPLICATIONS as APPLICATION_CATALOGUE
 from qcalc.constants import FIBRE_ATTENUATION_DB_PER_KM_1550NM
 from qcalc.errors import ScenarioError
@@ -230,7 +230,13 @@ DEMAND_FIELDS: dict[str, Field] = {
             "protocol": Field(
                 "enum", "distillation protocol", choices=("bbpssw", "dejmps"), required=True
             ),
-            "rounds": _int("rounds of distillation", lo=0, default=1),
+            "rounds": Field(
+                "integer",
+                "rounds of distillation (at most 30: 2^30 raw pairs each)",
+                0,
+                30,
+                default=1,
+            ),
         },
     ),
     "expect": Field("expect", "checks the demand must pass, e.g. {stage: '>= 1'}"),
@@ -461,9 +467,9 @@ def _unknown_key(key: str, options: list[str] | tuple[str, ...]) -> str:
     """'unknown key' with a did-you-mean, or the list of allowed keys when none is close."""
     hint = _suggest(key, options)
     return (
-        f"unknown key {key!r}{hint}"
+        f"unknown key {shown(key)}{hint}"
         if hint
-        else (f"unknown key {key!r} (allowed: {', '.join(options)})")
+        else (f"unknown key {shown(key)} (allowed: {', '.join(options)})")
     )
 
 
@@ -482,30 +488,35 @@ class _Checker:
         if isinstance(value, bool):
             raise self.err(
                 path,
-                f"is {value!r} (YAML reads yes/no/on/off/true/false as a "
+                f"is {shown(value)} (YAML reads yes/no/on/off/true/false as a "
                 f"boolean); expected {spec.range_text}{_unit_hint(name)}, "
                 "written as a plain number",
             )
         if isinstance(value, str):
             numeric = re.match(r"^\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(\S.*)?$", value)
-            hint = f"; write {numeric.group(1)} (the unit is in the key's name)" if numeric else ""
+            hint = (
+                f"; write {numeric.group(1) if len(numeric.group(1)) <= 30 else 'the number alone'} (the unit is in the key's name)"
+                if numeric
+                else ""
+            )
             raise self.err(
-                path, f"is the text {value!r}; expected {spec.range_text}{_unit_hint(name)}{hint}"
+                path,
+                f"is the text {shown(value)}; expected {spec.range_text}{_unit_hint(name)}{hint}",
             )
         if value is None:
             raise self.err(path, f"is empty; expected {spec.range_text}{_unit_hint(name)}")
         if not isinstance(value, int | float):
             if hasattr(value, "shape"):  # a numpy array placed by a sweep
                 return self.array(path, value, spec)
-            raise self.err(path, f"is {value!r}; expected {spec.range_text}")
+            raise self.err(path, f"is {shown(value)}; expected {spec.range_text}")
         if isinstance(value, int) and abs(value) > 1e300:
             raise self.err(
                 path, f"is a {len(str(abs(value)))}-digit integer; expected {spec.range_text}"
             )
         if isinstance(value, float) and not math.isfinite(value):
-            raise self.err(path, f"is {value!r}; expected a finite number ({spec.range_text})")
+            raise self.err(path, f"is {shown(value)}; expected a finite number ({spec.range_text})")
         if integer and not float(value).is_integer():
-            raise self.err(path, f"is {value!r}; expected a whole number")
+            raise self.err(path, f"is {shown(value)}; expected a whole number")
         self.in_range(path, float(value), spec)
         return int(value) if integer else float(value)
 
@@ -531,12 +542,14 @@ class _Checker:
 
     def string(self, path: Path, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.err(path, f"is {value!r}; expected a non-empty text")
+            raise self.err(path, f"is {shown(value)}; expected a non-empty text")
         return value
 
     def names(self, path: Path, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.err(path, f"is {value!r}; expected a list of node names, e.g. [alice, bob]")
+            raise self.err(
+                path, f"is {shown(value)}; expected a list of node names, e.g. [alice, bob]"
+            )
         return tuple(value)
 
     # -- one field
@@ -550,7 +563,7 @@ class _Checker:
             return self.string(path, value)
         if kind == "strings":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise self.err(path, f"is {value!r}; expected a list of texts")
+                raise self.err(path, f"is {shown(value)}; expected a list of texts")
             return tuple(value)
         if kind == "enum":
             if value not in spec.choices:
@@ -559,7 +572,7 @@ class _Checker:
                     expected = f"{len(spec.choices)} names (`qcalc apps` lists them)"
                 else:
                     expected = f"one of {', '.join(spec.choices)}"
-                raise self.err(path, f"is {value!r}; expected {expected}{hint}")
+                raise self.err(path, f"is {shown(value)}; expected {expected}{hint}")
             return value
         if kind == "names":
             return self.names(path, value)
@@ -573,7 +586,7 @@ class _Checker:
             if not isinstance(value, list) or not 1 <= len(value) <= 2:
                 raise self.err(
                     path,
-                    f"is {value!r}; expected `infinite` or a list of one or "
+                    f"is {shown(value)}; expected `infinite` or a list of one or "
                     "two decoy intensities such as [0.1, 0.0]",
                 )
             return tuple(self.number((*path, i), v, spec) for i, v in enumerate(value))
@@ -612,7 +625,7 @@ class _Checker:
         for key, f in spec.items():
             if key not in out:
                 if f.required:
-                    raise self.err(path, f"misses the required key {key!r} ({f.doc})")
+                    raise self.err(path, f"misses the required key {shown(key)} ({f.doc})")
                 if f.default is not None:
                     out[key] = f.default
         return out
@@ -625,7 +638,7 @@ class _Checker:
                 known = ", ".join(named) or "none"
                 raise self.err(
                     path,
-                    f"names the {kind} profile {value!r}, which {where} does "
+                    f"names the {kind} profile {shown(value)}, which {where} does "
                     f"not define (defined: {known}){_suggest(value, list(named))}",
                 )
             return named[value]
@@ -662,7 +675,7 @@ class _Checker:
         if not isinstance(value, dict):
             raise self.err(
                 path,
-                f"is {value!r}; expected a mapping such as "
+                f"is {shown(value)}; expected a mapping such as "
                 "{stage: '>= 1', key_rate_bps: '>= 1000'}",
             )
         checks = []
@@ -679,7 +692,7 @@ class _Checker:
             if match is None or number is None or not math.isfinite(number):
                 raise self.err(
                     (*path, key),
-                    f"is {text!r}; expected a comparison as a quoted "
+                    f"is {shown(text)}; expected a comparison as a quoted "
                     f"text such as '>= {text if isinstance(text, int | float) and not isinstance(text, bool) else 1}' "
                     "(operators >=, <=, ==, >, <)",
                 )
@@ -690,7 +703,7 @@ class _Checker:
     def scenario(self) -> Scenario:
         data = self.doc.data
         if not isinstance(data, dict):
-            what = "a list" if isinstance(data, list) else f"the value {data!r}"
+            what = "a list" if isinstance(data, list) else f"the value {shown(data)}"
             raise self.err(
                 (),
                 f"the file holds {what}; expected a scenario mapping with the "
@@ -701,7 +714,7 @@ class _Checker:
                 raise self.err((key,), _unknown_key(key, list(TOP_FIELDS)), at_key=True)
         for key, f in TOP_FIELDS.items():
             if f.required and key not in data:
-                raise self.err((), f"misses the required key {key!r} ({f.doc})")
+                raise self.err((), f"misses the required key {shown(key)} ({f.doc})")
         version = self.number(("qcalc",), data["qcalc"], TOP_FIELDS["qcalc"], integer=True)
         if version != FORMAT_VERSION:
             raise self.err(
@@ -731,7 +744,9 @@ class _Checker:
             criteria=Criteria(
                 **self.section(("criteria",), data.get("criteria", {}), CRITERIA_FIELDS, profiles)
             ),
-            description=str(data.get("description", "")),
+            description=(
+                self.string(("description",), data["description"]) if "description" in data else ""
+            ),
             references=self.value(
                 ("references",), data.get("references", []), TOP_FIELDS["references"], profiles
             ),
@@ -742,7 +757,9 @@ class _Checker:
     def hardware(self, value: Any) -> dict[str, dict[str, Any]]:
         path: Path = ("hardware",)
         if not isinstance(value, dict):
-            raise self.err(path, f"is {value!r}; expected a mapping of {', '.join(HARDWARE_KINDS)}")
+            raise self.err(
+                path, f"is {shown(value)}; expected a mapping of {', '.join(HARDWARE_KINDS)}"
+            )
         profiles: dict[str, dict[str, Any]] = {kind: {} for kind in HARDWARE_KINDS.values()}
         for group, entries in value.items():
             if group not in HARDWARE_KINDS:
@@ -750,7 +767,7 @@ class _Checker:
                     (*path, group), _unknown_key(group, list(HARDWARE_KINDS)), at_key=True
                 )
             if not isinstance(entries, dict):
-                raise self.err((*path, group), f"is {entries!r}; expected profiles by name")
+                raise self.err((*path, group), f"is {shown(entries)}; expected profiles by name")
             kind = HARDWARE_KINDS[group]
             for name, body in entries.items():
                 profiles[kind][name] = self.make_profile((*path, group, name), body, kind, profiles)
@@ -803,7 +820,7 @@ class _Checker:
             if name in seen:
                 raise self.err(
                     (*here, "name"),
-                    f"is {name!r}, the name of links[{seen[name]}] "
+                    f"is {shown(name)}, the name of links[{seen[name]}] "
                     "too; give each link its own name",
                 )
             seen[name] = i
@@ -824,7 +841,7 @@ class _Checker:
             if end not in nodes:
                 raise self.err(
                     path,
-                    f"names {end!r}, which is not a node "
+                    f"names {shown(end)}, which is not a node "
                     f"(nodes: {', '.join(nodes)}){_suggest(end, list(nodes))}",
                 )
         return ends[0], ends[1]
@@ -937,7 +954,7 @@ class _Checker:
             ends = self.two_ends((*here, "ends"), clean["ends"], scenario.nodes)
             name = clean.pop("name", None) or "-".join(ends)
             if name in seen:
-                raise self.err((*here, "name"), f"is {name!r}, used by another demand too")
+                raise self.err((*here, "name"), f"is {shown(name)}, used by another demand too")
             seen.add(name)
             clean["ends"] = ends
             if "path" in clean:
@@ -961,7 +978,7 @@ class _Checker:
                 if node not in scenario.nodes:
                     raise self.err(
                         path,
-                        f"names {node!r}, which is not a node"
+                        f"names {shown(node)}, which is not a node"
                         f"{_suggest(node, list(scenario.nodes))}",
                     )
             if scenario.link_between(a, b) is None:

@@ -280,7 +280,7 @@ def _bb84_gllp(
     gain, qber = weak_coherent_gain_and_error(mu_a, eta, y0, e_d)
     # Worst case: every multi-photon pulse reaches Bob, p_multi = 1 − e^{−μ}(1 + μ).
     p_multi = -np.expm1(-mu_a) - mu_a * np.exp(-mu_a)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         single_fraction = np.where(gain > 0, 1.0 - p_multi / gain, 0.0)
         single_fraction = np.clip(single_fraction, 0.0, 1.0)
         e1 = np.where(single_fraction > 0, np.clip(qber / single_fraction, 0.0, 0.5), 0.5)

@@ -32,6 +32,12 @@ FloatArray = npt.NDArray[np.float64]
 #: 8 segments; 16 segments would need 65 535). [segments]
 MAX_EXACT_SEGMENTS = 8
 
+#: Smallest link (p) and swap (a) success probabilities the Markov chain is solved at;
+#: below them the dense solve loses precision (for 8 segments from a ≈ 1e-5) and the
+#: waiting time is scaled by its leading order (see :func:`markov_waiting_time`).
+SMALL_LINK_PROBABILITY = 1e-9
+SMALL_SWAP_PROBABILITY = 1e-3
+
 #: Batch size (elements × states²) of one batched linear solve, to bound memory. [count]
 _SOLVE_BATCH_ELEMENTS = 2_000_000
 
@@ -209,7 +215,7 @@ def two_segment_memory_wait(p: npt.ArrayLike) -> FloatArray:
        (2023) (memory dephasing during the wait of the earlier pair).
     """
     p_arr = _probability("p", p)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         wait = 2.0 * (1.0 - p_arr) / (p_arr * (2.0 - p_arr))  # mean of D, see Notes
     return np.asarray(np.where(p_arr == 0.0, np.inf, wait), dtype=float)
 
@@ -548,15 +554,28 @@ def markov_waiting_time(p: npt.ArrayLike, a: npt.ArrayLike = 1.0, segments: int 
     a_arr = _probability("a", a)
     p_arr, a_arr = np.broadcast_arrays(p_arr, a_arr)
     dead = (p_arr == 0.0) | ((a_arr == 0.0) & (m > 1))
-    p_flat = np.where(dead, 0.5, p_arr).ravel()
-    a_flat = np.where(dead, 1.0, a_arr).ravel()
+    # Below the floors the dense solve loses precision; K then follows its leading-order
+    # scaling, K ∝ 1/p (every level waits on link generation) and K ∝ a^−depth (each
+    # swap level retries 1/a times; K p a^depth → (3/2)^depth, Sangouard et al. 2011),
+    # solved at the floor and scaled in log space. Relative error O(floor).
+    p_solve = np.maximum(np.where(dead, 0.5, p_arr), SMALL_LINK_PROBABILITY)
+    a_solve = np.maximum(np.where(dead, 1.0, a_arr), SMALL_SWAP_PROBABILITY)
+    p_flat, a_flat = p_solve.ravel(), a_solve.ravel()
     chain = _chain(m)
     batch = max(1, _SOLVE_BATCH_ELEMENTS // (chain.size * chain.size))
     out = np.empty(p_flat.size)
     for start in range(0, p_flat.size, batch):
         sl = slice(start, start + batch)
         out[sl] = _solve_chain(chain, p_flat[sl], a_flat[sl])  # Sec. III of [1]
-    return np.asarray(np.where(dead, np.inf, out.reshape(p_arr.shape)), dtype=float)
+    depth = int(np.ceil(np.log2(m))) if m > 1 else 0
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        log_k = (
+            np.log(out.reshape(p_arr.shape)) + np.log(p_solve) - np.log(np.where(dead, 1.0, p_arr))
+        )
+        if depth:
+            log_k = log_k + depth * (np.log(a_solve) - np.log(np.where(dead, 1.0, a_arr)))
+        k = np.exp(log_k)
+    return np.asarray(np.where(dead, np.inf, k), dtype=float)
 
 
 def approx_waiting_time(p: npt.ArrayLike, a: npt.ArrayLike = 1.0, segments: int = 2) -> FloatArray:
