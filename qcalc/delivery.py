@@ -37,6 +37,11 @@ from qcalc.scenario import Node, Scenario
 #: (p → 0) limit of the geometric waiting-time formulas. [unitless]
 MEASURED_LINK_ATTEMPT_PROBABILITY = 1e-6
 
+#: Local time per heralded attempt (emission, reset) added to the heralding round trip:
+#: a few µs on NV centres (Humphreys et al., Nature 558, 268 (2018): 3.8–5 µs per
+#: attempt at ~2 m); 1 µs here, so that even a 0 km link has a finite rate. [s]
+ATTEMPT_PREPARATION_S = 1e-6
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -204,7 +209,8 @@ def _heralded_segment(scenario: Scenario, budget: LinkBudget) -> Segment:
     length_km = budget.length_km
     p = multiplexed_success_probability(herald.success_probability, link.memory_modes)
     fidelity = _werner_with_error(herald.fidelity, link.misalignment_error)
-    return Segment("heralded", link.ends, p, heralding_attempt_time_s(length_km), fidelity)
+    attempt_s = heralding_attempt_time_s(length_km, preparation_time_s=ATTEMPT_PREPARATION_S)
+    return Segment("heralded", link.ends, p, attempt_s, fidelity)
 
 
 def _measured_segment(budget: LinkBudget) -> Segment | str:
@@ -216,12 +222,13 @@ def _measured_segment(budget: LinkBudget) -> Segment | str:
         )
     rate = np.asarray(link.elementary_pair_rate_hz, dtype=float)
     p = MEASURED_LINK_ATTEMPT_PROBABILITY
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         attempt = np.where(rate > 0, p / rate, np.inf)
+    alive = np.isfinite(attempt)  # a rate so small its attempt time overflows is no rate
     return Segment(
         "measured",
         link.ends,
-        np.where(rate > 0, p, 0.0),
+        np.where(alive, p, 0.0),
         attempt,
         np.asarray(link.elementary_fidelity, dtype=float),
     )
@@ -298,6 +305,31 @@ def deliver(
 ) -> Delivery:
     """End-to-end Bell pairs along ``route``: rate, fidelity and the times that bound them.
 
+    Probabilities near the smallest floats (a 1e-308 efficiency) take the intermediate
+    arithmetic past the float range; the results are then brought back to what they
+    mean: a rate that cannot be represented is 0, a fidelity stays in [1/4, 1].
+    """
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        out = _deliver(scenario, route, hops, distillation)
+    for name in ("raw_rate_hz", "rate_hz"):
+        value = np.asarray(getattr(out, name), dtype=float)
+        setattr(out, name, np.where(np.isfinite(value) & (value > 0), value, 0.0))
+    if out.delivers:
+        for name in ("swapped_fidelity", "stored_fidelity", "fidelity"):
+            value = np.asarray(getattr(out, name), dtype=float)
+            setattr(out, name, np.clip(np.where(np.isfinite(value), value, 0.25), 0.25, 1.0))
+        out.qber = np.clip(np.nan_to_num(np.asarray(out.qber, dtype=float), nan=0.5), 0.0, 0.5)
+    return out
+
+
+def _deliver(
+    scenario: Scenario,
+    route: tuple[str, ...],
+    hops: tuple[LinkBudget, ...],
+    distillation: Any = None,
+) -> Delivery:
+    """End-to-end Bell pairs along ``route``: rate, fidelity and the times that bound them.
+
     Unequal segments are evaluated as equal ones at the slowest segment's success
     probability and attempt time, an upper bound on the waiting time.
     """
@@ -313,6 +345,10 @@ def deliver(
     out.segments = tuple(segments)
     if reason:
         out.reason = reason
+        return out
+    dead = [s for s in segments if not np.any(np.asarray(s.success_probability) > 0)]
+    if dead:
+        out.reason = f"link {'-'.join(dead[0].ends)} delivers no pairs (success probability 0)"
         return out
     junctions = _junctions(route, segments)
     for name in junctions:

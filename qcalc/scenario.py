@@ -156,7 +156,7 @@ NODE_FIELDS: dict[str, Field] = {
         "mapping",
         "circular orbit of a satellite node",
         sub={
-            "altitude_km": _num("orbit altitude [km]", gt=True, required=True),
+            "altitude_km": _num("orbit altitude [km]", 100.0, 1e5, required=True),
         },
     ),
 }
@@ -251,6 +251,65 @@ CRITERIA_FIELDS: dict[str, Field] = {
         "number", "target logical error per round", 0.0, 1.0, True, default=1e-6
     ),
 }
+#: Physical ranges, far wider than any deployment yet wider than none of physics: a
+#: value outside is a typo (1e308, 5e-324), refused before it can overflow a model.
+#: (table, key) → (minimum, maximum, exclusive minimum)
+PHYSICAL_RANGES: dict[tuple[str, str], tuple[float, float, bool]] = {
+    ("detector", "dark_count_rate_hz"): (0.0, 1e12, False),
+    ("detector", "gate_window_ns"): (1e-3, 1e9, False),
+    ("detector", "dead_time_ns"): (0.0, 1e12, False),
+    ("source", "repetition_rate_hz"): (0.0, 1e15, True),
+    ("source", "pair_rate_hz"): (0.0, 1e15, True),
+    ("source", "wavelength_nm"): (100.0, 1e5, False),
+    ("memory", "coherence_time_s"): (1e-12, 1e9, False),
+    ("memory", "cutoff_s"): (1e-12, 1e9, False),
+    ("processor", "physical_qubits"): (1.0, 1e12, False),
+    ("processor", "logical_qubits"): (0.0, 1e12, False),
+    ("link", "length_km"): (0.0, 1e6, False),
+    ("link", "attenuation_db_per_km"): (0.0, 1e3, False),
+    ("link", "extra_loss_db"): (0.0, 1e4, False),
+    ("link", "wavelength_nm"): (100.0, 1e5, False),
+    ("link", "tx_beam_waist_m"): (1e-6, 100.0, False),
+    ("link", "tx_aperture_m"): (1e-4, 100.0, False),
+    ("link", "rx_aperture_m"): (1e-4, 100.0, False),
+    ("link", "atmospheric_attenuation_db_per_km"): (0.0, 1e3, False),
+    ("link", "visibility_km"): (1e-3, 1e3, False),
+    ("link", "pointing_jitter_urad"): (0.0, 1e5, False),
+    ("link", "cn2_m_minus_2_3"): (0.0, 1e-9, False),
+    ("link", "fried_parameter_m"): (1e-4, 1e3, False),
+    ("link", "elevation_deg"): (0.01, 90.0, False),
+    ("link", "min_elevation_deg"): (0.01, 90.0, False),
+    ("link", "max_elevation_deg"): (0.01, 90.0, False),
+    ("link", "divergence_urad"): (1e-2, 1e6, False),
+    ("link", "zenith_transmittance"): (0.0, 1.0, True),
+    ("link", "passes_per_day"): (0.0, 1e4, False),
+    ("link", "receiver_efficiency"): (0.0, 1.0, True),
+    ("link", "field_of_view_urad"): (1e-2, 1e7, False),
+    ("link", "filter_bandwidth_nm"): (1e-6, 1e4, False),
+    ("link", "elementary_pair_rate_hz"): (0.0, 1e15, False),
+    ("link", "memory_modes"): (1.0, 1e9, False),
+    ("demand", "block_size"): (1.0, 1e20, False),
+    ("demand", "error_correction_efficiency"): (1.0, 10.0, False),
+}
+
+
+def _bound(table: dict[str, Field], name: str) -> None:
+    from dataclasses import replace as _replace
+
+    for (which, key), (lo, hi, gt) in PHYSICAL_RANGES.items():
+        if which == name and key in table:
+            table[key] = _replace(table[key], minimum=lo, maximum=hi, exclusive_minimum=gt)
+
+
+for _table, _name in (
+    (DETECTOR_FIELDS, "detector"),
+    (SOURCE_FIELDS, "source"),
+    (MEMORY_FIELDS, "memory"),
+    (PROCESSOR_FIELDS, "processor"),
+    (LINK_FIELDS, "link"),
+    (DEMAND_FIELDS, "demand"),
+):
+    _bound(_table, _name)
 EXCLUSIVE_LINK_KEYS = (
     ("elevation_deg", "min_elevation_deg"),
     ("min_elevation_deg", "elevation_deg"),
@@ -922,6 +981,11 @@ class _Checker:
                     (*path, "sky"),
                     "is for free-space and satellite links; a fibre link sees no sky",
                 )
+        if channel == "free_space" and clean.get("length_km") == 0:
+            raise self.err(
+                (*path, "length_km"),
+                "is 0; a free_space link needs a length > 0 km for its beam to spread over",
+            )
         if channel == "free_space":
             for key in ("tx_beam_waist_m", "rx_aperture_m"):
                 if key not in clean:

@@ -88,8 +88,14 @@ def test_no_key_below_the_elevation_mask():
 @pytest.mark.parametrize(
     ("replace", "message"),
     [
-        ("elevation_deg: 30", "links[0].elevation_deg: is 95; expected a number > 0 and ≤ 90"),
-        ("rx_aperture_m: 1.0", "links[0].rx_aperture_m: is -1; expected a number > 0 in m"),
+        (
+            "elevation_deg: 30",
+            "links[0].elevation_deg: is 95; expected a number ≥ 0.01 and ≤ 90 in degrees",
+        ),
+        (
+            "rx_aperture_m: 1.0",
+            "links[0].rx_aperture_m: is -1; expected a number ≥ 0.0001 and ≤ 100 in m",
+        ),
     ],
 )
 def test_bad_satellite_input(runner, write, replace, message):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from qcalc.cli import app
+from qcalc.delivery import ATTEMPT_PREPARATION_S
 from qcalc.evaluate import evaluate_scenario
 from qcalc.protocols.entanglement import double_click_link, heralding_attempt_time_s
 from qcalc.protocols.faulttolerance import logical_qubits, surface_code_distance
@@ -52,13 +53,13 @@ demands:
 
 def test_single_heralded_link_rate_and_fidelity_follow_barrett_kok():
     # Barrett & Kok, PRA 71, 060310 (2005): p = η_A η_B / 2, ideal fidelity 1; attempt time
-    # L n_g / c for a midpoint station.
+    # L n_g / c for a midpoint station plus the local preparation time.
     r = evaluate_scenario(parse_scenario(MEMORY_LINK.format(t=10.0, eff=0.8, length=20)))[0]
     eta_arm = 0.8 * 10 ** (-0.2 * 10 / 10)
     p = double_click_link(eta_arm, eta_arm).success_probability
-    np.testing.assert_allclose(r.pair_rate_hz, p / heralding_attempt_time_s(20.0), rtol=1e-9)
+    tau = heralding_attempt_time_s(20.0, preparation_time_s=ATTEMPT_PREPARATION_S)
+    np.testing.assert_allclose(r.pair_rate_hz, p / tau, rtol=1e-9)
     # Both memories depolarise over one heralding round trip τ: F = 1/4 + 3/4 e^{−2τ/T}.
-    tau = heralding_attempt_time_s(20.0)
     assert r.fidelity == pytest.approx(0.25 + 0.75 * np.exp(-2 * tau / 10.0), rel=1e-12)
     assert int(r.stage) == 4
 

@@ -71,19 +71,19 @@ BAD = [
     (
         "NaN",
         ("length_km: 10", "length_km: .nan"),
-        ":6:37: links[0].length_km: is nan; expected a finite number (a number ≥ 0)",
+        ":6:37: links[0].length_km: is nan; expected a finite number (a number ≥ 0 and ≤ 1e+06)",
     ),
     (
         "unit in a number",
         ("length_km: 10", 'length_km: "50 km"'),
-        ":6:37: links[0].length_km: is the text '50 km'; expected a number ≥ 0 in km; "
+        ":6:37: links[0].length_km: is the text '50 km'; expected a number ≥ 0 and ≤ 1e+06 in km; "
         "write 50 (the unit is in the key's name)",
     ),
     (
         "YAML 1.1 boolean",
         ("length_km: 10", "length_km: yes"),
         ":6:37: links[0].length_km: is True (YAML reads yes/no/on/off/true/false as a boolean); "
-        "expected a number ≥ 0 in km, written as a plain number",
+        "expected a number ≥ 0 and ≤ 1e+06 in km, written as a plain number",
     ),
     (
         "efficiency above 1",
@@ -93,7 +93,7 @@ BAD = [
     (
         "negative length",
         ("length_km: 10", "length_km: -3"),
-        ":6:37: links[0].length_km: is -3; expected a number ≥ 0 in km",
+        ":6:37: links[0].length_km: is -3; expected a number ≥ 0 and ≤ 1e+06 in km",
     ),
     (
         "unknown end",
@@ -202,7 +202,7 @@ def test_alias_bomb_is_refused_quickly(write):
     start = time.perf_counter()
     with pytest.raises(ScenarioError, match="alias bomb"):
         load_scenario(path)
-    assert time.perf_counter() - start < 1.0  # generous bound, not a benchmark
+    assert time.perf_counter() - start < 2.0  # generous bound, not a benchmark
 
 
 def test_deep_nesting_is_refused(write):

@@ -392,7 +392,7 @@ def test_values_outside_the_field_range_are_refused_before_evaluation():
     with pytest.raises(UsageError) as info:
         run_sweep(METRO, [parse_vary("links.alice-bob.length_km=-10:10:3")], [])
     assert str(info.value) == (
-        "--vary 'links.alice-bob.length_km': the range reaches -10; expected a number ≥ 0 in km"
+        "--vary 'links.alice-bob.length_km': the range reaches -10; expected a number ≥ 0 and ≤ 1e+06 in km"
     )
     with pytest.raises(UsageError) as info:
         run_sweep(METRO, [parse_vary("hardware.detectors.snspd.efficiency=0:1:3")], [])

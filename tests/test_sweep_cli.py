@@ -136,7 +136,7 @@ def test_output_file_and_plot(runner, tmp_path):
         ),
         (
             ["--vary", f"{LENGTH}=-5:2:3"],
-            f"--vary '{LENGTH}': the range reaches -5; expected a number ≥ 0 in km",
+            f"--vary '{LENGTH}': the range reaches -5; expected a number ≥ 0 and ≤ 1e+06 in km",
         ),
         (
             ["--vary", f"{LENGTH}=1:2:3", "--plot", "sweep.pdf"],
