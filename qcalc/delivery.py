@@ -85,6 +85,7 @@ class Delivery:
     cutoff_attempts: Any = np.inf
     gate_factor: Any = 1.0
     final_decay: Any = 1.0
+    dephasing: bool = False
     steps: list[Step] = field(default_factory=list)
 
     @property
@@ -436,7 +437,11 @@ def _deliver(
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         out.raw_rate_hz = np.where(np.isfinite(attempts) & (tau > 0), 1.0 / (attempts * tau), 0.0)
     out.swapped_fidelity = fidelity_from_werner_parameter(w)
-    out.stored_fidelity = fidelity_from_werner_parameter(w * decay)
+    out.dephasing = all(
+        scenario.nodes[n].memory.noise == "dephasing"  # type: ignore[union-attr]
+        for n in out.memory_nodes
+    ) and bool(out.memory_nodes)
+    out.stored_fidelity = fidelity_from_werner_parameter(w * _memory_factor(decay, out.dephasing))
     out.attempt_probability, out.attempt_time_s, out.swap_probability = p, tau, a
     with np.errstate(divide="ignore"):
         out.pair_coherence_time_s = np.where(
@@ -512,6 +517,8 @@ def monte_carlo_check(delivery: Delivery, trials: int, seed: int = 0) -> MonteCa
     """Simulate the delivery's repeater protocol (attempts, swaps, memory decay) with
     :func:`qcalc.protocols.montecarlo.simulate_repeater`; None when there is nothing to
     simulate or the inputs are swept arrays."""
+    if delivery.dephasing:
+        return None  # the simulation stores qubits under depolarising noise only
     from qcalc.protocols.entanglement import fidelity_from_werner_parameter, werner_parameter
     from qcalc.protocols.montecarlo import simulate_repeater
 
@@ -560,6 +567,23 @@ def monte_carlo_check(delivery: Delivery, trials: int, seed: int = 0) -> MonteCa
 
 def _junctions(route: tuple[str, ...], segments: list[Segment]) -> list[str]:
     return [s.ends[1] for s in segments[:-1]]
+
+
+def _memory_factor(decay: Any, dephasing: bool) -> Any:
+    r"""What storage does to a Werner parameter w, given x = e^{−t/T} (averaged).
+
+    .. math::
+        w \to w\,x \ \text{(depolarising)}, \qquad
+        w \to w\,\frac{1 + 2x}{3} \ \text{(dephasing, re-twirled)}
+
+    Dephasing keeps the Φ+/Φ− populations' sum and mixes them with probability
+    (1 − x)/2 (Nielsen & Chuang, *Quantum Computation and Quantum Information* (2000),
+    Sec. 8.3.6, phase damping); twirling the result back to a Werner state gives
+    F' = [1 + 2F + x(4F − 1)]/6, i.e. the factor above. Both are linear in x, so the
+    exact average of x over the waiting time stays exact.
+    """
+    x = np.asarray(decay, dtype=float)
+    return (1.0 + 2.0 * x) / 3.0 if dephasing else x
 
 
 def _cutoff_attempts(scenario: Scenario, nodes: tuple[str, ...], tau: Any) -> Any:

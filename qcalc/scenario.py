@@ -133,6 +133,12 @@ MEMORY_FIELDS: dict[str, Field] = {
     "coherence_time_s": _num("coherence time T2 [s]", gt=True, required=True),
     "efficiency": _num("write-read efficiency (0..1]", 0.0, 1.0, gt=True, default=1.0),
     "cutoff_s": _num("discard a stored pair older than this (two-segment chains) [s]", gt=True),
+    "noise": Field(
+        "enum",
+        "how stored qubits decohere: toward the maximally mixed state, or by losing phase (T2)",
+        choices=("depolarising", "dephasing"),
+        default="depolarising",
+    ),
 }
 PROCESSOR_FIELDS: dict[str, Field] = {
     "physical_qubits": _int("number of physical qubits", lo=1, default=1),
@@ -364,6 +370,7 @@ class Memory:
     qubits: Any = 1
     efficiency: Any = 1.0
     cutoff_s: Any = None
+    noise: str = "depolarising"
 
 
 @dataclass(frozen=True)

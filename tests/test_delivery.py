@@ -184,3 +184,21 @@ demands:
     # A cut-off trades rate for fidelity.
     assert data["pair_rate_hz"] < plain["demands"][0]["pair_rate_hz"]
     assert data["fidelity"] > plain["demands"][0]["fidelity"]
+
+
+def test_dephasing_memories_lose_less_than_depolarising_ones():
+    # Phase damping with x = e^{-t/T} keeps F' = [1 + 2F + x(4F − 1)]/6 after twirling
+    # (Nielsen & Chuang (2000), Sec. 8.3.6), above the depolarising 1/4 + (F − 1/4)x.
+    text = MEASURED_CHAIN.format(f=0.9, t=0.05)
+    depol = evaluate_scenario(parse_scenario(text))[0]
+    deph = evaluate_scenario(
+        parse_scenario(
+            text.replace(
+                "nv: {coherence_time_s: 0.05}", "nv: {coherence_time_s: 0.05, noise: dephasing}"
+            )
+        )
+    )[0]
+    w = ((4 * 0.9 - 1) / 3) ** 2
+    x = (4 * depol.fidelity - 1) / 3 / w  # the averaged decay, recovered from depolarising
+    assert deph.fidelity == pytest.approx(0.25 + 0.75 * w * (1 + 2 * x) / 3, rel=1e-9)
+    assert deph.fidelity > depol.fidelity
