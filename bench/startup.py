@@ -30,6 +30,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     py = sys.executable
+    # An installed qcalc runs from bytecode (pip compiles on install); an editable one
+    # under PYTHONDONTWRITEBYTECODE would recompile every module on every start.
+    subprocess.run(
+        [py, "-m", "compileall", "-q", str(ROOT / "qcalc")], check=True, capture_output=True
+    )
     baseline = median_seconds([py, "-c", "import numpy, yaml"], args.runs)
     stage = median_seconds(
         [py, "-m", "qcalc", "stage", "scenarios/metro-fibre.yaml", "--format", "json"], args.runs

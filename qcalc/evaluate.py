@@ -6,7 +6,7 @@ here broadcasts over numpy arrays, so ``qcalc sweep`` evaluates a whole grid in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -350,12 +350,21 @@ def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
             budget.link.misalignment_error,
             result.demand,
             scope,
-            result.steps if len(result.hops) > 1 else None,
+            result.steps,
             budget.background_yield,
             budget.extra.get("pass_duration_s") if budget.pass_time_s is not None else None,
         )
         result.notes.extend(notes)
-        best_rates.append(_best(over_pass(rates, [budget], result)))
+        rates = over_pass(rates, [budget], result)
+        best_rates.append(_best(rates))
+        if len(result.hops) == 1:
+            # One hop is the whole route: its rates are the end-to-end ones too.
+            result.end_to_end = tuple(replace(r, scope="end to end") for r in rates)
+            for r in rates:
+                if f"{r.protocol} ({r.scope})" in result.passes:
+                    result.passes[f"{r.protocol} (end to end)"] = result.passes.pop(
+                        f"{r.protocol} ({r.scope})"
+                    )
     result.hop_rates = tuple(best_rates)
     if result.hops and all(r is not None for r in best_rates):
         keys = [np.asarray(r.key_rate_bps) for r in best_rates if r is not None]
@@ -497,6 +506,8 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
         return
     if any(h.measured_only for h in result.hops):
         return  # said per hop: a measured link has no channel for light
+    if len(result.hops) == 1 and all(scenario.nodes[n].trusted for n in result.path):
+        return  # computed with the hop (hop_key_rates) and copied
     first, last = result.path[0], result.path[-1]
     if scenario.nodes[first].source is None and scenario.nodes[last].source is not None:
         first, last = last, first  # the key is symmetric: the end with the source sends

@@ -291,7 +291,7 @@ def _optimise_positive(
     objective: Callable[[FloatArray], FloatArray],
     shape: tuple[int, ...],
     bounds: tuple[float, float] = MEAN_PHOTON_NUMBER_BOUNDS,
-    iterations: int = 60,
+    iterations: int = 40,
 ) -> tuple[FloatArray, FloatArray]:
     """Maximise ``objective`` over μ in ``bounds`` element-wise by golden-section search.
 
