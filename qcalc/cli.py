@@ -311,7 +311,7 @@ def sweep(
         Path | None,
         typer.Option(
             "--plot",
-            help="Draw the first metric against the first field (PNG or "
+            help="Draw each metric against the first field (PNG or "
             "SVG); needs the plot extra: pip install 'qcalc[plot]'.",
         ),
     ] = None,
