@@ -333,7 +333,8 @@ def _lim_optimised(length_km: float, key_detections: float) -> float:
     import itertools
 
     import numpy as np
-    from scipy.optimize import minimize
+
+    from qcalc.protocols.finite_key import maximise_from_grid
 
     grid = np.array(
         list(
@@ -346,19 +347,13 @@ def _lim_optimised(length_km: float, key_detections: float) -> float:
             )
         )
     )
-    rates = np.asarray(_lim_rate(length_km, key_detections, grid))
-    start = int(np.argmax(rates))
-    scale = float(rates[start])
-    if scale <= 0:
-        return 0.0
-    result = minimize(
-        lambda x: -float(_lim_rate(length_km, key_detections, x)) / scale,
-        grid[start],
+    rate, _ = maximise_from_grid(
+        lambda x: np.asarray(_lim_rate(length_km, key_detections, x)),
+        grid,
+        ((0.05, 1.2), (0.02, 0.98), (0.01, 0.98), (0.02, 0.98), (0.05, 0.995)),
         method="Nelder-Mead",
-        bounds=((0.05, 1.2), (0.02, 0.98), (0.01, 0.98), (0.02, 0.98), (0.05, 0.995)),
-        options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 800},
     )
-    return max(scale, -float(result.fun) * scale)
+    return rate
 
 
 def _lim_block_ratio() -> float:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qcalc.protocols.finite_key import bb84_finite_key_rate, optimise_finite_key
+from qcalc.protocols.finite_key import bb84_finite_key_rate, maximise_from_grid, optimise_finite_key
 from qcalc.protocols.qkd import bb84_key_rate, plob_bound
 
 # Simulation parameters of Lim et al. 2014, "Evaluation" section (InGaAs APD receiver):
@@ -73,21 +73,13 @@ def _lim_rate_at_fixed_block(
 
 def _lim_optimised(length_km: float, key_detections: float) -> float:
     """Maximise over {μ1, μ2, p1, p2, q_X} at fixed n_X, as Lim et al. do for Fig. 1."""
-    from scipy.optimize import minimize
-
-    rates = np.asarray(_lim_rate_at_fixed_block(length_km, key_detections, _GRID))
-    start = int(np.argmax(rates))
-    if rates[start] <= 0:
-        return 0.0
-    scale = float(rates[start])
-    result = minimize(
-        lambda x: -float(_lim_rate_at_fixed_block(length_km, key_detections, x)) / scale,
-        _GRID[start],
+    rate, _ = maximise_from_grid(
+        lambda x: np.asarray(_lim_rate_at_fixed_block(length_km, key_detections, x)),
+        _GRID,
+        ((0.05, 1.2), (0.02, 0.98), (0.01, 0.98), (0.02, 0.98), (0.05, 0.995)),
         method="Nelder-Mead",
-        bounds=((0.05, 1.2), (0.02, 0.98), (0.01, 0.98), (0.02, 0.98), (0.05, 0.995)),
-        options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 800},
     )
-    return max(scale, -float(result.fun) * scale)
+    return rate
 
 
 def test_lim_2014_block_size_ratio_at_100_km() -> None:
