@@ -423,7 +423,11 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
     e_d = combined_misalignment_error([h.link.misalignment_error for h in result.hops])
     f = result.demand.error_correction_efficiency
     plob_bps = plob_bound(channel) * rep
-    rates = []
+    rates: list[ProtocolRate] = []
+
+    def add(protocol: str, bits: Any, mu: Any) -> None:
+        rates.append(ProtocolRate(protocol, "end to end", bits * rep, bits, rep, plob_bps, mu))
+
     if wanted in (None, "mdi-qkd"):
         from qcalc.protocols.mdi import optimise_mdi_qkd
 
@@ -435,17 +439,7 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
             error_correction_efficiency=f,
             sifting_factor=result.demand.sifting_factor,
         )
-        rates.append(
-            ProtocolRate(
-                "mdi-qkd",
-                "end to end",
-                bits * rep,
-                bits,
-                rep,
-                plob_bps,
-                params["mean_photon_number_a"],
-            )
-        )
+        add("mdi-qkd", bits, params["mean_photon_number_a"])
     if wanted in (None, "tf-qkd"):
         from qcalc.protocols.twinfield import optimise_sns_tf_qkd
 
@@ -457,17 +451,7 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
             error_correction_efficiency=f,
             sifting_factor=result.demand.sifting_factor,
         )
-        rates.append(
-            ProtocolRate(
-                "tf-qkd",
-                "end to end",
-                bits * rep,
-                bits,
-                rep,
-                plob_bps,
-                params["mean_photon_number"],
-            )
-        )
+        add("tf-qkd", bits, params["mean_photon_number"])
     if not rates:
         result.notes.append(
             f"end to end: protocol {wanted} does not apply through the measuring relay {relay.name}"
