@@ -27,12 +27,13 @@ from typer.testing import CliRunner, Result
 
 from qcalc.cli import app
 
-#: Generous bound on the time one hostile file may take through the CLI (not a benchmark;
-#: the work each guard bounds would otherwise take minutes or exhaust memory). [s]
-SECONDS = 2.0
+#: Hang guard on one hostile file through the CLI, not a benchmark: the work each guard
+#: bounds would otherwise take minutes or exhaust memory, and a wall-clock bound under
+#: 30 s flakes on a busy machine. [s]
+SECONDS = 30.0
 #: PyYAML's scanner spends about 1.5 s on a deeply nested flow collection before the
 #: depth guard can fire (measured: 1.4 s for 3,000 to 3,000,000 open brackets). [s]
-DEEP_SECONDS = 4.0
+DEEP_SECONDS = 30.0
 #: Longest error message a file may provoke. A message quotes the offending value; a
 #: megabyte of value must not become a megabyte of message. [characters]
 MESSAGE_CHARS = 1000
@@ -493,12 +494,12 @@ def test_huge_distillation_round_count_neither_hangs_nor_crashes(tmp_path):
             [sys.executable, "-m", "qcalc", "stage", str(path), "-f", "json"],
             capture_output=True,
             text=True,
-            timeout=10,
+            timeout=60,
             cwd=ROOT,
         )
     except subprocess.TimeoutExpired:
-        pytest.fail("qcalc stage ran for more than 10 s on distillation rounds: 1e308")
-    assert time.perf_counter() - start < 10.0
+        pytest.fail("qcalc stage ran for more than 60 s on distillation rounds: 1e308")
+    assert time.perf_counter() - start < 60.0
     assert "Traceback" not in done.stderr
     if done.returncode == 2:
         assert "demands[0].distillation.rounds: " in done.stderr
