@@ -249,6 +249,11 @@ DEMAND_FIELDS: dict[str, Field] = {
 }
 CRITERIA_FIELDS: dict[str, Field] = {
     "entanglement_min_fidelity": _frac("stage 3: least end-to-end fidelity", default=0.78),
+    "entanglement_min_pair_rate_hz": _num(
+        "stage 3: least end-to-end pair rate [Hz]; default one pair per 100 s, the pace of "
+        "the slowest multi-node network demonstrated (Pompili et al., Science 372, 259 (2021))",
+        default=0.01,
+    ),
     "fault_tolerant_min_fidelity": _frac("stage 5: least delivered fidelity", default=0.99),
     "fault_tolerant_min_logical_qubits": _int("stage 5: logical qubits per end", default=1),
     "computing_min_logical_qubits": _int("stage 6: logical qubits per end", default=100),
@@ -474,6 +479,7 @@ class Demand:
 @dataclass(frozen=True)
 class Criteria:
     entanglement_min_fidelity: Any = 0.78
+    entanglement_min_pair_rate_hz: Any = 0.01
     fault_tolerant_min_fidelity: Any = 0.99
     fault_tolerant_min_logical_qubits: Any = 1
     computing_min_logical_qubits: Any = 100

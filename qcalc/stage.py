@@ -187,10 +187,11 @@ def entanglement_verdicts(scenario: Scenario, result: Any) -> list[Any]:
         ]
     rate, fidelity = np.asarray(delivery.rate_hz), np.asarray(delivery.fidelity)
     threshold = crit.entanglement_min_fidelity
-    met3 = (rate > 0) & (fidelity >= threshold)
+    min_rate = np.asarray(crit.entanglement_min_pair_rate_hz, dtype=float)
+    met3 = (rate > 0) & (rate >= min_rate) & (fidelity >= threshold)
     why3 = (
         f"{fmt_value(rate, 'pairs/s')} end to end at fidelity {fmt_value(fidelity)} "
-        f"(needs ≥ {fmt_value(threshold)} and rate > 0)"
+        f"(needs fidelity ≥ {fmt_value(threshold)} and ≥ {fmt_value(min_rate, 'pairs/s')})"
     )
 
     met4, why4 = memory_verdict(scenario, result, delivery)

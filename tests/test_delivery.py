@@ -83,7 +83,7 @@ def test_stage_3_needs_a_chsh_violating_fidelity():
     r = evaluate_scenario(parse_scenario(MEASURED_CHAIN.format(f=0.8, t=1e6)))[0]
     stages = {v.stage: v for v in r.stages}
     assert not stages[3].met
-    assert "fidelity 0.6533 (needs ≥ 0.78" in stages[3].reason
+    assert "fidelity 0.6533 (needs fidelity ≥ 0.78" in stages[3].reason
     assert int(r.stage) == 0
 
 
@@ -202,3 +202,23 @@ def test_dephasing_memories_lose_less_than_depolarising_ones():
     x = (4 * depol.fidelity - 1) / 3 / w  # the averaged decay, recovered from depolarising
     assert deph.fidelity == pytest.approx(0.25 + 0.75 * w * (1 + 2 * x) / 3, rel=1e-9)
     assert deph.fidelity > depol.fidelity
+
+
+def test_stage_3_needs_a_useful_pair_rate():
+    # Two measured links at 1e-3 Hz each deliver about 6.7e-4 pairs/s at F = 0.98: a
+    # CHSH-violating fidelity, but below the default floor of 0.01 pairs/s (one pair per
+    # 100 s, about the pace of Pompili et al., Science 372, 259 (2021)). Lowering the
+    # floor in `criteria:` grants stage 3 and says so in the reason.
+    text = MEASURED_CHAIN.format(f=0.99, t=1e9).replace(
+        "elementary_pair_rate_hz: 10", "elementary_pair_rate_hz: 0.001"
+    )
+    r = evaluate_scenario(parse_scenario(text))[0]
+    stage3 = {v.stage: v for v in r.stages}[3]
+    assert float(r.fidelity) > 0.78 and 0 < float(r.pair_rate_hz) < 0.01
+    assert not stage3.met
+    assert "≥ 0.01 pairs/s" in stage3.reason
+    lowered = text.replace("demands:", "criteria: {entanglement_min_pair_rate_hz: 1e-4}\ndemands:")
+    r = evaluate_scenario(parse_scenario(lowered))[0]
+    stage3 = {v.stage: v for v in r.stages}[3]
+    assert stage3.met
+    assert "≥ 0.0001 pairs/s" in stage3.reason

@@ -375,7 +375,7 @@ NUMERIC_LINK = [k for k, f in LINK_FIELDS.items() if f.kind in ("number", "integ
         (
             "criteria.stage",
             "'stage' is not a criteria field (numeric criteria fields: "
-            "entanglement_min_fidelity, fault_tolerant_min_fidelity, "
+            "entanglement_min_fidelity, entanglement_min_pair_rate_hz, fault_tolerant_min_fidelity, "
             "fault_tolerant_min_logical_qubits, computing_min_logical_qubits, "
             "surface_code_threshold, logical_error_rate)",
         ),
