@@ -1,13 +1,18 @@
-"""Seeded Monte Carlo of nested repeater chains, a cross-check of :mod:`.repeater`.
+"""Seeded Monte Carlo of nested repeater chains, a cross-check of :mod:`.chain` and :mod:`.repeater`.
 
-Simulates exactly the protocol of :mod:`qcalc.protocols.repeater`: elementary segments
-succeed after a geometric number of attempts, a block of m segments is split into
+Simulates exactly the protocol of :mod:`qcalc.protocols.chain`: elementary segment i
+succeeds after a geometric number of attempts (p_i), a block of m segments is split into
 ⌊m/2⌋ and ⌈m/2⌉ (the doubling scheme for m = 2^n), the two halves are swapped as soon as
-both are ready (success a, a failure restarts the block from nothing), a waiting pair
-depolarises, w → w e^{−t/T_pair} for its Werner parameter w = (4F − 1)/3, and a pair that
-has waited more than c attempts for its partner is discarded and its half-block
-restarts. All N trials run at once as numpy arrays; the loops run over swap rounds, not
-over trials.
+both are ready (success a_j at the junction j where they meet; a failure restarts the
+block from nothing), and the earlier pair decays while it waits, at the sum of the decay
+rates of the two memories at its ends. Memory cut-off (the convention of Li, Coopmans,
+Elkouss, IEEE Trans. Quantum Eng. 2, 4100815 (2021)): when the earlier pair's wait would
+exceed c attempts, it is discarded at age c and the *whole block* restarts from nothing at
+min(T_L, T_R) + c (for two segments the same as regenerating the discarded segment only).
+States are Bell-diagonal, tracked through their Walsh components (η₁, η₂, η₃) (see
+:mod:`.chain`): a swap multiplies them (and by 1 − ε for a swap gate of depolarising error
+ε), depolarising storage multiplies all three by e^{−rt}, dephasing only η₁, η₂. All N
+trials run at once as numpy arrays; the loops run over swap rounds, not over trials.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ IntArray = npt.NDArray[np.int64]
 #: Two-sided 99 % quantile of the standard normal distribution, Φ⁻¹(0.995). [unitless]
 Z_99 = 2.5758293035489004
 
+#: Walsh–Hadamard matrix in the order (Φ+, Ψ−, Ψ+, Φ−), as in :mod:`.chain`.
+_WALSH = np.array(
+    [[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, -1.0, -1.0], [1.0, -1.0, 1.0, -1.0], [1.0, -1.0, -1.0, 1.0]]
+)
+
 
 class MonteCarloResult(NamedTuple):
     """Sample means of a repeater simulation with normal-approximation 99 % intervals."""
@@ -34,7 +44,7 @@ class MonteCarloResult(NamedTuple):
     mean_attempts: float
     #: 99 % confidence interval of ``mean_attempts``. [attempts]
     attempts_ci99: tuple[float, float]
-    #: Mean Werner fidelity of the delivered pair. [unitless, 0..1]
+    #: Mean fidelity (with Φ+) of the delivered pair. [unitless, 0..1]
     mean_fidelity: float
     #: 99 % confidence interval of ``mean_fidelity``. [unitless]
     fidelity_ci99: tuple[float, float]
@@ -46,60 +56,49 @@ class MonteCarloResult(NamedTuple):
 class _Protocol:
     """Parameters of one simulation (validated)."""
 
-    p: float
-    a: float
-    werner: float  # Werner parameter of a fresh elementary pair
-    decay_per_attempt: float  # τ / T_pair
+    p: FloatArray  # per segment (m,)
+    eta: FloatArray  # Walsh components (η₁, η₂, η₃) of fresh pairs (m, 3)
+    a: FloatArray  # per junction (m − 1,)
+    gate: FloatArray  # swap-gate factor 1 − ε per junction (m − 1,)
+    rate: FloatArray  # decay rate per attempt of each node (m + 1,)
+    decaying: FloatArray  # 1 where a Walsh component decays, 0 where not (3,)
     cutoff: float  # attempts, or inf
     rng: np.random.Generator
 
 
-def _sample_block(proto: _Protocol, segments: int, n: int) -> tuple[IntArray, FloatArray]:
-    """Completion attempt (≥ 1, from the block's start) and Werner parameter of n blocks."""
-    if segments == 1:
-        times = proto.rng.geometric(proto.p, n).astype(np.int64)
-        return times, np.full(n, proto.werner)
-    left, right = segment_split(segments)
+def _sample_block(proto: _Protocol, lo: int, hi: int, n: int) -> tuple[IntArray, FloatArray]:
+    """Completion attempt (≥ 1, from the block's start) and (η₁, η₂, η₃) of n blocks."""
+    if hi - lo == 1:
+        times = proto.rng.geometric(proto.p[lo], n).astype(np.int64)
+        return times, np.tile(proto.eta[lo], (n, 1))
+    left, _ = segment_split(hi - lo)
+    mid = lo + left
+    junction = mid - 1
+    rate_l = proto.rate[lo] + proto.rate[mid]  # the left pair sits in nodes lo and mid
+    rate_r = proto.rate[mid] + proto.rate[hi]
     done_t = np.empty(n, dtype=np.int64)
-    done_w = np.empty(n)
+    done_eta = np.empty((n, 3))
     offset = np.zeros(n, dtype=np.int64)
     active = np.arange(n)
     while active.size:
         k = active.size
-        t_l, w_l = _sample_block(proto, left, k)
-        t_r, w_r = _sample_block(proto, right, k)
-        _apply_cutoff(proto, (left, t_l, w_l), (right, t_r, w_r))
+        t_l, e_l = _sample_block(proto, lo, mid, k)
+        t_r, e_r = _sample_block(proto, mid, hi, k)
         wait = np.abs(t_l - t_r)
-        werner = w_l * w_r * np.exp(-wait * proto.decay_per_attempt)  # swap: w' = w1·w2
+        cut = wait > proto.cutoff
+        if cut.any():  # Li et al. 2021: discarded at age c, the block restarts from nothing
+            offset[active[cut]] += np.minimum(t_l, t_r)[cut] + int(proto.cutoff)
+        rate = np.where(t_l < t_r, rate_l, rate_r)  # the earlier pair waits
+        decay = np.exp(-wait * rate)[:, None] ** proto.decaying[None, :]
+        eta = proto.gate[junction] * e_l * e_r * decay  # swap: Walsh components multiply
+        swapped = ~cut & (proto.rng.random(k) < proto.a[junction])
         finish = np.maximum(t_l, t_r)
-        ok = proto.rng.random(k) < proto.a
-        done_t[active[ok]] = offset[active[ok]] + finish[ok]
-        done_w[active[ok]] = werner[ok]
-        offset[active[~ok]] += finish[~ok]  # failed swap: the block restarts from nothing
-        active = active[~ok]
-    return done_t, done_w
-
-
-def _apply_cutoff(
-    proto: _Protocol,
-    left: tuple[int, IntArray, FloatArray],
-    right: tuple[int, IntArray, FloatArray],
-) -> None:
-    """Discard (in place) a half whose pair waited more than c attempts; it restarts."""
-    if np.isinf(proto.cutoff):
-        return
-    c = int(proto.cutoff)
-    (m_l, t_l, w_l), (m_r, t_r, w_r) = left, right
-    while True:
-        early_l = t_r - t_l > c
-        early_r = t_l - t_r > c
-        if not (early_l.any() or early_r.any()):
-            return
-        for mask, segments, times, werner in ((early_l, m_l, t_l, w_l), (early_r, m_r, t_r, w_r)):
-            if mask.any():
-                again_t, again_w = _sample_block(proto, segments, int(mask.sum()))
-                times[mask] += c + again_t  # discarded at age c, regenerated afterwards
-                werner[mask] = again_w
+        done_t[active[swapped]] = offset[active[swapped]] + finish[swapped]
+        done_eta[active[swapped]] = eta[swapped]
+        failed = ~cut & ~swapped
+        offset[active[failed]] += finish[failed]  # failed swap: the block restarts
+        active = active[~swapped]
+    return done_t, done_eta
 
 
 def _interval(samples: npt.NDArray[np.floating]) -> tuple[float, tuple[float, float]]:
@@ -107,6 +106,142 @@ def _interval(samples: npt.NDArray[np.floating]) -> tuple[float, tuple[float, fl
     mean = float(np.mean(samples))
     half = Z_99 * float(np.std(samples, ddof=1)) / float(np.sqrt(samples.size))
     return mean, (mean - half, mean + half)
+
+
+def _per_item(name: str, value: npt.ArrayLike, count: int) -> FloatArray:
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return np.full(count, float(array))
+    if array.shape == (count,):
+        return array
+    raise ValueError(f"{name} has shape {array.shape}; expected a scalar or ({count},)")
+
+
+def simulate_chain(
+    success_probability: npt.ArrayLike,
+    segments: int | None = None,
+    *,
+    link_fidelity: npt.ArrayLike | None = None,
+    link_weights: npt.ArrayLike | None = None,
+    swap_probability: npt.ArrayLike = 1.0,
+    swap_gate_factor: npt.ArrayLike = 1.0,
+    node_decay_rate_per_attempt: npt.ArrayLike = 0.0,
+    noise: str = "depolarising",
+    cutoff_attempts: float = np.inf,
+    trials: int = 10_000,
+    seed: int = 0,
+) -> MonteCarloResult:
+    """Monte Carlo estimate of the delivery time and fidelity of a nested repeater chain.
+
+    .. math::
+        \\hat K = \\frac1N \\sum_i K_i, \\qquad
+        \\hat K \\pm z_{0.995} \\frac{s_K}{\\sqrt N}, \\quad z_{0.995} = 2.576
+
+    and likewise for the delivered fidelity F_i = (1 + η₁ + η₂ + η₃)/4. The protocol and
+    all arguments are those of :func:`qcalc.protocols.chain.chain_statistics` (same
+    conventions, same units), so the two can be compared directly.
+
+    Parameters
+    ----------
+    success_probability : array_like
+        p_i per attempt, scalar or length m. [unitless, (0, 1]]
+    segments : int, optional
+        Number of segments m (from ``success_probability`` when it is a list). [count]
+    link_fidelity : array_like, optional
+        Werner fidelity of fresh pairs (scalar or length m; default 1). [unitless]
+    link_weights : array_like, optional
+        Bell-diagonal weights of fresh pairs, (4,) or (m, 4). [unitless, sum 1]
+    swap_probability : array_like, optional
+        a_j per junction, scalar or length m − 1. [unitless, (0, 1]]
+    swap_gate_factor : array_like, optional
+        1 − ε per junction. [unitless, 0..1]
+    node_decay_rate_per_attempt : array_like, optional
+        Memory decay rate of each node, scalar or length m + 1. [1/attempt, ≥ 0]
+    noise : {"depolarising", "dephasing"}, optional
+        Memory noise model.
+    cutoff_attempts : float, optional
+        Memory cut-off c. [attempts, whole ≥ 0, or inf]
+    trials : int, optional
+        Number N of simulated end-to-end pairs. [count, ≥ 2]
+    seed : int, optional
+        Seed of ``numpy.random.default_rng``. [unitless]
+
+    Returns
+    -------
+    MonteCarloResult
+        Mean attempts [attempts] and mean fidelity [unitless] with 99 % intervals.
+
+    Notes
+    -----
+    A cut-off far below the halves' waiting times makes the simulation slow (many
+    restarts).
+
+    References
+    ----------
+    .. [1] B. Li, T. Coopmans, D. Elkouss, IEEE Trans. Quantum Eng. 2, 4100815 (2021)
+       (protocol with memory cut-off).
+    .. [2] E. Shchukin, F. Schmidt, P. van Loock, Phys. Rev. A 100, 032322 (2019).
+    .. [3] W. Dür, H.-J. Briegel, Rep. Prog. Phys. 70, 1381 (2007), Sec. 6.
+    """
+    p_in = np.asarray(success_probability, dtype=float)
+    if segments is None:
+        segments = int(p_in.size) if p_in.ndim == 1 else 1
+    if isinstance(segments, bool) or not isinstance(segments, int | np.integer) or segments < 1:
+        raise ValueError(f"segments is {segments!r}; expected an integer ≥ 1")
+    m = int(segments)
+    p = _per_item("success_probability", p_in, m)
+    if np.any(~((p > 0.0) & (p <= 1.0))):
+        raise ValueError(
+            f"p is {float(p[~((p > 0) & (p <= 1))][0])!r}; expected a probability in (0, 1]"
+        )
+    a = _per_item("swap_probability", swap_probability, max(m - 1, 0))
+    if np.any(~((a > 0.0) & (a <= 1.0))):
+        raise ValueError(
+            f"a is {float(a[~((a > 0) & (a <= 1))][0])!r}; expected a probability in (0, 1]"
+        )
+    gate = _per_item("swap_gate_factor", swap_gate_factor, max(m - 1, 0))
+    if np.any(~((gate >= 0.0) & (gate <= 1.0))):
+        raise ValueError("swap_gate_factor must lie in [0, 1]")
+    rate = _per_item("node_decay_rate_per_attempt", node_decay_rate_per_attempt, m + 1)
+    if np.any(~(rate >= 0.0) | np.isinf(rate)):
+        raise ValueError("node_decay_rate_per_attempt must be finite and ≥ 0")
+    if link_weights is not None:
+        weights = np.broadcast_to(np.asarray(link_weights, dtype=float), (m, 4))
+        if np.any(weights < 0) or np.any(np.abs(weights.sum(axis=1) - 1.0) > 1e-9):
+            raise ValueError("link_weights must be Bell-diagonal weights (≥ 0, sum 1)")
+    else:
+        f = _per_item("link_fidelity", 1.0 if link_fidelity is None else link_fidelity, m)
+        if np.any(~((f >= 0.0) & (f <= 1.0))):
+            raise ValueError(
+                f"link_fidelity is {float(f[~((f >= 0) & (f <= 1))][0])!r}; expected a value in [0, 1]"
+            )
+        rest = (1.0 - f) / 3.0
+        weights = np.stack([f, rest, rest, rest], axis=1)
+    if noise not in ("depolarising", "dephasing"):
+        raise ValueError(f"noise is {noise!r}; expected depolarising or dephasing")
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 2:
+        raise ValueError(f"trials is {trials!r}; expected an integer ≥ 2")
+    if not (
+        np.isinf(cutoff_attempts)
+        or (cutoff_attempts >= 0 and cutoff_attempts == int(cutoff_attempts))
+    ):
+        raise ValueError(
+            f"cutoff_attempts is {cutoff_attempts!r}; expected a whole number ≥ 0 or inf"
+        )
+    proto = _Protocol(
+        p=p,
+        eta=np.asarray(weights @ _WALSH, dtype=float)[:, 1:],
+        a=a,
+        gate=gate,
+        rate=rate,
+        decaying=np.array([1.0, 1.0, 1.0 if noise == "depolarising" else 0.0]),
+        cutoff=float(cutoff_attempts),
+        rng=np.random.default_rng(seed),
+    )
+    times, eta = _sample_block(proto, 0, m, trials)
+    mean_k, ci_k = _interval(times.astype(float))
+    mean_f, ci_f = _interval(0.25 * (1.0 + eta.sum(axis=1)))
+    return MonteCarloResult(mean_k, ci_k, mean_f, ci_f, trials)
 
 
 def simulate_repeater(
@@ -131,7 +266,9 @@ def simulate_repeater(
     geometric elementary-link times (``numpy.random.Generator.geometric``), swaps the
     halves of each block when both are ready (w' = w1 w2 for Werner pairs, i.e.
     F' = F1F2 + (1 − F1)(1 − F2)/3), repeats the block after a failed swap, decays the
-    earlier pair by e^{−D τ / T_pair} while it waits D attempts, and applies the cut-off.
+    earlier pair by e^{−D τ / T_pair} while it waits D attempts, and applies the cut-off
+    (Li et al. 2021: the whole block restarts, see the module docstring). Equal segments
+    and swaps, depolarising memories; :func:`simulate_chain` is the general form.
 
     Parameters
     ----------
@@ -161,7 +298,7 @@ def simulate_repeater(
 
     Notes
     -----
-    A cut-off far below 1/p makes the simulation slow (many discard rounds).
+    A cut-off far below 1/p makes the simulation slow (many restarts).
 
     References
     ----------
@@ -190,15 +327,14 @@ def simulate_repeater(
         raise ValueError(
             f"cutoff_attempts is {cutoff_attempts!r}; expected a whole number ≥ 0 or inf"
         )
-    proto = _Protocol(
-        p=float(p),
-        a=float(a),
-        werner=(4.0 * link_fidelity - 1.0) / 3.0,
-        decay_per_attempt=float(attempt_time_s) / float(pair_coherence_time_s),
-        cutoff=float(cutoff_attempts),
-        rng=np.random.default_rng(seed),
+    times_decay = float(attempt_time_s) / float(pair_coherence_time_s)
+    return simulate_chain(
+        p,
+        segments,
+        link_fidelity=link_fidelity,
+        swap_probability=a,
+        node_decay_rate_per_attempt=times_decay / 2.0,  # two memories, T_pair = T/2
+        cutoff_attempts=cutoff_attempts,
+        trials=trials,
+        seed=seed,
     )
-    times, werner = _sample_block(proto, segments, trials)
-    mean_k, ci_k = _interval(times.astype(float))
-    mean_f, ci_f = _interval(0.25 + 0.75 * werner)
-    return MonteCarloResult(mean_k, ci_k, mean_f, ci_f, trials)
