@@ -43,7 +43,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Protocol
+from typing import Any, Protocol
 
 from qcalc.apps import APPLICATIONS, STAGE5_MIN_FIDELITY, STAGE_NAMES
 
@@ -86,12 +86,13 @@ _BENNETT93 = "Bennett et al., PRL 70, 1895 (1993)"
 # --------------------------------------------------------------------------------------
 
 
-def _fmt(value: Number) -> str:
+def _fmt(value: Number, unit: str = "") -> str:
+    """Counts exactly (2,500); other numbers by :func:`qcalc.units.fmt`, unit included."""
+    from qcalc.units import fmt
+
     if isinstance(value, int):
-        return f"{value:,}"
-    if math.isinf(value):
-        return "inf"
-    return f"{value:,.10g}"
+        return f"{value:,}" + (f" {unit}" if unit else "")
+    return fmt(value, unit)
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,9 @@ class Quantity:
 
     def render(self) -> str:
         """``C = 2,500 CNOTs (cross-QPU CNOTs per run)``."""
-        unit = f" {self.unit}" if self.unit and self.unit != "unitless" else ""
+        unit = self.unit if self.unit != "unitless" else ""
         note = f" ({self.description})" if self.description else ""
-        return f"{self.symbol} = {_fmt(self.value)}{unit}{note}"
+        return f"{self.symbol} = {_fmt(self.value, unit)}{note}"
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form; a non-finite value becomes ``None``."""
@@ -1198,6 +1199,19 @@ def feasibility(
         if plan.reachable:
             delivered, raw_per_pair = plan.final_fidelity, plan.raw_pairs_per_pair
     usable_hz = float(available_rate_hz) / raw_per_pair
+    return _verdict(budget, float(available_rate_hz), f0, plan, usable_hz, delivered, stage_reached)
+
+
+def _verdict(
+    budget: PairDemand,
+    available_rate_hz: float,
+    fidelity: float,
+    plan: DistillationPlan | None,
+    usable_hz: float,
+    delivered: float,
+    stage_reached: int | None,
+) -> Feasibility:
+    """Time to complete at the usable rate, and the rate, fidelity and stage checks."""
     if budget.bell_pairs_total == 0:
         time_s = 0.0
     elif usable_hz > 0.0:
@@ -1224,8 +1238,8 @@ def feasibility(
             f"({STAGE_NAMES.get(budget.required_stage, '?')})"
         )
     return Feasibility(
-        available_rate_hz=float(available_rate_hz),
-        fidelity=f0,
+        available_rate_hz=available_rate_hz,
+        fidelity=fidelity,
         distillation=plan,
         usable_rate_hz=usable_hz,
         delivered_fidelity=delivered,
@@ -1240,6 +1254,12 @@ def feasibility(
     )
 
 
+#: Most distillation rounds a deployment is tried with when it serves a budget: each
+#: round at least doubles the raw pairs per output, so 2^12 raw pairs per pair is far past
+#: any useful schedule. [rounds]
+MAX_SERVE_ROUNDS = 12
+
+
 @dataclass(frozen=True)
 class ServedBudget:
     """A budget against what one demand of a scenario delivers."""
@@ -1249,55 +1269,164 @@ class ServedBudget:
     path: tuple[str, ...]
     stage: int
     feasibility: Feasibility
+    #: One line per distillation schedule tried: rounds, rate, fidelity. [text]
+    schedule: tuple[str, ...] = ()
 
 
-def serve_from_scenario(
-    budget: PairDemand, scenario_path: str, demand_name: str | None = None
+def _pick_demand(scenario: Any, demand_name: str | None) -> Any:
+    """The named demand of ``scenario`` (default: the first), or a ScenarioError."""
+    import difflib
+
+    from qcalc.errors import ScenarioError
+
+    names = [d.name for d in scenario.demands]
+    if not names:
+        raise ScenarioError("has no demands to serve the budget", file=scenario.file)
+    if demand_name is None:
+        return scenario.demands[0]
+    if demand_name in names:
+        return scenario.demands[names.index(demand_name)]
+    close = difflib.get_close_matches(demand_name, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ScenarioError(
+        f"no demand {demand_name!r} (demands: {', '.join(names)}){hint}", file=scenario.file
+    )
+
+
+def serve_demand(
+    budget: PairDemand,
+    scenario: Any,
+    demand_name: str | None = None,
+    *,
+    max_rounds: int = MAX_SERVE_ROUNDS,
 ) -> ServedBudget:
-    """Evaluate ``demand_name`` (default: the first demand) of the scenario file and check
-    whether its Bell pairs serve ``budget``, distilling with BBPSSW (Bennett et al.,
-    PRL 76, 722 (1996)) where the pairs fall short of the required fidelity.
+    """Whether one demand of ``scenario`` can serve ``budget``, distilling as it must.
+
+    The raw end-to-end pairs of the demand's route are distilled with the demand's
+    protocol (DEJMPS when the demand names none) for 0, 1, 2, … rounds through
+    :func:`qcalc.delivery.deliver` — the same chain that ``qcalc rate`` prints: the two
+    inputs of a round are made in parallel or one after the other as the memories allow,
+    the waiting pair decoheres, each round pays its classical round trip, and DEJMPS keeps
+    the Bell-diagonal state (no re-twirl). The fewest rounds that reach the budget's
+    required fidelity are used; the search stops where a round no longer raises the
+    fidelity or no pair is left.
+
+    Parameters
+    ----------
+    budget : VQEBudget or CircuitBudget
+        Pairs needed, wall time, required fidelity and stage.
+    scenario : qcalc.scenario.Scenario
+        The deployment.
+    demand_name : str, optional
+        Demand of the scenario (default: the first).
+    max_rounds : int
+        Most rounds tried. [rounds, ≥ 0]
+
+    Returns
+    -------
+    ServedBudget
+        The feasibility verdict with its distillation plan, and one line per schedule
+        tried.
 
     Raises
     ------
     ScenarioError
         For a scenario with no demands or no demand of that name.
     """
-    import difflib
-
     import numpy as np
 
-    from qcalc.errors import ScenarioError
+    from qcalc.delivery import deliver
     from qcalc.evaluate import evaluate_demand
-    from qcalc.protocols.distillation import bbpssw_round
-    from qcalc.scenario import load_scenario
+    from qcalc.scenario import Distillation
 
-    scenario = load_scenario(scenario_path)
-    names = [d.name for d in scenario.demands]
-    if not names:
-        raise ScenarioError("has no demands to serve the budget", file=scenario_path)
-    if demand_name is None:
-        demand = scenario.demands[0]
-    elif demand_name in names:
-        demand = scenario.demands[names.index(demand_name)]
-    else:
-        close = difflib.get_close_matches(demand_name, names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ScenarioError(
-            f"no demand {demand_name!r} (demands: {', '.join(names)}){hint}", file=scenario_path
-        )
+    demand = _pick_demand(scenario, demand_name)
     result = evaluate_demand(scenario, demand)
     stage = int(np.max(result.stage))
-
-    def distil_round(fidelity: float) -> tuple[float, float]:
-        f_out, p = bbpssw_round(fidelity)
-        return float(f_out), float(p)
-
-    served = feasibility(
-        float(np.min(result.pair_rate_hz)),
-        float(np.min(result.fidelity)),
-        budget,
-        stage_reached=stage,
-        distil_round=distil_round,
+    protocol = demand.distillation.protocol if demand.distillation is not None else "dejmps"
+    label = protocol.upper()
+    runs: list[Any] = []
+    chosen: int | None = None
+    why_stop = f"{max_rounds} round(s) tried"
+    for rounds in range(0, max_rounds + 1):
+        run = deliver(
+            scenario, result.path, result.hops, Distillation(protocol, rounds) if rounds else None
+        )
+        if rounds and int(np.max(run.distillation_rounds)) < rounds:
+            why_stop = _distillation_note(run) or "the memories hold no more rounds"
+            break
+        runs.append(run)
+        fidelity, rate = float(np.min(run.fidelity)), float(np.min(run.rate_hz))
+        if not run.delivers or rate <= 0.0:
+            why_stop = run.reason or f"{rounds} round(s) leave no pairs"
+            break
+        if fidelity >= budget.required_fidelity:
+            chosen = rounds
+            break
+        if rounds and fidelity <= float(np.min(runs[-2].fidelity)):
+            why_stop = f"round {rounds} no longer raises the fidelity"
+            break
+    schedule = tuple(
+        f"{label} × {k}: {float(np.min(r.rate_hz)):.6g} pairs/s at fidelity "
+        f"{float(np.min(r.fidelity)):.6g}"
+        + (f" ({_distillation_note(r)})" if k and _distillation_note(r) else "")
+        for k, r in enumerate(runs)
     )
-    return ServedBudget(scenario.name, demand.name, result.path, stage, served)
+    raw = runs[0] if runs else None
+    raw_rate = float(np.min(raw.rate_hz)) if raw is not None and raw.delivers else 0.0
+    raw_fidelity = float(np.min(raw.fidelity)) if raw is not None and raw.delivers else 0.25
+    # Short of the target, the schedule that came closest.
+    best = (
+        runs[chosen]
+        if chosen is not None
+        else max(runs, key=lambda r: float(np.min(r.fidelity)), default=None)
+    )
+    rate = float(np.min(best.rate_hz)) if best is not None and best.delivers else 0.0
+    fidelity = float(np.min(best.fidelity)) if best is not None and best.delivers else raw_fidelity
+    rounds_used = chosen if chosen is not None else (runs.index(best) if best else 0)
+    plan = DistillationPlan(
+        reachable=chosen is not None,
+        rounds=rounds_used,
+        raw_pairs_per_pair=(raw_rate / rate) if chosen is not None and rate > 0 else math.inf,
+        final_fidelity=fidelity,
+        success_probabilities=tuple(
+            float(np.min(p)) for p in (best.round_success_probabilities if best else ())
+        ),
+        fidelities=tuple(float(np.min(f)) for f in (best.round_fidelities if best else ())),
+        reason=(
+            f"{label} from the raw pairs reaches {fidelity:.6g} ≥ "
+            f"{budget.required_fidelity:.6g} in {rounds_used} round(s)"
+            if chosen is not None
+            else f"{label} from the raw pairs stops at {fidelity:.6g} < "
+            f"{budget.required_fidelity:.6g}: {why_stop}"
+        ),
+    )
+    served = _verdict(
+        budget,
+        raw_rate,
+        raw_fidelity,
+        plan if rounds_used or chosen is None else None,
+        rate if chosen is not None else 0.0,
+        fidelity,
+        stage,
+    )
+    return ServedBudget(scenario.name, demand.name, result.path, stage, served, schedule)
+
+
+def _distillation_note(run: Any) -> str:
+    """What the delivery said about its distillation schedule, if anything."""
+    return "; ".join(n for n in run.notes if n.startswith("distillation"))
+
+
+def serve_from_scenario(
+    budget: PairDemand, scenario_path: str, demand_name: str | None = None
+) -> ServedBudget:
+    """:func:`serve_demand` for a scenario file (what the CLI calls).
+
+    Raises
+    ------
+    ScenarioError
+        For a scenario with no demands or no demand of that name.
+    """
+    from qcalc.scenario import load_scenario
+
+    return serve_demand(budget, load_scenario(scenario_path), demand_name)

@@ -8,13 +8,18 @@ A route is cut into elementary segments, each one of
 - a *heralded memory link*: both ends of a hop hold memories and a station in the
   middle of the hop heralds entanglement (double- or single-click).
 Segments meet at nodes with a memory, which swap them (Bell-state measurement with the
-node's ``bsm_success_probability``). The waiting time comes from
-:mod:`qcalc.protocols.repeater`, the fidelity from Werner swapping with memory
-decoherence over the storage time, then optional distillation.
+node's ``bsm_success_probability`` and its processor's gate error). The distribution of
+the delivery time and the delivered Bell-diagonal state, with memory decoherence and
+cut-offs, come from the exact algorithm of :mod:`qcalc.protocols.chain` (Li, Coopmans,
+Elkouss 2021), evaluated once per point of the inputs; the end pair then waits in the end
+memories for the classical swap outcomes, and is distilled as the memories allow
+(:func:`qcalc.protocols.chain.distil_statistics`).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +36,11 @@ from qcalc.linkbudget import (
 )
 from qcalc.physics.detectors import combined_misalignment_error
 from qcalc.physics.fibre import loss_db_from_transmittance
+from qcalc.protocols.entanglement import (
+    fidelity_from_werner_parameter,
+    qber_from_werner_fidelity,
+    werner_parameter,
+)
 from qcalc.scenario import Node, Scenario
 
 #: Attempt probability used for a measured link with no length: the continuous-time
@@ -41,6 +51,10 @@ MEASURED_LINK_ATTEMPT_PROBABILITY = 1e-6
 #: a few µs on NV centres (Humphreys et al., Nature 558, 268 (2018): 3.8–5 µs per
 #: attempt at ~2 m); 1 µs here, so that even a 0 km link has a finite rate. [s]
 ATTEMPT_PREPARATION_S = 1e-6
+
+#: Largest time grid of one exact chain evaluation; longer chains are coarse-grained in
+#: time (:func:`qcalc.protocols.chain.chain_statistics`). [points]
+CHAIN_MAX_POINTS = 2**16
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,12 @@ class Segment:
     attempt_time_s: Any  # [s]
     fidelity: Any  # [unitless, 1/4..1]
     qber: Any = None  # measured QBER where the model gives it [unitless]
+    # Photons measured on arrival (pair sources): per attempt, the probability that
+    # neither end clicks, and each end's local detection efficiency (channel × detector).
+    # None for event-ready segments (memories that herald before they are read).
+    no_click_probability: Any = None  # [unitless, 0..1]
+    local_detection_efficiency: tuple[Any, Any] | None = None  # at ends[0], ends[1]
+    notes: tuple[str, ...] = ()  # what the builder assumed, for the demand's notes
 
     @property
     def rate_hz(self) -> Any:
@@ -77,15 +97,21 @@ class Delivery:
     memory_nodes: tuple[str, ...] = ()
     reason: str = ""
     notes: list[str] = field(default_factory=list)
-    # The equal-segment protocol the closed forms evaluate (for the Monte Carlo check).
-    attempt_probability: Any = 0.0
-    attempt_time_s: Any = 0.0
-    swap_probability: Any = 1.0
-    pair_coherence_time_s: Any = np.inf
-    cutoff_attempts: Any = np.inf
-    gate_factor: Any = 1.0
-    final_decay: Any = 1.0
+    attempt_time_s: Any = 0.0  # the chain's clock τ [s]
+    cutoff_attempts: Any = np.inf  # memory cut-off on that clock [attempts]
+    gate_factor: Any = 1.0  # product of the swap gates' 1 − ε [unitless]
+    classical_delay_s: Any = 0.0  # one-way delay of the route [s]
+    dropped_mass: Any = 0.0  # probability mass beyond the exact time grid [unitless]
+    attempts_per_step: Any = 1.0  # coarse-graining of the time grid [attempts]
     dephasing: bool = False
+    # One entry per point of the inputs (one for a scalar evaluation): the protocol the
+    # exact statistics solve, and their result before the end memories' final wait.
+    chain_inputs: list[ChainInputs] = field(default_factory=list)
+    chain_statistics: list[Any] = field(default_factory=list)
+    distillation_rounds: int = 0  # rounds applied [count]
+    distillation_schedule: tuple[str, ...] = ()  # "parallel" / "sequential" per round
+    round_success_probabilities: tuple[Any, ...] = ()  # per round [unitless]
+    round_fidelities: tuple[Any, ...] = ()  # per round [unitless]
     steps: list[Step] = field(default_factory=list)
 
     @property
@@ -113,6 +139,11 @@ class Delivery:
             "waiting_time_method": self.waiting_method,
             "storage_time_s": self.storage_time_s,
             "heralding_time_s": self.heralding_time_s,
+            "dropped_probability_mass": self.dropped_mass,
+            "distillation_rounds": self.distillation_rounds,
+            "distillation_schedule": list(self.distillation_schedule),
+            "round_success_probabilities": list(self.round_success_probabilities),
+            "round_fidelities": list(self.round_fidelities),
             "reason": self.reason,
         }
 
@@ -136,8 +167,15 @@ def _werner_with_error(fidelity: Any, error: Any) -> Any:
 def _spdc_segment(
     scenario: Scenario, node: Node, left: str, right: str, budgets: tuple[LinkBudget, LinkBudget]
 ) -> Segment | str:
-    """Midpoint (or end) entangled-pair source sending to two receivers."""
-    from qcalc.protocols.entanglement import spdc_midpoint_link
+    """Midpoint (or end) entangled-pair source sending to two receivers.
+
+    Multi-pair emission, each receiver's dark counts and the background light its link
+    adds (``background_photons_per_window``, sky) enter the coincidences, their QBER and
+    so the fidelity (Ma, Fung, Lo, PRA 76, 012307 (2007)). The photons are measured on
+    arrival: the segment also carries the probability that neither end clicks and each
+    end's detection efficiency, which decide device-independent key (no post-selection).
+    """
+    from qcalc.protocols.entanglement import spdc_midpoint_link, spdc_no_click_probability
 
     source = node.source
     assert source is not None
@@ -162,13 +200,20 @@ def _spdc_segment(
     if any(d is None for d in detectors):
         missing = [r.name for r, d in zip(receivers, detectors, strict=True) if d is None]
         return f"the pairs from {node.name} need a detector at {', '.join(missing)}"
+    # Background clicks per window at each receiver: its detector's dark counts and the
+    # light its link lets in (none at a source's own detector, which sees no link).
+    y0 = [
+        np.clip(_yield(d) + (b.background_yield if b.sender != b.receiver else 0.0), 0.0, 1.0)
+        for d, b in zip(detectors, budgets, strict=True)
+    ]
+    etas = (budgets[0].transmittance, budgets[1].transmittance)
     link = spdc_midpoint_link(
         mu,
-        budgets[0].transmittance,
-        budgets[1].transmittance,
+        etas[0],
+        etas[1],
         1.0 / window_s,
-        _yield(detectors[0]),
-        _yield(detectors[1]),
+        y0[0],
+        y0[1],
         combined_misalignment_error([b.link.misalignment_error for b in budgets]),
     )
     return Segment(
@@ -178,6 +223,8 @@ def _spdc_segment(
         window_s,
         np.clip(link.fidelity, 0.25, 1.0),
         link.qber,
+        no_click_probability=spdc_no_click_probability(mu, etas[0], etas[1], y0[0], y0[1]),
+        local_detection_efficiency=etas,
     )
 
 
@@ -186,32 +233,57 @@ def _yield(detector: Any) -> Any:
 
 
 def _heralded_segment(scenario: Scenario, budget: LinkBudget) -> Segment:
-    """Heralded entanglement between the memories at both ends of a hop."""
+    """Heralded entanglement between the memories at both ends of a hop.
+
+    The heralding station in the middle of the hop has two detectors behind a beam
+    splitter: ``heralding_detector`` gives their efficiency and the station's dark counts
+    (the profile's Y0 is the whole station's, split evenly between the two detectors by
+    :func:`~qcalc.protocols.entanglement.station_dark_count_probability`), to which the
+    link's background light is added. ``two_photon_visibility`` is the photons'
+    indistinguishability. Without a heralding detector the station is ideal (efficiency
+    1, no dark counts) and the memories' efficiency stands for all of emission,
+    collection and detection; the segment says so in a note.
+    """
     from qcalc.protocols.entanglement import (
         double_click_link,
         heralding_attempt_time_s,
         multiplexed_success_probability,
+        single_click_link,
+        station_dark_count_probability,
     )
 
     link = budget.link
     a, b = (scenario.nodes[n] for n in link.ends)
     assert a.memory is not None and b.memory is not None
-    # Each arm is half the hop's channel; the memory efficiency folds in emission,
-    # collection and detection at the heralding station.
+    # Each arm is half the hop's channel; the memory efficiency folds in emission and
+    # collection (and detection, when the link names no heralding detector).
     half = np.power(10.0, -np.asarray(budget.channel_loss_db, dtype=float) / 20.0)
     eta_a = half * np.asarray(a.memory.efficiency, dtype=float)
     eta_b = half * np.asarray(b.memory.efficiency, dtype=float)
+    station = link.heralding_detector
+    notes: tuple[str, ...] = ()
+    if station is None:
+        notes = (
+            f"link {link.name}: no heralding_detector, so the heralding station's detectors "
+            "are ideal (no dark counts; the memories' efficiency includes detection)",
+        )
+    station_yield = np.clip(
+        (0.0 if station is None else _yield(station)) + budget.background_yield, 0.0, 1.0
+    )
+    noise = {
+        "detector_efficiency": 1.0 if station is None else station.efficiency,
+        "visibility": link.two_photon_visibility,
+        "dark_count_probability": station_dark_count_probability(station_yield),
+    }
     if link.heralding == "single_click":
-        from qcalc.protocols.entanglement import single_click_link
-
-        herald = single_click_link(link.bright_state_population, eta_a, eta_b)
+        herald = single_click_link(link.bright_state_population, eta_a, eta_b, **noise)
     else:
-        herald = double_click_link(eta_a, eta_b)
+        herald = double_click_link(eta_a, eta_b, **noise)
     length_km = budget.length_km
     p = multiplexed_success_probability(herald.success_probability, link.memory_modes)
     fidelity = _werner_with_error(herald.fidelity, link.misalignment_error)
     attempt_s = heralding_attempt_time_s(length_km, preparation_time_s=ATTEMPT_PREPARATION_S)
-    return Segment("heralded", link.ends, p, attempt_s, fidelity)
+    return Segment("heralded", link.ends, p, attempt_s, fidelity, notes=notes)
 
 
 def _measured_segment(budget: LinkBudget) -> Segment | str:
@@ -298,6 +370,36 @@ def _is_pair_source(node: Node) -> bool:
 # ----------------------------------------------------------------------------- chain
 
 
+@dataclass(frozen=True)
+class ChainInputs:
+    """The repeater protocol one scalar point of a route runs, on one attempt clock.
+
+    These are the arguments of :func:`qcalc.protocols.chain.chain_statistics` (and of the
+    Monte Carlo :func:`qcalc.protocols.montecarlo.simulate_chain`, which runs the same
+    protocol), so the closed form and its check see the same chain.
+    """
+
+    attempt_time_s: float  # the common clock τ [s]
+    success_probability: tuple[float, ...]  # per segment, per tick of τ [unitless]
+    link_fidelity: tuple[float, ...]  # fresh Werner fidelity per segment [unitless]
+    swap_probability: tuple[float, ...]  # per junction [unitless]
+    swap_gate_factor: tuple[float, ...]  # 1 − ε per junction [unitless]
+    node_decay_rate_per_attempt: tuple[float, ...]  # per node of the chain [1/attempt]
+    noise: str
+    cutoff_attempts: float  # [attempts, or inf]
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {
+            "success_probability": list(self.success_probability),
+            "link_fidelity": list(self.link_fidelity),
+            "swap_probability": list(self.swap_probability) or 1.0,
+            "swap_gate_factor": list(self.swap_gate_factor) or 1.0,
+            "node_decay_rate_per_attempt": list(self.node_decay_rate_per_attempt),
+            "noise": self.noise,
+            "cutoff_attempts": self.cutoff_attempts,
+        }
+
+
 def deliver(
     scenario: Scenario,
     route: tuple[str, ...],
@@ -329,160 +431,471 @@ def _deliver(
     hops: tuple[LinkBudget, ...],
     distillation: Any = None,
 ) -> Delivery:
-    """End-to-end Bell pairs along ``route``: rate, fidelity and the times that bound them.
-
-    Unequal segments are evaluated as equal ones at the slowest segment's success
-    probability and attempt time, an upper bound on the waiting time.
-    """
-    from qcalc.protocols.entanglement import (
-        fidelity_from_werner_parameter,
-        qber_from_werner_fidelity,
-        werner_parameter,
-    )
-    from qcalc.protocols.repeater import nested_waiting_time, two_segment_memory_wait
-
+    """Segments → the exact chain statistics → the end memories → distillation."""
     out = Delivery()
     segments, reason = build_segments(scenario, route, hops)
     out.segments = tuple(segments)
-    if reason:
-        out.reason = reason
+    out.notes.extend(_merge_link_notes([n for s in segments for n in s.notes]))
+    out.reason = reason or _why_no_chain(scenario, route, hops, segments)
+    if out.reason:
         return out
-    dead = [s for s in segments if not np.any(np.asarray(s.success_probability) > 0)]
-    if dead:
-        out.reason = f"link {'-'.join(dead[0].ends)} delivers no pairs (success probability 0)"
-        return out
-    junctions = _junctions(route, segments)
-    for name in junctions:
-        if scenario.nodes[name].memory is None:
-            out.reason = (
-                f"node {name} joins two elementary links but has no memory to "
-                "hold a qubit while it waits to swap"
-            )
-            return out
-    m = len(segments)
-    # Unequal segments are evaluated as equal ones at the slowest segment's own (p, τ).
-    both = np.broadcast_arrays(
-        *[s.success_probability for s in segments], *[s.attempt_time_s for s in segments]
-    )
-    ps, taus = np.stack(both[: len(segments)]), np.stack(both[len(segments) :])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slowest = np.argmin(np.where(taus > 0, ps / taus, 0.0), axis=0)[np.newaxis]
-    p = np.take_along_axis(ps, slowest, axis=0)[0]
-    tau = np.take_along_axis(taus, slowest, axis=0)[0]
-    unequal = bool(np.any(ps != ps[:1]) or np.any(taus != taus[:1]))
-    swap = np.asarray(1.0)
-    for name in junctions:
-        swap = swap * np.asarray(scenario.nodes[name].bsm_success_probability, dtype=float)
-    a = swap ** (1.0 / max(len(junctions), 1)) if junctions else np.asarray(1.0)
-    p_safe = np.where(p > 0, p, 1.0)
-    route_delay = sum((np.asarray(h.delay_s) for h in hops), np.asarray(0.0))
     out.memory_nodes = tuple(n for n in route if scenario.nodes[n].memory is not None)
-    # Decay rate of a pair held in two memories, 1/T_a + 1/T_b; the worst memory on the
-    # route stands for both while a segment waits, the ends' own once the pair is through.
-    worst = _decay_rate_per_s(scenario, out.memory_nodes, worst_pair=True)
-    ends = _decay_rate_per_s(scenario, (route[0], route[-1]))
-    w = np.prod(
-        werner_parameter(np.stack(np.broadcast_arrays(*[s.fidelity for s in segments]))), axis=0
-    )
-    # A swap with a depolarising two-qubit gate of error ε multiplies the Werner parameter
-    # by 1 − ε (Briegel, Dür, Cirac, Zoller, PRL 81, 5932 (1998), with ideal measurement).
-    for name in junctions:
-        processor = scenario.nodes[name].processor
-        if processor is not None:
-            out.gate_factor = out.gate_factor * (
-                1.0 - np.asarray(processor.two_qubit_gate_error, dtype=float)
-            )
-    w = w * out.gate_factor
-    if unequal:
-        out.notes.append(
-            "the segments differ; the chain is evaluated as equal segments at "
-            "the slowest one's success probability and attempt time"
-        )
-    if m == 1:
-        attempts = np.where(p > 0, 1.0 / p_safe, np.inf)
-        out.waiting_method = "exact-geometric"
-        # The memories hold their qubits for one heralding round trip.
-        out.storage_time_s = tau if out.memory_nodes else np.asarray(0.0)
-        decay = np.exp(-out.storage_time_s * ends)
-    else:
-        waiting = nested_waiting_time(p_safe, a, segments=m)
-        attempts = np.where(p > 0, waiting.mean_attempts, np.inf)
-        out.waiting_method = waiting.method
-        cutoff = _cutoff_attempts(scenario, out.memory_nodes, tau)
-        out.cutoff_attempts = cutoff if m == 2 else np.asarray(np.inf)
-        if m == 2:
-            # Exact: mean of exp(−D τ / T_pair) over the wait D of the earlier pair, with
-            # the memories' cut-off if any (Kamin et al., PRR 5, 023086 (2023)).
-            from qcalc.protocols.repeater import (
-                two_segment_decoherence_factor,
-                two_segment_waiting_time,
-            )
-
-            with np.errstate(divide="ignore"):
-                t_pair = np.where(worst > 0, 1.0 / np.where(worst > 0, worst, 1.0), np.inf)
-            factor = two_segment_decoherence_factor(p_safe, tau, t_pair, cutoff)
-            stored = two_segment_memory_wait(p_safe) * tau
-            if np.any(np.isfinite(cutoff)):
-                attempts = np.where(p > 0, two_segment_waiting_time(p_safe, a, cutoff), np.inf)
-                out.waiting_method = "exact, with cut-off"
-        elif np.any(np.isfinite(cutoff)):
-            out.notes.append("memory cut-off is modelled for two segments only; ignored here")
-        if m != 2:
-            # Longer chains: the mean time beyond one segment's own wait (approximate).
-            stored = np.maximum(attempts - 1.0 / p_safe, 0.0) * tau
-            factor = np.exp(-stored * worst)
-            out.waiting_method += ", storage time approximate"
-        out.storage_time_s = stored + route_delay
-        decay = factor * np.exp(-route_delay * ends)
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        out.raw_rate_hz = np.where(np.isfinite(attempts) & (tau > 0), 1.0 / (attempts * tau), 0.0)
-    out.swapped_fidelity = fidelity_from_werner_parameter(w)
-    out.dephasing = all(
+    out.dephasing = bool(out.memory_nodes) and all(
         scenario.nodes[n].memory.noise == "dephasing"  # type: ignore[union-attr]
         for n in out.memory_nodes
-    ) and bool(out.memory_nodes)
-    out.stored_fidelity = fidelity_from_werner_parameter(w * _memory_factor(decay, out.dephasing))
-    out.attempt_probability, out.attempt_time_s, out.swap_probability = p, tau, a
-    with np.errstate(divide="ignore"):
-        out.pair_coherence_time_s = np.where(
-            worst > 0, 1.0 / np.where(worst > 0, worst, 1.0), np.inf
+    )
+    if (
+        out.memory_nodes
+        and not out.dephasing
+        and any(
+            scenario.nodes[n].memory.noise == "dephasing"  # type: ignore[union-attr]
+            for n in out.memory_nodes
         )
-    out.final_decay = np.exp(-(route_delay if m > 1 else out.storage_time_s) * ends)
+    ):
+        out.notes.append(
+            "memories on the route mix dephasing and depolarising noise; all are treated "
+            "as depolarising, the more harmful of the two"
+        )
+    route_delay = sum((np.asarray(h.delay_s, dtype=float) for h in hops), np.asarray(0.0))
+    out.classical_delay_s = route_delay
+    ends_rate = _decay_rate_per_s(scenario, (route[0], route[-1]))
+    junctions = _junctions(route, segments)
+    out.gate_factor = np.prod(
+        np.stack(np.broadcast_arrays(1.0, *(_gate_factor(scenario, n) for n in junctions))), axis=0
+    )
+    w = np.prod(
+        np.stack(np.broadcast_arrays(*(werner_parameter(s.fidelity) for s in segments))), axis=0
+    )
+    out.swapped_fidelity = fidelity_from_werner_parameter(w * out.gate_factor)
+    if len(segments) == 1:
+        _single_segment(out, segments[0], ends_rate)
+    else:
+        _chain(out, scenario, route, segments, junctions, route_delay, ends_rate)
+    if not out.delivers:
+        return out
+    out.fidelity, out.rate_hz = out.stored_fidelity, out.raw_rate_hz
     with np.errstate(divide="ignore"):
         out.heralding_time_s = (
             np.where(out.raw_rate_hz > 0, 1.0 / out.raw_rate_hz, np.inf) + 2.0 * route_delay
         )
-    out.fidelity, out.rate_hz = out.stored_fidelity, out.raw_rate_hz
     if distillation is not None and np.ndim(distillation.rounds):
         raise NotModelledError(
             "distillation rounds cannot vary within one evaluation; evaluate each number of "
             "rounds on its own"
         )
-    distils = distillation is not None and distillation.rounds > 0
-    if distils and any(scenario.nodes[n].memory is None for n in (route[0], route[-1])):
-        out.notes.append(
-            "distillation needs memories at both ends to hold pairs while "
-            "they wait for partners; not applied"
-        )
-        distils = False
-    if distils:
-        assert distillation is not None
-        from qcalc.protocols.distillation import distill
-
-        result = distill(
-            np.clip(out.stored_fidelity, 0.25, 1.0), distillation.protocol, distillation.rounds
-        )
-        out.pairs_per_output = result.pairs_per_output
-        out.fidelity = result.fidelity
-        out.rate_hz = out.raw_rate_hz / result.pairs_per_output
-    single = segments[0].qber if m == 1 and segments[0].qber is not None else None
+    if distillation is not None and distillation.rounds > 0:
+        _distil(out, scenario, route, hops, distillation, route_delay, ends_rate)
+    single = segments[0].qber if len(segments) == 1 and not out.distillation_rounds else None
     out.qber = (
         single
-        if single is not None and not distils
-        else (qber_from_werner_fidelity(np.clip(out.fidelity, 0.25, 1.0)))
+        if single is not None
+        else qber_from_werner_fidelity(np.clip(out.fidelity, 0.25, 1.0))
     )
-    out.steps = _steps(out, m, p, tau, a)
+    out.steps = _steps(out)
     return out
+
+
+def _merge_link_notes(notes: list[str]) -> list[str]:
+    """One note for what several links share: "link a-b: X" and "link b-c: X" become
+    "links a-b, b-c: X" (the first three named, then how many more)."""
+    import re
+
+    grouped: dict[str, list[str]] = {}
+    order: list[str] = []
+    for note in notes:
+        match = re.match(r"link (\S+): (.*)$", note, re.S)
+        key, name = (match.group(2), match.group(1)) if match else (note, "")
+        if key not in grouped:
+            grouped[key] = []
+            order.append(key)
+        if name and name not in grouped[key]:
+            grouped[key].append(name)
+    merged = []
+    for key in order:
+        names = grouped[key]
+        if len(names) <= 1:
+            merged.append(f"link {names[0]}: {key}" if names else key)
+            continue
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        merged.append(f"links {shown}: {key}")
+    return merged
+
+
+def _why_no_chain(
+    scenario: Scenario,
+    route: tuple[str, ...],
+    hops: tuple[LinkBudget, ...],
+    segments: list[Segment],
+) -> str:
+    """Why the segments cannot make an end-to-end pair, or ``""``."""
+    dead = [s for s in segments if not np.any(np.asarray(s.success_probability) > 0)]
+    if dead:
+        return f"link {'-'.join(dead[0].ends)} delivers no pairs (success probability 0)"
+    for name in _junctions(route, segments):
+        if scenario.nodes[name].memory is None:
+            return (
+                f"node {name} joins two elementary links but has no memory to "
+                "hold a qubit while it waits to swap"
+            )
+    copies, need = _chain_copies(scenario, route, hops)
+    if copies < 1:
+        node = min(need, key=lambda n: _qubits(scenario, n) / need[n])
+        return (
+            f"node {node} holds {_qubits(scenario, node)} memory qubit(s) but its links on "
+            f"this route attempt with {need[node]} mode(s) at once (memory_modes of each "
+            "link, one qubit per mode)"
+        )
+    return ""
+
+
+def _qubits(scenario: Scenario, node: str) -> int:
+    """Memory qubits at ``node`` (the fewest over a sweep); 0 without a memory."""
+    memory = scenario.nodes[node].memory
+    return 0 if memory is None else int(np.min(np.asarray(memory.qubits)))
+
+
+def _chain_copies(
+    scenario: Scenario, route: tuple[str, ...], hops: tuple[LinkBudget, ...]
+) -> tuple[int, dict[str, int]]:
+    """How many copies of the chain the memories run at once, and the qubits one copy
+    takes at each memory node: the ``memory_modes`` of the route's heralded links that
+    meet there (a repeater attempts on both sides at once)."""
+    need = dict.fromkeys((n for n in route if scenario.nodes[n].memory is not None), 0)
+    for hop in hops:
+        if hop.link.elementary_pair_rate_hz is not None:
+            modes = 1  # a measured link: one pair held per attempt
+        else:
+            modes = int(np.max(np.asarray(hop.link.memory_modes)))
+        for end in hop.link.ends:
+            if end in need:
+                need[end] += modes
+    if not need:
+        return 1, need
+    copies = min(_qubits(scenario, n) // max(k, 1) for n, k in need.items())
+    return copies, need
+
+
+def _gate_factor(scenario: Scenario, node: str) -> Any:
+    """1 − ε of the swap gate at ``node``: a depolarising two-qubit gate of error ε
+    multiplies the Werner parameter by 1 − ε (Briegel, Dür, Cirac, Zoller, PRL 81, 5932
+    (1998), ideal measurement); 1 without a processor."""
+    processor = scenario.nodes[node].processor
+    if processor is None:
+        return np.asarray(1.0)
+    return 1.0 - np.asarray(processor.two_qubit_gate_error, dtype=float)
+
+
+def _single_segment(out: Delivery, segment: Segment, ends_rate: Any) -> None:
+    """One elementary link: geometric attempts; memories hold the pair one round trip."""
+    p = np.asarray(segment.success_probability, dtype=float)
+    tau = np.asarray(segment.attempt_time_s, dtype=float)
+    out.waiting_method = "exact (geometric attempts)"
+    out.attempt_time_s = tau
+    out.raw_rate_hz = np.where(tau > 0, p / np.where(tau > 0, tau, 1.0), 0.0)
+    # The memories hold their qubits for one heralding round trip τ.
+    out.storage_time_s = tau if out.memory_nodes else np.asarray(0.0)
+    decay = np.exp(-out.storage_time_s * ends_rate)
+    w = werner_parameter(np.asarray(segment.fidelity, dtype=float))
+    out.stored_fidelity = fidelity_from_werner_parameter(w * _memory_factor(decay, out.dephasing))
+
+
+def _chain(
+    out: Delivery,
+    scenario: Scenario,
+    route: tuple[str, ...],
+    segments: list[Segment],
+    junctions: list[str],
+    route_delay: Any,
+    ends_rate: Any,
+) -> None:
+    """Two or more segments: the exact chain statistics at every point of the inputs.
+
+    Segments that attempt at different paces run on the slowest clock τ = max τ_i; a
+    segment makes τ/τ_i attempts per tick, p_i → 1 − (1 − p_i)^{τ/τ_i}, and swaps are
+    decided at ticks. The end pair then waits in the end memories for the swap outcomes
+    to reach both ends (one-way classical delay of the route).
+    """
+    taus = np.stack(np.broadcast_arrays(*(s.attempt_time_s for s in segments))).astype(float)
+    tau = np.max(taus, axis=0)
+    if np.any(taus != tau):
+        out.notes.append(
+            "the elementary links attempt at different paces; the chain runs on the slowest "
+            "clock, each link attempting as often as fits in one tick, swaps at ticks"
+        )
+    ps = np.stack(np.broadcast_arrays(*(s.success_probability for s in segments))).astype(float)
+    ticks = np.where(taus > 0, tau / np.where(taus > 0, taus, 1.0), 1.0)
+    p_tick = -np.expm1(ticks * np.log1p(-np.minimum(ps, 1.0)))
+    fidelities = np.stack(np.broadcast_arrays(*(s.fidelity for s in segments))).astype(float)
+    swaps = np.stack(
+        np.broadcast_arrays(
+            *(np.asarray(scenario.nodes[n].bsm_success_probability, dtype=float) for n in junctions)
+        )
+    )
+    gates = np.stack(np.broadcast_arrays(*(_gate_factor(scenario, n) for n in junctions)))
+    nodes = (route[0], *junctions, route[-1])
+    rates = np.stack(
+        np.broadcast_arrays(*(_decay_rate_per_s(scenario, (n,)) for n in nodes))
+    ).astype(float)
+    cutoff_s = _cutoff_s(scenario, out.memory_nodes)
+    shape = np.broadcast_shapes(
+        tau.shape,
+        p_tick.shape[1:],
+        fidelities.shape[1:],
+        swaps.shape[1:],
+        gates.shape[1:],
+        rates.shape[1:],
+        np.shape(cutoff_s),
+        np.shape(route_delay),
+        np.shape(ends_rate),
+    )
+    noise = "dephasing" if out.dephasing else "depolarising"
+    fields = {name: np.zeros(shape) for name in ("rate", "fidelity", "dropped", "step")}
+    out.chain_inputs = []
+    for index in np.ndindex(shape) if shape else [()]:
+        point = _point(tau, index, shape)
+        inputs = ChainInputs(
+            attempt_time_s=point,
+            success_probability=_points(p_tick, index, shape),
+            link_fidelity=_points(fidelities, index, shape),
+            swap_probability=_points(swaps, index, shape),
+            swap_gate_factor=_points(gates, index, shape),
+            node_decay_rate_per_attempt=tuple(r * point for r in _points(rates, index, shape)),
+            noise=noise,
+            cutoff_attempts=_cutoff_attempts(_point(cutoff_s, index, shape), point),
+        )
+        stats = _chain_statistics(inputs)
+        out.chain_inputs.append(inputs)
+        out.chain_statistics.append(stats)
+        hold = math.exp(-_point(route_delay, index, shape) * _point(ends_rate, index, shape))
+        stats = _held(stats, hold)
+        fields["rate"][index] = stats.pair_rate_hz(point) if point > 0 else 0.0
+        fields["fidelity"][index] = stats.fidelity if not stats.reason else 0.25
+        fields["dropped"][index] = stats.dropped_mass if not stats.reason else 1.0
+        fields["step"][index] = stats.attempts_per_step
+        if stats.reason and stats.reason not in out.notes:
+            out.notes.append(stats.reason)
+    out.raw_rate_hz = fields["rate"]
+    out.stored_fidelity = fields["fidelity"]
+    out.dropped_mass = fields["dropped"]
+    out.attempts_per_step = fields["step"]
+    out.attempt_time_s = tau
+    out.cutoff_attempts = np.floor(np.asarray(cutoff_s) / tau)
+    out.waiting_method = out.chain_statistics[-1].method if out.chain_statistics else ""
+    with np.errstate(divide="ignore"):
+        # mean time the earlier pairs wait, beyond the last segment's own wait, plus the
+        # classical delay: an account for the reader, not an input of the fidelity
+        out.storage_time_s = route_delay + 0.0 * tau
+    if not np.any(out.raw_rate_hz > 0):
+        out.reason = out.notes[-1] if out.notes else "the chain delivers no pairs"
+
+
+def _cutoff_attempts(cutoff_s: float, tau_s: float) -> float:
+    """A memory cut-off in whole attempts of the clock, ⌊c/τ⌋ (inf: none)."""
+    if not (math.isfinite(cutoff_s) and tau_s > 0):
+        return math.inf
+    return float(math.floor(cutoff_s / tau_s))
+
+
+def _point(value: Any, index: tuple[Any, ...], shape: tuple[int, ...]) -> float:
+    """The element of ``value`` (broadcast to ``shape``) at ``index``."""
+    return float(np.broadcast_to(np.asarray(value, dtype=float), shape)[index])
+
+
+def _points(stack: Any, index: tuple[Any, ...], shape: tuple[int, ...]) -> tuple[float, ...]:
+    """The elements of each row of ``stack`` (rows broadcast to ``shape``) at ``index``."""
+    rows = np.asarray(stack, dtype=float)
+    rows = rows.reshape(rows.shape[0], *(1,) * (len(shape) - rows.ndim + 1), *rows.shape[1:])
+    values = np.broadcast_to(rows, (rows.shape[0], *shape))
+    return tuple(float(v) for v in values.reshape(rows.shape[0], -1)[:, _flat(index, shape)])
+
+
+def _flat(index: tuple[Any, ...], shape: tuple[int, ...]) -> int:
+    return int(np.ravel_multi_index(index, shape)) if shape else 0
+
+
+@functools.lru_cache(maxsize=256)
+def _chain_statistics(inputs: ChainInputs) -> Any:
+    """:func:`qcalc.protocols.chain.chain_statistics` of one point, cached: sweeps and
+    levers revisit the same chains."""
+    from dataclasses import replace
+
+    from qcalc.protocols.chain import chain_statistics
+
+    stats = chain_statistics(**inputs.as_kwargs(), max_points=CHAIN_MAX_POINTS)
+    if not stats.reason and not (
+        math.isfinite(stats.mean_attempts) and math.isfinite(stats.fidelity)
+    ):
+        # a swap so unlikely (a ≈ 1e-300) that the renewal sum loses all precision
+        return replace(
+            stats,
+            mean_attempts=math.inf,
+            fidelity=0.25,
+            reason="the swaps succeed too rarely for the delivery time to be computed: "
+            "no pairs counted",
+        )
+    return stats
+
+
+def _held(stats: Any, decay: float, dephasing: bool | None = None) -> Any:
+    """Statistics of pairs held a fixed time longer in the end memories (decay factor x
+    = e^{−t Σ1/T}); the delivery time is unchanged (classical messages overlap the next
+    attempts)."""
+    from dataclasses import replace
+
+    from qcalc.protocols.chain import WALSH
+
+    if stats.reason or decay == 1.0:
+        return stats
+    dephase = stats.noise == "dephasing" if dephasing is None else dephasing
+    factor = np.array([1.0, decay, decay, 1.0 if dephase else decay])
+    walsh = stats.walsh * factor[:, None]
+    mass = float(walsh[0].sum())
+    weights = WALSH @ (walsh.sum(axis=1) / mass) / 4.0
+    return replace(stats, walsh=walsh, bell_weights=weights, fidelity=float(weights[0]))
+
+
+def _cutoff_s(scenario: Scenario, nodes: tuple[str, ...]) -> Any:
+    """The shortest memory cut-off on the route (inf: none). [s]"""
+    cutoffs = [
+        m.cutoff_s
+        for m in (scenario.nodes[n].memory for n in nodes)
+        if m is not None and m.cutoff_s is not None
+    ]
+    if not cutoffs:
+        return np.asarray(np.inf)
+    return np.min(np.stack(np.broadcast_arrays(*cutoffs)).astype(float), axis=0)
+
+
+def _distil(
+    out: Delivery,
+    scenario: Scenario,
+    route: tuple[str, ...],
+    hops: tuple[LinkBudget, ...],
+    distillation: Any,
+    route_delay: Any,
+    ends_rate: Any,
+) -> None:
+    """Recurrence distillation of the delivered pairs, scheduled as the memories allow.
+
+    Each round takes two pairs of the round below. ``C`` chain copies fit in the
+    memories at once (the fewest qubits on the route ÷ the modes a copy attempts with),
+    so round k makes its two inputs in parallel while 2^k ≤ C and one after the other
+    beyond; a sequential round holds its first input in the end memories meanwhile, so
+    the ends need one spare qubit per sequential round. Rounds that do not fit are not
+    run, and a note says so. Each round pays the classical round trip of the route (both
+    ends learn both outcomes and confirm) while both pairs decay.
+    """
+    ends = (scenario.nodes[route[0]].memory, scenario.nodes[route[-1]].memory)
+    if any(m is None for m in ends):
+        out.notes.append(
+            "distillation needs memories at both ends to hold pairs while they wait for "
+            "partners; not applied"
+        )
+        return
+    copies, need = _chain_copies(scenario, route, hops)
+    qubits = {n: _qubits(scenario, n) for n in (route[0], route[-1])}
+    end_qubits = min(qubits.values())
+    end_need = max(need[route[0]], need[route[-1]])
+    wanted = int(distillation.rounds)
+    parallel_rounds = min(int(math.floor(math.log2(max(copies, 1)))), wanted)
+    spare = end_qubits - 2**parallel_rounds * end_need
+    rounds = parallel_rounds + max(0, min(wanted - parallel_rounds, spare))
+    schedule = ["parallel"] * parallel_rounds + ["sequential"] * (rounds - parallel_rounds)
+    if rounds < wanted:
+        out.notes.append(
+            f"distillation: {wanted} round(s) asked, {rounds} fit: the end memories hold "
+            f"{end_qubits} qubits, one chain attempts with {end_need} of them at each end, "
+            f"{copies} chain(s) fit on the route at once, and each round beyond the "
+            "parallel ones holds one more pair at the ends"
+        )
+    out.distillation_schedule = tuple(schedule)
+    if not rounds:
+        return
+    if len(out.segments) == 1:
+        # one segment: its pairs are geometric on the heralding clock
+        out.chain_statistics = []
+        _single_statistics(out, scenario, route, ends_rate)
+    shape = np.shape(out.raw_rate_hz)
+    rate, fidelity = np.zeros(shape), np.zeros(shape)
+    successes: list[Any] = [np.zeros(shape) for _ in schedule]
+    fidelities: list[Any] = [np.zeros(shape) for _ in schedule]
+    for flat, stats in enumerate(out.chain_statistics):
+        index = np.unravel_index(flat, shape) if shape else ()
+        tau = _point(out.attempt_time_s, index, shape)
+        end_rate = _point(ends_rate, index, shape) * tau
+        stats = _held(
+            stats, math.exp(-_point(route_delay, index, shape) * _point(ends_rate, index, shape))
+        )
+        comm = 2.0 * _point(route_delay, index, shape) / tau if tau > 0 else 0.0
+        stats = _distil_rounds(stats, distillation.protocol, schedule, end_rate, comm)
+        rate[index] = stats.pair_rate_hz(tau) if tau > 0 else 0.0
+        fidelity[index] = stats.fidelity if not stats.reason else 0.25
+        for k, (p_k, f_k) in enumerate(
+            zip(stats.round_success_probabilities, stats.round_fidelities, strict=False)
+        ):
+            successes[k][index], fidelities[k][index] = p_k, f_k
+        if stats.reason and stats.reason not in out.notes:
+            out.notes.append(stats.reason)
+    out.distillation_rounds = rounds
+    out.rate_hz, out.fidelity = rate, fidelity
+    out.round_success_probabilities = tuple(successes)
+    out.round_fidelities = tuple(fidelities)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out.pairs_per_output = np.where(rate > 0, out.raw_rate_hz / rate, np.inf)
+
+
+def _distil_rounds(
+    stats: Any, protocol: str, schedule: list[str], end_rate: float, comm: float
+) -> Any:
+    from qcalc.protocols.chain import distil_statistics
+
+    successes: list[float] = []
+    fidelities: list[float] = []
+    for mode in schedule:
+        stats = distil_statistics(
+            stats,
+            protocol,
+            1,
+            parallel=mode == "parallel",
+            end_decay_rate_per_attempt=end_rate,
+            communication_attempts=comm,
+        )
+        successes += stats.round_success_probabilities
+        fidelities += stats.round_fidelities
+    from dataclasses import replace
+
+    return replace(
+        stats,
+        round_success_probabilities=tuple(successes),
+        round_fidelities=tuple(fidelities),
+    )
+
+
+def _single_statistics(
+    out: Delivery, scenario: Scenario, route: tuple[str, ...], ends_rate: Any
+) -> None:
+    """Chain statistics of a one-segment route at every point (for distillation): the
+    pair is made after geometric attempts and held one heralding round trip."""
+    segment = out.segments[0]
+    shape = np.shape(out.raw_rate_hz)
+    p = np.broadcast_to(np.asarray(segment.success_probability, dtype=float), shape)
+    tau = np.broadcast_to(np.asarray(segment.attempt_time_s, dtype=float), shape)
+    stored = np.broadcast_to(np.asarray(out.stored_fidelity, dtype=float), shape)
+    noise = "dephasing" if out.dephasing else "depolarising"
+    out.chain_inputs = []
+    for index in np.ndindex(shape):
+        inputs = ChainInputs(
+            attempt_time_s=float(tau[index]),
+            success_probability=(float(p[index]),),
+            link_fidelity=(float(stored[index]),),
+            swap_probability=(),
+            swap_gate_factor=(),
+            node_decay_rate_per_attempt=(0.0, 0.0),
+            noise=noise,
+            cutoff_attempts=math.inf,
+        )
+        out.chain_inputs.append(inputs)
+        out.chain_statistics.append(_chain_statistics(inputs))
 
 
 @dataclass(frozen=True)
@@ -514,54 +927,35 @@ class MonteCarloCheck:
 
 
 def monte_carlo_check(delivery: Delivery, trials: int, seed: int = 0) -> MonteCarloCheck | None:
-    """Simulate the delivery's repeater protocol (attempts, swaps, memory decay) with
-    :func:`qcalc.protocols.montecarlo.simulate_repeater`; None when there is nothing to
-    simulate or the inputs are swept arrays."""
-    if delivery.dephasing:
-        return None  # the simulation stores qubits under depolarising noise only
-    from qcalc.protocols.entanglement import fidelity_from_werner_parameter, werner_parameter
-    from qcalc.protocols.montecarlo import simulate_repeater
+    """Simulate the delivery's repeater protocol (attempts, swaps, memory decay, cut-off)
+    with :func:`qcalc.protocols.montecarlo.simulate_chain`, the same chain that
+    :func:`qcalc.protocols.chain.chain_statistics` solves exactly; None when there is
+    nothing to simulate or the inputs are swept arrays.
 
-    values = (delivery.attempt_probability, delivery.attempt_time_s, delivery.swap_probability)
-    if not delivery.delivers or any(np.ndim(v) for v in values):
+    Both fidelities are those of the end-to-end pair when the chain completes, before
+    the end memories wait for the classical messages and before distillation.
+    """
+    from qcalc.protocols.montecarlo import simulate_chain
+
+    if not delivery.delivers or len(delivery.chain_inputs) != 1:
         return None
-    p, tau, a = (float(v) for v in values)
-    if p <= 0 or a <= 0 or not np.isfinite(tau):
+    inputs = delivery.chain_inputs[0]
+    stats = delivery.chain_statistics[0]
+    tau = inputs.attempt_time_s
+    if stats.reason or not tau > 0 or len(inputs.success_probability) < 2:
         return None
-    m = len(delivery.segments)
-    # The swap gates' depolarisation folds into the links' Werner parameters (it is
-    # multiplicative, like theirs), so the simulation needs no gate model of its own.
-    w = np.prod([werner_parameter(s.fidelity) for s in delivery.segments]) * float(
-        delivery.gate_factor
-    )
-    link_f = float(fidelity_from_werner_parameter(np.sign(w) * abs(w) ** (1.0 / m)))
-    sim = simulate_repeater(
-        p,
-        a,
-        m,
-        link_fidelity=link_f,
-        attempt_time_s=tau,
-        pair_coherence_time_s=float(delivery.pair_coherence_time_s) if m > 1 else np.inf,
-        cutoff_attempts=float(np.min(delivery.cutoff_attempts)),
-        trials=trials,
-        seed=seed,
-    )
-    decay = float(delivery.final_decay)
-
-    def final(f: float) -> float:
-        return float(fidelity_from_werner_parameter(werner_parameter(f) * decay))
-
+    sim = simulate_chain(**inputs.as_kwargs(), trials=trials, seed=seed)
     k_lo, k_hi = sim.attempts_ci99
     return MonteCarloCheck(
         trials=trials,
         seed=seed,
         pair_rate_hz=1.0 / (sim.mean_attempts * tau),
         pair_rate_ci99_hz=(1.0 / (k_hi * tau), 1.0 / (max(k_lo, 1e-300) * tau)),
-        fidelity=final(sim.mean_fidelity),
-        fidelity_ci99=(final(sim.fidelity_ci99[0]), final(sim.fidelity_ci99[1])),
-        closed_form_pair_rate_hz=float(delivery.raw_rate_hz),
-        closed_form_fidelity=float(delivery.stored_fidelity),
-        method=delivery.waiting_method,
+        fidelity=sim.mean_fidelity,
+        fidelity_ci99=sim.fidelity_ci99,
+        closed_form_pair_rate_hz=stats.pair_rate_hz(tau),
+        closed_form_fidelity=stats.fidelity,
+        method=stats.method,
     )
 
 
@@ -570,50 +964,35 @@ def _junctions(route: tuple[str, ...], segments: list[Segment]) -> list[str]:
 
 
 def _memory_factor(decay: Any, dephasing: bool) -> Any:
-    r"""What storage does to a Werner parameter w, given x = e^{−t/T} (averaged).
+    r"""What storage does to the fidelity of a Werner pair, given x = e^{−t/T}.
 
     .. math::
         w \to w\,x \ \text{(depolarising)}, \qquad
-        w \to w\,\frac{1 + 2x}{3} \ \text{(dephasing, re-twirled)}
+        w \to w\,\frac{1 + 2x}{3} \ \text{(dephasing, as a fidelity)}
 
     Dephasing keeps the Φ+/Φ− populations' sum and mixes them with probability
     (1 − x)/2 (Nielsen & Chuang, *Quantum Computation and Quantum Information* (2000),
-    Sec. 8.3.6, phase damping); twirling the result back to a Werner state gives
-    F' = [1 + 2F + x(4F − 1)]/6, i.e. the factor above. Both are linear in x, so the
-    exact average of x over the waiting time stays exact.
+    Sec. 8.3.6, phase damping): two of the three Pauli correlators decay by x, so the
+    fidelity of a Werner pair is that of Werner parameter w(1 + 2x)/3. Chains of two
+    or more segments track the whole Bell-diagonal state
+    (:mod:`qcalc.protocols.chain`).
     """
     x = np.asarray(decay, dtype=float)
     return (1.0 + 2.0 * x) / 3.0 if dephasing else x
 
 
-def _cutoff_attempts(scenario: Scenario, nodes: tuple[str, ...], tau: Any) -> Any:
-    """The shortest memory cut-off on the route in attempts, ⌊cut-off / τ⌋ (inf: none)."""
-    cutoffs = [
-        m.cutoff_s
+def _decay_rate_per_s(scenario: Scenario, nodes: tuple[str, ...]) -> Any:
+    """Σ 1/T of the memories at ``nodes`` (two of them: a pair's two halves); 0 where
+    there is no memory (a photon measured on arrival is not stored). [1/s]"""
+    rates = [
+        1.0 / np.asarray(m.coherence_time_s, dtype=float)
         for m in (scenario.nodes[n].memory for n in nodes)
-        if m is not None and m.cutoff_s is not None
+        if m is not None
     ]
-    if not cutoffs:
-        return np.asarray(np.inf)
-    shortest = np.min(np.stack(np.broadcast_arrays(*cutoffs)), axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.floor(shortest / np.asarray(tau, dtype=float))
-
-
-def _decay_rate_per_s(scenario: Scenario, nodes: tuple[str, ...], worst_pair: bool = False) -> Any:
-    """Σ 1/T of the memories at ``nodes`` (two of them: a pair's two halves); with
-    ``worst_pair`` twice the worst one's. 0 where there is no memory (a photon measured
-    on arrival is not stored). [1/s]"""
-    times = [scenario.nodes[n].memory for n in nodes]
-    rates = [1.0 / np.asarray(m.coherence_time_s, dtype=float) for m in times if m is not None]
-    if not rates:
-        return np.asarray(0.0)
-    if worst_pair:
-        return 2.0 * np.max(np.stack(np.broadcast_arrays(*rates)), axis=0)
     return sum(rates, np.asarray(0.0))
 
 
-def _steps(out: Delivery, m: int, p: Any, tau: Any, a: Any) -> list[Step]:
+def _steps(out: Delivery) -> list[Step]:
     steps = [
         Step(
             f"elementary link {'-'.join(s.ends)} ({s.kind})",
@@ -623,33 +1002,54 @@ def _steps(out: Delivery, m: int, p: Any, tau: Any, a: Any) -> list[Step]:
         )
         for s in out.segments
     ]
-    steps.append(
-        Step(
-            f"end-to-end waiting time over {m} segment(s) ({out.waiting_method})",
-            "K = 1/p (one segment); (3−2p)/(a p(2−p)) (two); Markov chain / (3/2)^n (more)",
-            (("p", fmt_value(p)), ("a (swap)", fmt_value(a)), ("τ", fmt_value(tau, "s"))),
-            f"rate {fmt_value(out.raw_rate_hz, 'Hz')}",
-        )
-    )
-    steps.append(
-        Step(
-            "fidelity after swapping and memory decay",
-            "F' = F1F2 + (1−F1)(1−F2)/3; F(t) = 1/4 + (F − 1/4) e^{−t/T}",
-            (
-                ("swapped F", fmt_value(out.swapped_fidelity)),
-                ("storage t", fmt_value(out.storage_time_s, "s")),
-            ),
-            fmt_value(out.stored_fidelity),
-        )
-    )
-    if not np.all(np.asarray(out.pairs_per_output) == 1.0):
+    m = len(out.segments)
+    if m == 1:
         steps.append(
             Step(
-                "distillation",
-                "F_out, pairs per output (BBPSSW / DEJMPS)",
-                (("F in", fmt_value(out.stored_fidelity)),),
-                f"F = {fmt_value(out.fidelity)}, {fmt_value(out.pairs_per_output)} pairs per "
-                f"output, {fmt_value(out.rate_hz, 'Hz')}",
+                "one elementary link: the end memories hold the pair one heralding round trip",
+                "F = 1/4 + (F0 − 1/4) e^{−τ Σ 1/T}  (depolarising)",
+                (
+                    ("F0", fmt_value(out.segments[0].fidelity)),
+                    ("τ", fmt_value(out.attempt_time_s, "s")),
+                ),
+                f"{fmt_value(out.raw_rate_hz, 'Hz')} at fidelity {fmt_value(out.stored_fidelity)}",
+            )
+        )
+    else:
+        steps.append(
+            Step(
+                f"delivery-time distribution and delivered state over {m} segments",
+                "P̂(z) = a Ŝ(z) / (1 − (1 − a) Ŝ(z) − F̂_c(z)) per nested block, swap η' = η_L η_R "
+                "(1 − ε), waiting pair η × e^{−t Σ1/T}  (Li, Coopmans, Elkouss, IEEE TQE 2, "
+                "4100815 (2021), Eqs. 6–13)",
+                (
+                    ("clock τ", fmt_value(out.attempt_time_s, "s")),
+                    ("memory cut-off", fmt_value(out.cutoff_attempts, "attempts")),
+                    ("dropped mass", fmt_value(out.dropped_mass)),
+                    ("method", out.waiting_method),
+                ),
+                f"{fmt_value(out.raw_rate_hz, 'Hz')}; swapped fidelity without memories "
+                f"{fmt_value(out.swapped_fidelity)}, with them and the end memories' wait of "
+                f"{fmt_value(out.classical_delay_s, 's')} for the swap outcomes "
+                f"{fmt_value(out.stored_fidelity)}",
+            )
+        )
+    if out.distillation_rounds:
+        steps.append(
+            Step(
+                f"distillation, {out.distillation_rounds} round(s) "
+                f"({', '.join(out.distillation_schedule)} inputs)",
+                "per round: two pairs (the earlier one decaying while it waits), a classical "
+                "round trip, success p(λ_A, λ_B); failure restarts (Li et al. 2021, Sec. II.B; "
+                "BBPSSW, DEJMPS maps)",
+                tuple(
+                    (f"round {k + 1} p, F", f"{fmt_value(p)}, {fmt_value(f)}")
+                    for k, (p, f) in enumerate(
+                        zip(out.round_success_probabilities, out.round_fidelities, strict=False)
+                    )
+                ),
+                f"F = {fmt_value(out.fidelity)} at {fmt_value(out.rate_hz, 'Hz')} "
+                f"({fmt_value(out.pairs_per_output)} raw pairs per output)",
             )
         )
     return steps

@@ -67,10 +67,14 @@ def trusted_repeater_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]
     if np.all(met):
         return met, (
             f"every hop has key; the bottleneck, {where} "
-            f"({fmt_value(budget.channel_loss_db, 'dB')}), gives "
-            f"{_rate_text(rates[worst])}" + (f" through {relays} trusted relays" if relays else "")
+            f"({fmt_value(budget.channel_loss_db, 'dB')} channel loss), gives "
+            f"{_rate_text(rates[worst])}"
+            + (f" through {relays} trusted relay{'s' if relays != 1 else ''}" if relays else "")
         )
-    return met, f"{where} gives {_rate_text(rates[worst])} over {fmt_value(budget.loss_db, 'dB')}"
+    return met, (
+        f"{where} gives {_rate_text(rates[worst])} over "
+        f"{fmt_value(budget.channel_loss_db, 'dB')} channel loss"
+    )
 
 
 def prepare_measure_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
@@ -80,7 +84,8 @@ def prepare_measure_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
         shown = ", ".join(trusted[:3]) + (
             f" and {len(trusted) - 3} more" if len(trusted) > 3 else ""
         )
-        return False, f"the route goes through trusted relay {shown}"
+        relays = "trusted relays" if len(trusted) > 1 else "trusted relay"
+        return False, f"the route goes through {relays} {shown}"
     best = max(prepare_measure(result), key=lambda r: float(np.max(r.key_rate_bps)), default=None)
     if best is None:
         why = next(
@@ -94,7 +99,7 @@ def prepare_measure_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
     loss = result.channel_loss_db
     text = (
         f"end-to-end {best.protocol} key {_rate_text(key)} over {fmt_value(loss, 'dB')} "
-        f"({fmt_value(best.fraction_of_plob)} of PLOB)"
+        f"channel loss ({fmt_value(best.fraction_of_plob)} of PLOB)"
     )
     return key > 0, text
 
@@ -163,6 +168,9 @@ def select_key_rate(result: Any, met1: Any, met2: Any) -> None:
         )
         protocol = chain[int(np.min(worst))].protocol
         candidates.append((np.where(met1, key, 0.0), rep, protocol, "trusted chain"))
+    if result.demand.application == "diqkd":
+        # A DIQKD demand's key is DIQKD's, zero included: no other protocol stands in.
+        candidates = [c for c in candidates if c[2] == "diqkd"]
     candidates = [c for c in candidates if np.any(np.asarray(c[0]) > 0)]
     if not candidates:
         return

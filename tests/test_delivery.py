@@ -36,7 +36,7 @@ MEASURED_CHAIN = """\
 qcalc: 1
 hardware:
   memories:
-    nv: {{coherence_time_s: {t}}}
+    nv: {{qubits: 2, coherence_time_s: {t}}}
 defaults:
   memory: nv
 nodes:
@@ -71,9 +71,11 @@ def test_two_measured_links_swap_to_the_werner_product():
     r = evaluate_scenario(parse_scenario(MEASURED_CHAIN.format(f=0.9, t=1e6)))[0]
     delivery = r.entanglement
     assert delivery.swapped_fidelity == pytest.approx(0.81 + 0.01 / 3, rel=1e-9)
-    assert r.pair_rate_hz == pytest.approx(10 / 1.5, rel=1e-4)
+    # The exact chain coarse-grains p = 1e-6 to k attempts per step (k p ≤ 0.01): swaps
+    # at step ends move the mean by at most half a step per swap, 0.5 k p / 1.5 ≤ 0.33 %.
+    assert r.pair_rate_hz == pytest.approx(10 / 1.5, rel=4e-3)
     np.testing.assert_allclose(
-        delivery.raw_rate_hz, 1 / (two_segment_waiting_time(1e-6) * 1e-7), rtol=1e-12
+        delivery.raw_rate_hz, 1 / (two_segment_waiting_time(1e-6) * 1e-7), rtol=4e-3
     )
 
 
@@ -102,7 +104,7 @@ def test_stage_4_compares_memory_with_heralding_time():
     short = evaluate_scenario(parse_scenario(MEMORY_LINK.format(t=1e-5, eff=0.8, length=20)))
     stages = {v.stage: v for v in short[0].stages}
     assert stages[3].met is not False and not stages[4].met
-    assert "shortest memory coherence 1e-05 s at a" in stages[4].reason
+    assert "shortest memory coherence 10 µs at a" in stages[4].reason
 
 
 def test_no_entanglement_says_why():
@@ -127,7 +129,7 @@ def test_monte_carlo_agrees_with_the_exact_two_segment_closed_form(runner, write
 qcalc: 1
 hardware:
   memories:
-    m: {coherence_time_s: 0.01, efficiency: 0.5}
+    m: {qubits: 20, coherence_time_s: 0.01, efficiency: 0.5}
 defaults:
   memory: m
 nodes:
@@ -157,7 +159,7 @@ def test_cutoff_and_gate_error_agree_with_monte_carlo(runner, write):
 qcalc: 1
 hardware:
   memories:
-    m: {coherence_time_s: 0.005, efficiency: 0.5, cutoff_s: 0.002}
+    m: {qubits: 6, coherence_time_s: 0.005, efficiency: 0.5, cutoff_s: 0.002}
   processors:
     gate: {physical_qubits: 10, two_qubit_gate_error: 0.01}
 defaults:
@@ -177,7 +179,7 @@ demands:
         runner.invoke(app, ["rate", path, "-f", "json", "--monte-carlo", "20000"]).stdout
     )["demands"][0]
     mc = data["monte_carlo"]
-    assert mc["method"] == "exact, with cut-off"
+    assert mc["method"].startswith("exact (Li, Coopmans, Elkouss 2021")
     assert mc["agrees"] is True, mc
     without = write(chain.replace(", cutoff_s: 0.002", ""), "no-cutoff.yaml")
     plain = json.loads(runner.invoke(app, ["rate", without, "-f", "json"]).stdout)
@@ -194,7 +196,8 @@ def test_dephasing_memories_lose_less_than_depolarising_ones():
     deph = evaluate_scenario(
         parse_scenario(
             text.replace(
-                "nv: {coherence_time_s: 0.05}", "nv: {coherence_time_s: 0.05, noise: dephasing}"
+                "nv: {qubits: 2, coherence_time_s: 0.05}",
+                "nv: {qubits: 2, coherence_time_s: 0.05, noise: dephasing}",
             )
         )
     )[0]
@@ -222,3 +225,76 @@ def test_stage_3_needs_a_useful_pair_rate():
     stage3 = {v.stage: v for v in r.stages}[3]
     assert stage3.met
     assert "≥ 0.0001 pairs/s" in stage3.reason
+
+
+DISTILLED_LINK = """\
+qcalc: 1
+hardware:
+  memories:
+    m: {{qubits: {qubits}, coherence_time_s: {t}, efficiency: 0.8}}
+defaults:
+  memory: m
+  misalignment_error: 0.05
+nodes:
+  a: {{}}
+  b: {{}}
+links:
+  - {{ends: [a, b], length_km: 20}}
+demands:
+  - {{ends: [a, b], application: entanglement,
+     distillation: {{protocol: dejmps, rounds: 1}}}}
+"""
+
+
+def test_distillation_pays_for_the_wait_and_the_round_trip():
+    # One heralded link, memories for two pairs at each end (so both inputs are made at
+    # once) that do not decay: the round waits for the later of two geometric times,
+    # E[max] = (3 − 2p)/(p(2 − p)) attempts (Shchukin et al., PRA 100, 032322 (2019)), then
+    # the classical round trip C (whole attempts), and succeeds with the DEJMPS probability
+    # of two Werner pairs, (A + B)² + (C + D)² (Deutsch et al., PRL 77, 2818 (1996)); a
+    # failure starts again. So the rate is p_s / ((E[max] + C) τ), by hand.
+    from qcalc.protocols.distillation import dejmps_round
+    from qcalc.protocols.entanglement import werner_from_fidelity
+
+    r = evaluate_scenario(parse_scenario(DISTILLED_LINK.format(qubits=2, t=1e9)))[0]
+    d = r.entanglement
+    assert d.distillation_rounds == 1 and d.distillation_schedule == ("parallel",)
+    p = float(d.segments[0].success_probability)
+    tau = float(d.attempt_time_s)
+    f_in = float(d.stored_fidelity)
+    out, success = dejmps_round(werner_from_fidelity(f_in))
+    comm = round(2 * float(d.classical_delay_s) / tau)
+    wait = (3 - 2 * p) / (p * (2 - p))
+    assert float(d.round_success_probabilities[0]) == pytest.approx(float(success), rel=1e-9)
+    assert r.fidelity == pytest.approx(float(out[0]), rel=1e-9)
+    assert r.pair_rate_hz == pytest.approx(float(success) / ((wait + comm) * tau), rel=1e-6)
+    # One qubit per end cannot hold two pairs: the round does not fit and a note says so.
+    one = evaluate_scenario(parse_scenario(DISTILLED_LINK.format(qubits=1, t=1e9)))[0]
+    assert one.entanglement.distillation_rounds == 0
+    assert any("1 round(s) asked, 0 fit" in n for n in one.notes)
+    # The earlier pair decays while it waits for its partner and the round trip: worse
+    # memories, lower distilled fidelity.
+    short = evaluate_scenario(parse_scenario(DISTILLED_LINK.format(qubits=2, t=1e-3)))[0]
+    assert short.fidelity < r.fidelity
+
+
+def test_sequential_distillation_is_slower_than_parallel():
+    # Two qubits everywhere: the repeater holds one chain copy (a pair on each side), so
+    # the two inputs of a round are made one after the other (the first held in the
+    # spare end qubit), T = T_A + T_B; four qubits hold two copies, made at once,
+    # T = max(T_A, T_B).
+    text = MEASURED_CHAIN.format(f=0.9, t=1e9) + (
+        "    distillation: {protocol: dejmps, rounds: 1}\n"
+    )
+    text = text.replace(
+        "  - {ends: [alice, charlie], application: entanglement}",
+        ("  - ends: [alice, charlie]\n    application: entanglement"),
+    )
+    seq = text  # two qubits everywhere: the repeater holds one chain, one pair a side
+    par = text.replace("nv: {qubits: 2,", "nv: {qubits: 4,")
+    slow = evaluate_scenario(parse_scenario(seq))[0]
+    fast = evaluate_scenario(parse_scenario(par))[0]
+    assert slow.entanglement.distillation_schedule == ("sequential",)
+    assert fast.entanglement.distillation_schedule == ("parallel",)
+    assert slow.fidelity == pytest.approx(fast.fidelity, rel=1e-9)  # no decay: same state
+    assert 1.2 < fast.pair_rate_hz / slow.pair_rate_hz < 1.5

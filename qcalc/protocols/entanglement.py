@@ -635,6 +635,47 @@ def spdc_qber(
     return np.asarray(np.clip(qber, 0.0, RANDOM_ERROR_RATE), dtype=float)
 
 
+def spdc_no_click_probability(
+    mean_pairs_per_pulse: npt.ArrayLike,
+    transmittance_a: npt.ArrayLike,
+    transmittance_b: npt.ArrayLike,
+    dark_count_probability_a: npt.ArrayLike = 0.0,
+    dark_count_probability_b: npt.ArrayLike = 0.0,
+) -> FloatArray:
+    """Probability per pulse that neither receiver of a midpoint PDC source clicks.
+
+    .. math::
+        P_{00} = \\frac{(1 - Y_{0A})(1 - Y_{0B})}
+                      {(1 + \\eta_A\\lambda + \\eta_B\\lambda - \\eta_A\\eta_B\\lambda)^2}
+
+    The last term of Q_λ in :func:`spdc_coincidence_probability`: summed over the
+    two-mode thermal distribution P(n) = (n + 1) λ^n / (1 + λ)^{n+2}, every one of the n
+    photons on each side is lost, (1 − η_A)^n (1 − η_B)^n, and no background click
+    occurs. It counts the rounds a device-independent protocol must keep although nothing
+    was detected (no post-selection).
+
+    Parameters
+    ----------
+    mean_pairs_per_pulse, transmittance_a, transmittance_b, dark_count_probability_a,
+    dark_count_probability_b : array_like
+        As in :func:`spdc_coincidence_probability`.
+
+    Returns
+    -------
+    numpy.ndarray
+        P00, probability of no click on either side per pulse. [unitless, 0..1]
+
+    References
+    ----------
+    .. [1] X. Ma, C.-H. F. Fung, H.-K. Lo, Phys. Rev. A 76, 012307 (2007), Sec. III
+       (the no-click terms of the overall gain Q_λ).
+    """
+    _, _, _, one_ab = _spdc_terms(mean_pairs_per_pulse, transmittance_a, transmittance_b)
+    no_a = 1.0 - _probability("dark_count_probability_a", dark_count_probability_a)
+    no_b = 1.0 - _probability("dark_count_probability_b", dark_count_probability_b)
+    return np.asarray(np.clip(no_a * no_b / one_ab**2, 0.0, 1.0), dtype=float)  # Sec. III of [1]
+
+
 def spdc_midpoint_link(
     mean_pairs_per_pulse: npt.ArrayLike,
     transmittance_a: npt.ArrayLike,
@@ -725,6 +766,45 @@ def _herald_mixture(
     )
 
 
+def station_dark_count_probability(
+    receiver_yield: npt.ArrayLike, detectors: npt.ArrayLike = 2
+) -> FloatArray:
+    """Dark-count probability of each detector of a station, from the whole station's yield.
+
+    .. math:: p_d = 1 - (1 - Y_0)^{1/n}
+
+    qcalc's detector profiles give Y0, the probability that the whole receiver clicks in
+    the dark in one window (``dark_count_probability``, or 1 − e^{−R τ} from
+    ``dark_count_rate_hz`` and ``gate_window_ns``). A heralding station has n = 2
+    detectors behind its beam splitter; with independent, equal detectors "no dark click
+    anywhere" is (1 − p_d)^n = 1 − Y0, which gives p_d. For Y0 ≪ 1, p_d ≈ Y0/n.
+
+    Parameters
+    ----------
+    receiver_yield : array_like
+        Y0, dark (background) click probability of the whole station per window.
+        [unitless, 0..1]
+    detectors : array_like, optional
+        n, number of detectors sharing Y0. [count, ≥ 1]
+
+    Returns
+    -------
+    numpy.ndarray
+        p_d, dark-count probability of each detector per window. [unitless, 0..1]
+
+    References
+    ----------
+    .. [1] X. Ma, B. Qi, Y. Zhao, H.-K. Lo, Phys. Rev. A 72, 012326 (2005), Sec. II
+       (Y0, the background yield of the whole receiver).
+    """
+    y0 = _probability("receiver_yield", receiver_yield)
+    n = np.asarray(detectors, dtype=float)
+    _check_range("detectors", n, 1.0, np.inf)
+    # (1 − p_d)^n = 1 − Y0, in log space so that Y0 = 1e-300 keeps p_d = Y0/n
+    with np.errstate(divide="ignore"):
+        return np.asarray(-np.expm1(np.log1p(-y0) / n), dtype=float)
+
+
 def double_click_link(
     transmittance_a: npt.ArrayLike,
     transmittance_b: npt.ArrayLike,
@@ -735,22 +815,38 @@ def double_click_link(
     """Barrett–Kok double-click heralding between two memories via a midpoint station.
 
     .. math::
-        p_\\mathrm{true} = \\tfrac12 \\eta_A \\eta_B, \\qquad
-        F_\\mathrm{true} = \\frac{1 + V}{2}, \\qquad
-        p_\\mathrm{dark} \\approx 4 \\bar\\eta\\, p_d + 4 p_d^2
+        P = \\tfrac12\\left(s_A s_B + t\\, d\\right), \\qquad
+        F = \\frac{V g_A g_B + s_A s_B}{2\\,(s_A s_B + t\\, d)}
 
-    with η_i = ``transmittance_i`` × ``detector_efficiency`` and η̄ = (η_A + η_B)/2. Two
-    rounds of single-photon detection (with a spin flip between) herald Ψ±; with ideal
-    detectors the state is perfect and half of all two-photon events are lost to the
-    unresolved Bell states. Partial distinguishability of the photons (two-photon
-    interference visibility V) leaves coherence V between |01⟩ and |10⟩, so F = (1+V)/2.
-    Dark counts p_d per detector per window (two detectors) add false heralds, to first
-    order in p_d: a dark click in one round and a photon in the other (4 η̄ p_d, from
-    the |01⟩/|10⟩ and |00⟩/|11⟩ branches) or in both rounds (4 p_d²). A false herald is
-    taken to leave an uncorrelated state of fidelity 1/4.
+    with, per detection round and threshold detectors of dark-count probability p_d,
 
-    Valid for p_d ≪ η̄ ≪ 1 as in experiments; the success probability neglects terms
-    of order η² p_d.
+    .. math::
+        g_i = \\eta_i (1 - p_d), \\quad d = 2 p_d (1 - p_d), \\quad
+        s_i = g_i + (1 - \\eta_i)\\, d, \\quad
+        t = [1 - (1-\\eta_A)(1-\\eta_B)](1 - p_d) + (1-\\eta_A)(1-\\eta_B)\\, d
+
+    and η_i = ``transmittance_i`` × ``detector_efficiency``. Each memory emits a photon
+    entangled with its spin; the station's beam splitter erases which memory emitted it;
+    the spins are flipped and the round is repeated. Success is exactly one click in each
+    of the two rounds, which heralds Ψ± [1]. Every spin branch is followed through both
+    rounds:
+
+    - |↑↓⟩, |↓↑⟩ (weight 1/2): one photon per round. Both photons detected (g_A g_B)
+      gives the coherent Ψ±, of fidelity (1 + V)/2 with two-photon visibility V [2];
+      a round whose photon was lost but a detector clicked in the dark ((1 − η_i) d)
+      leaves an incoherent mixture of |↑↓⟩ and |↓↑⟩, fidelity 1/2.
+    - |↑↑⟩, |↓↓⟩ (weight 1/2): two photons in one round (one click: t), none in the
+      other (a dark click: d). They herald a product state, fidelity 0.
+
+    Summing gives P and F above. Without dark counts P = η_A η_B / 2 and F = (1 + V)/2,
+    the published results [1], [2]; when dark counts dominate (η ≪ p_d) both branches
+    weigh d²/2 and F → 1/4: a herald that is mostly dark counts leaves the maximally
+    mixed state. To first order, P ≈ η_A η_B/2 + 2 p_d (η_A + η_B) + 4 p_d².
+
+    Valid for threshold (non-number-resolving) detectors and any η, p_d; the one
+    approximation is that the two photons of the |↑↑⟩ branch always bunch (exact for
+    V = 1; for V < 1 it overstates that false-herald branch by a term of order
+    η_A η_B p_d (1 − V)). Imperfect spin flips and photon emission are not modelled.
 
     Parameters
     ----------
@@ -762,7 +858,8 @@ def double_click_link(
     visibility : array_like, optional
         Two-photon (Hong–Ou–Mandel) interference visibility V. [unitless, 0..1]
     dark_count_probability : array_like, optional
-        p_d, dark-count probability of each midpoint detector per detection window.
+        p_d, dark-count probability of each of the two midpoint detectors per detection
+        window (:func:`station_dark_count_probability` splits a whole station's yield).
         [unitless, 0..1]
 
     Returns
@@ -773,20 +870,36 @@ def double_click_link(
     References
     ----------
     .. [1] S. D. Barrett, P. Kok, "Efficient high-fidelity quantum computation using
-       matter qubits and linear optics", Phys. Rev. A 71, 060310(R) (2005): success
-       probability η²/2.
+       matter qubits and linear optics", Phys. Rev. A 71, 060310(R) (2005): two rounds,
+       success probability η²/2.
     .. [2] H. Bernien et al., "Heralded entanglement between solid-state qubits separated
        by three metres", Nature 497, 86 (2013), Supplementary Information (F limited by
        the photon indistinguishability, F = (1 + V)/2).
+    .. [3] P. C. Humphreys et al., Nature 558, 268 (2018), Methods (detector dark counts
+       herald states of the emitters' initial populations).
     """
     eta_d = _probability("detector_efficiency", detector_efficiency)
     eta_a = _probability("transmittance_a", transmittance_a) * eta_d
     eta_b = _probability("transmittance_b", transmittance_b) * eta_d
     v = _probability("visibility", visibility)
     p_d = _probability("dark_count_probability", dark_count_probability)
-    p_true = 0.5 * eta_a * eta_b  # Barrett–Kok success probability, [1]
-    p_false = 2.0 * (eta_a + eta_b) * p_d + 4.0 * p_d**2
-    return _herald_mixture(p_true, (1.0 + v) / 2.0, p_false, MIXED_STATE_FIDELITY)
+    quiet = 1.0 - p_d  # the other detector stays dark
+    dark = 2.0 * p_d * quiet  # exactly one dark click in a round with no photon
+    with np.errstate(under="ignore"):
+        g_a, g_b = eta_a * quiet, eta_b * quiet  # photon detected, the round clean
+        s_a, s_b = g_a + (1.0 - eta_a) * dark, g_b + (1.0 - eta_b) * dark
+        none = (1.0 - eta_a) * (1.0 - eta_b)
+        two = (1.0 - none) * quiet + none * dark  # the two-photon round gives one click
+        single = s_a * s_b  # |↑↓⟩, |↓↑⟩ branches, over both rounds
+        product = two * dark  # |↑↑⟩, |↓↓⟩ branches: two photons, then a dark click
+        total = single + product
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fidelity = (v * g_a * g_b + single) / (2.0 * total)  # F above
+    fidelity = np.where(total > 0.0, fidelity, MIXED_STATE_FIDELITY)
+    return HeraldedLink(
+        success_probability=np.asarray(np.clip(0.5 * total, 0.0, 1.0), dtype=float),  # [1]
+        fidelity=clip_fidelity(fidelity),
+    )
 
 
 def single_click_link(
@@ -802,18 +915,22 @@ def single_click_link(
     .. math::
         p_\\mathrm{true} \\approx \\alpha (\\eta_A + \\eta_B) = 2\\alpha\\eta, \\qquad
         F_\\mathrm{true} \\approx (1 - \\alpha) \\frac{1 + \\sqrt{V}}{2}, \\qquad
-        p_\\mathrm{dark} \\approx 2 p_d
+        p_\\mathrm{dark} = 2 p_d (1 - p_d), \\qquad
+        F_\\mathrm{dark} = \\alpha (1 - \\alpha)
 
     Each memory is prepared in √(1−α)|0⟩ + √α|1⟩ and emits a photon from |1⟩; one click
     behind the beam splitter heralds Ψ± with probability ≈ 2αη, but with probability
     ≈ α both memories were bright and one photon was lost, leaving |11⟩: F ≈ 1 − α.
     Imperfect photon overlap reduces the |01⟩–|10⟩ coherence by the amplitude overlap
-    √V (V the two-photon interference visibility). A dark click (p_d per detector per
-    window, two detectors) heralds a product state, fidelity α(1 − α) with Ψ±.
-    Optical phase noise is not modelled.
+    √V (V the two-photon interference visibility). A herald from a dark click (exactly
+    one of the two detectors, p_d each per window, clicks with no photon) leaves the
+    memories in their initial populations with no coherence — (1−α)² |00⟩, α(1−α) each
+    |01⟩ and |10⟩, α² |11⟩ — whose fidelity with Ψ± is α(1 − α): the lost photon took
+    the which-path information with it (branch weights as in [3]). The two kinds of
+    herald mix by their probabilities. Optical phase noise is not modelled.
 
-    Valid for α ≪ 1 and η ≪ 1 (first order in both); for α → 1/2 the fidelity estimate
-    is pessimistic and the rate optimistic.
+    Valid for α ≪ 1 and η ≪ 1 (first order in both, the approximations of [2]); for
+    α → 1/2 the fidelity estimate is pessimistic and the rate optimistic.
 
     Parameters
     ----------
@@ -827,7 +944,8 @@ def single_click_link(
     visibility : array_like, optional
         Two-photon interference visibility V. [unitless, 0..1]
     dark_count_probability : array_like, optional
-        p_d per detector per window. [unitless, 0..1]
+        p_d, dark-count probability of each of the two midpoint detectors per window.
+        [unitless, 0..1]
 
     Returns
     -------
@@ -840,6 +958,9 @@ def single_click_link(
        states of distant atoms by interference", Phys. Rev. A 59, 1025 (1999).
     .. [2] P. C. Humphreys et al., "Deterministic delivery of remote entanglement on a
        quantum network", Nature 558, 268 (2018), Methods: p ≈ 2 p_det α, F ≈ 1 − α.
+    .. [3] A. Dahlberg et al., "A link layer protocol for quantum networks", Proc. ACM
+       SIGCOMM 2019, 159, Supplementary Information Eqs. (8), (10) (branch probabilities
+       of the single-click herald with dark counts).
     """
     alpha = np.asarray(bright_state_population, dtype=float)
     _check_range("bright_state_population", alpha, 0.0, 0.5)
@@ -850,7 +971,8 @@ def single_click_link(
     p_d = _probability("dark_count_probability", dark_count_probability)
     p_true = alpha * (eta_a + eta_b)  # p ≈ 2 p_det α, Methods of [2]
     f_true = (1.0 - alpha) * (1.0 + np.sqrt(v)) / 2.0  # F ≈ 1 − α, Methods of [2]
-    return _herald_mixture(p_true, f_true, 2.0 * p_d, alpha * (1.0 - alpha))
+    p_dark = 2.0 * p_d * (1.0 - p_d)  # exactly one detector clicks in the dark
+    return _herald_mixture(p_true, f_true, p_dark, alpha * (1.0 - alpha))  # Methods of [2]
 
 
 # --------------------------------------------------------------------------- timing
