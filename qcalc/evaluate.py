@@ -15,7 +15,10 @@ from qcalc.linkbudget import LinkBudget, Step, detector_yield, fmt_value
 from qcalc.network import demand_route, hop_budgets
 from qcalc.physics.detectors import combined_misalignment_error
 from qcalc.protocols.qkd import bb84_key_rate, plob_bound, single_photon_bb84_key_rate
-from qcalc.scenario import Check, Demand, Detector, Scenario, Source
+from qcalc.scenario import Check, Demand, Detector, Node, Scenario, Source
+
+#: Label of the bound of a direct channel (and of a chain of trusted relays, hop by hop).
+DIRECT_BOUND = "PLOB of the channel (repeaterless)"
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,50 @@ class ProtocolRate:
     plob_bps: Any
     mean_photon_number: Any = None
     note: str = ""
+    #: A finite-key row's key at the same protocol and operating point with n → ∞. [bit/s]
+    asymptotic_key_rate_bps: Any = None
+    #: The bound of this configuration [bit/s]: PLOB of the worst arm through a measuring
+    #: relay, a midpoint source or repeaters; None for a direct channel (then ``plob_bps``).
+    bound_bps: Any = None
+    bound: str = DIRECT_BOUND
+    #: The basis-sifting convention behind the rate, printed beside it.
+    sifting: str = ""
+    #: Clicks at the receiver after dead-time saturation (prepare-and-measure rows). [Hz]
+    click_rate_hz: Any = None
 
     @property
     def fraction_of_plob(self) -> Any:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.asarray(self.key_rate_bps, dtype=float) / np.asarray(self.plob_bps)
         return np.where(np.asarray(self.plob_bps) > 0, ratio, 0.0)
+
+    @property
+    def tgw_bps(self) -> Any:
+        """Takeoka–Guha–Wilde bound of the same channel at the same channel-use rate.
+
+        From the PLOB bound per use p: η = 1 − 2^{−p}, TGW = log2((1 + η)/(1 − η)). Over a
+        satellite pass (PLOB averaged) TGW is concave in p, so this is ≥ the pass-mean
+        TGW: still an upper bound. [bit/s]
+        """
+        from qcalc.protocols.qkd import tgw_bound
+
+        rep = np.asarray(self.repetition_rate_hz, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_use = np.where(rep > 0, np.asarray(self.plob_bps, dtype=float) / rep, 0.0)
+        eta = -np.expm1(-per_use * np.log(2.0))
+        return np.where(rep > 0, tgw_bound(eta) * rep, 0.0)
+
+    @property
+    def configuration_bound_bps(self) -> Any:
+        """The bound that applies to this route's configuration (``bound``). [bit/s]"""
+        return self.plob_bps if self.bound_bps is None else self.bound_bps
+
+    @property
+    def fraction_of_bound(self) -> Any:
+        bound = np.asarray(self.configuration_bound_bps, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.asarray(self.key_rate_bps, dtype=float) / bound
+        return np.where(bound > 0, ratio, 0.0)
 
 
 @dataclass(frozen=True)
@@ -102,10 +143,15 @@ def prepare_measure_rates(
 ) -> tuple[list[ProtocolRate], list[str]]:
     """Key rates of the prepare-and-measure protocols a source/detector pair can run.
 
-    Returns the rates and notes for anything not modelled or not applicable. With
-    ``pass_duration_s`` the inputs are sampled over a satellite pass; the finite-key
-    block is then the whole pass.
+    Every BB84 variant runs at the demand's one operating point (:func:`_operating_point`):
+    the source's intensities and their probabilities, the key-basis probability, the
+    vacuum term and the receiver's dead time. Returns the rates and notes for anything
+    not modelled or not applicable. With ``pass_duration_s`` the inputs are sampled over
+    a satellite pass; the finite-key block is then the whole pass.
     """
+    from qcalc.physics.detectors import dead_time_live_fraction
+    from qcalc.protocols.qkd import total_click_probability
+
     notes: list[str] = []
     if source is None or detector is None:
         missing = "source" if source is None else "detector"
@@ -115,52 +161,101 @@ def prepare_measure_rates(
     rep = np.asarray(source.repetition_rate_hz, dtype=float)
     y0 = np.clip(np.asarray(detector_yield(detector)) + background_yield, 0.0, 1.0)
     f = demand.error_correction_efficiency
-    q = demand.sifting_factor
+    point = _operating_point(source, detector, demand, rep)
+    q = point.sifting
     plob_bps = plob_bound(channel_transmittance) * rep
     rates: list[ProtocolRate] = []
 
-    def add(protocol: str, bits: Any, mu: Any = None) -> None:
-        rates.append(ProtocolRate(protocol, scope, bits * rep, bits, rep, plob_bps, mu))
+    def clicks_hz(mu: Any, intensities: tuple[Any, ...], probs: Any) -> Any:
+        click = total_click_probability(
+            (mu, *intensities), probs, transmittance, y0
+        )  # live receiver, then saturated by the dead time
+        return rep * click * dead_time_live_fraction(click, point.dead_time_pulses)
+
+    def add(protocol: str, bits: Any, mu: Any = None, clicks: Any = None, **extra: Any) -> None:
+        note = point.dead_time_note(clicks) if clicks is not None else ""
+        rates.append(
+            ProtocolRate(
+                protocol,
+                scope,
+                bits * rep,
+                bits,
+                rep,
+                plob_bps,
+                mu,
+                note=_join(extra.pop("note", ""), note),
+                click_rate_hz=clicks,
+                sifting=point.sifting_text(extra.pop("key_basis", None)),
+                **extra,
+            )
+        )
 
     wanted = demand.protocol
     if source.kind == "weak_coherent":
-        mu = source.mean_photon_number
-        mu = None if isinstance(mu, str) else mu  # "optimise"
-        decoys = source.decoy_photon_numbers
+        mu = point.mean_photon_number
         if wanted in (None, "bb84-decoy"):
-            method = "infinite" if decoys == "infinite" else "vacuum+weak"
-            nu = 0.1 if decoys == "infinite" else max(decoys)
-            if decoys == "infinite" or (0.0 in decoys and nu > 0):
+            if point.decoy_method is None:
+                notes.append(f"{scope}: bb84-decoy: {point.decoy_problem}")
+            else:
                 bits, used_mu = bb84_key_rate(
                     transmittance,
                     y0,
                     misalignment_error,
                     mean_photon_number=mu,
-                    decoy=method,
-                    weak_decoy_photon_number=nu,
+                    decoy=point.decoy_method,
+                    weak_decoy_photon_number=point.nu,
+                    vacuum_photon_number=point.omega,
                     error_correction_efficiency=f,
                     sifting_factor=q,
+                    intensity_probabilities=point.probabilities,
+                    vacuum_contribution=demand.vacuum_contribution,
+                    dead_time_pulses=point.dead_time_pulses,
                 )
-                add("bb84-decoy", bits, used_mu)
+                add(
+                    "bb84-decoy",
+                    bits,
+                    used_mu,
+                    clicks_hz(used_mu, point.decoy_intensities, point.probabilities),
+                )
                 if steps is not None:
                     steps.append(
                         _decoy_step(
-                            used_mu, transmittance, y0, misalignment_error, method, nu, scope
+                            used_mu,
+                            transmittance,
+                            y0,
+                            misalignment_error,
+                            point.decoy_method,
+                            point.nu,
+                            scope,
+                            point.omega,
                         )
                     )
-            else:
-                notes.append(
-                    f"{scope}: decoys {list(decoys)} without a vacuum decoy are not "
-                    "modelled; give [ν, 0.0] or `infinite`"
-                )
-        if wanted == "bb84-finite" or (wanted is None and demand.block_size is not None):
+        if wanted == "bb84-finite" or (
+            wanted is None
+            and (demand.block_size is not None or demand.block_key_detections is not None)
+        ):
             finite = _finite_key(
-                transmittance, y0, misalignment_error, f, rep, demand, pass_duration_s
+                transmittance, y0, misalignment_error, f, rep, demand, pass_duration_s, point
             )
-            if finite is None:
-                notes.append(f"{scope}: bb84-finite needs the demand's block_size (pulses)")
+            if isinstance(finite, str):
+                notes.append(f"{scope}: bb84-finite {finite}")
             else:
-                add("bb84-finite", *finite)
+                bits, asymptotic_bits, settings, terms = finite
+                add(
+                    "bb84-finite",
+                    bits,
+                    settings["signal_photon_number"],
+                    rep * terms["click_probability"],
+                    asymptotic_key_rate_bps=asymptotic_bits * rep,
+                    note=_finite_note(settings, terms, asymptotic_bits * rep),
+                    key_basis=settings["key_basis_probability"],
+                )
+                if steps is not None:
+                    steps.append(
+                        _finite_key_step(
+                            scope, point, demand, settings, terms, rep, asymptotic_bits
+                        )
+                    )
         if wanted in (None, "gllp"):
             bits, used_mu = bb84_key_rate(
                 transmittance,
@@ -168,10 +263,19 @@ def prepare_measure_rates(
                 misalignment_error,
                 mean_photon_number=mu,
                 decoy="none",
+                weak_decoy_photon_number=point.nu,
+                vacuum_photon_number=point.omega,
                 error_correction_efficiency=f,
                 sifting_factor=q,
+                intensity_probabilities=point.probabilities,
+                dead_time_pulses=point.dead_time_pulses,
             )
-            add("gllp", bits, used_mu)
+            add(
+                "gllp",
+                bits,
+                used_mu,
+                clicks_hz(used_mu, point.decoy_intensities, point.probabilities),
+            )
     elif source.kind == "single_photon":
         if wanted in (None, "bb84-single-photon"):
             bits = single_photon_bb84_key_rate(
@@ -180,44 +284,152 @@ def prepare_measure_rates(
                 misalignment_error,
                 error_correction_efficiency=f,
                 sifting_factor=q,
+                dead_time_pulses=point.dead_time_pulses,
             )
-            add("bb84-single-photon", bits)
+            gain = np.clip(
+                y0 + np.asarray(transmittance) - y0 * np.asarray(transmittance), 0.0, 1.0
+            )
+            add(
+                "bb84-single-photon",
+                bits,
+                clicks=rep * gain * dead_time_live_fraction(gain, point.dead_time_pulses),
+            )
     else:
         notes.append(f"{scope}: an entangled-pair source does not run prepare-and-measure QKD")
     if wanted is not None and not rates and not notes:
         notes.append(f"{scope}: protocol {wanted} does not apply to a {source.kind} source")
     if steps is not None and rates:
         best = max(rates, key=lambda r: float(np.max(r.key_rate_bps)))
-        steps.append(
-            Step(
-                f"{best.protocol} key rate, {scope}",
-                "R = q{−Q_μ f h(E_μ) + Q_1[1 − h(e_1)]} · rep. rate  (Lo, Ma, Chen 2005; GLLP)",
-                (
-                    ("η (channel × detector)", fmt_value(transmittance)),
-                    ("Y0", fmt_value(y0)),
-                    ("e_d", fmt_value(misalignment_error)),
-                    ("f", fmt_value(f)),
-                    ("q", fmt_value(q)),
-                    (
-                        "μ",
-                        fmt_value(best.mean_photon_number)
-                        if best.mean_photon_number is not None
-                        else "—",
-                    ),
-                    ("rep. rate", fmt_value(rep, "Hz")),
-                ),
-                f"{fmt_value(best.bits_per_pulse, 'bits/pulse')} = {fmt_value(best.key_rate_bps, 'bit/s')}; "
-                f"PLOB −log2(1−η_ch)·rate = {fmt_value(best.plob_bps, 'bit/s')}",
+        if best.protocol != "bb84-finite":
+            steps.append(
+                _asymptotic_step(
+                    best, scope, point, transmittance, y0, misalignment_error, f, demand
+                )
             )
-        )
     return rates, notes
+
+
+@dataclass(frozen=True)
+class _OperatingPoint:
+    """One BB84 operating point per demand, used by every prepare-and-measure variant.
+
+    ``None`` marks a setting left to the optimiser. Decoys are sorted, strongest first
+    (ν, then ω), their probabilities with them.
+    """
+
+    mean_photon_number: Any  # signal μ [photons], None = optimise
+    decoys: tuple[float, ...] | None  # None = `infinite`
+    probabilities: tuple[float, ...] | None  # (p_μ, p_ν[, p_ω]); None = optimise
+    key_basis_probability: Any  # p_X [unitless]; None = optimise
+    dead_time_pulses: Any  # R τ_d [pulses]
+    dead_time_ns: Any
+    vacuum_contribution: bool
+
+    @property
+    def sifting(self) -> Any:
+        """q = p_X² of the asymptotic rows; p_X → 1 when it is optimised (the supremum)."""
+        p = self.key_basis_probability
+        return 1.0 if p is None else np.asarray(p, dtype=float) ** 2
+
+    @property
+    def nu(self) -> float:
+        return 0.1 if self.decoys is None else self.decoys[0]
+
+    @property
+    def omega(self) -> float:
+        return 0.0 if self.decoys is None or len(self.decoys) < 2 else self.decoys[1]
+
+    @property
+    def decoy_intensities(self) -> tuple[float, ...]:
+        return () if self.decoys is None else self.decoys
+
+    @property
+    def decoy_method(self) -> str | None:
+        if self.decoys is None:
+            return "infinite"
+        if len(self.decoys) == 2 and self.decoys[0] > self.decoys[1]:
+            return "vacuum+weak"
+        if len(self.decoys) == 1 and self.decoys[0] > 0:
+            return "weak"
+        return None
+
+    @property
+    def decoy_problem(self) -> str:
+        return (
+            f"decoys {list(self.decoys or ())} are not modelled; give two decoys ν > ω ≥ 0 "
+            "such as [0.1, 0.0], one decoy ν > 0, or `infinite`"
+        )
+
+    def sifting_text(self, finite_basis: Any = None) -> str:
+        """The basis convention of a row: asymptotic q = p_X², or a finite key's q_X."""
+        if finite_basis is not None:
+            return (
+                f"key basis q_X = {fmt_value(finite_basis)} by both"
+                f"{' (optimised)' if self.key_basis_probability is None else ''}: key from "
+                f"q_X² = {fmt_value(np.asarray(finite_basis) ** 2)} of the pulses, test basis "
+                "(1 − q_X)² (Lim et al. 2014)"
+            )
+        if self.key_basis_probability is None:
+            return "key basis p_X → 1 (optimised; its supremum): q = p_X² → 1"
+        return (
+            f"key basis p_X = {fmt_value(self.key_basis_probability)} by both: "
+            f"q = p_X² = {fmt_value(self.sifting)}"
+        )
+
+    def dead_time_note(self, clicks_hz: Any) -> str:
+        if self.dead_time_ns is None or not np.any(np.asarray(self.dead_time_pulses) > 0):
+            return ""
+        blind = np.asarray(clicks_hz, dtype=float) * np.asarray(self.dead_time_ns) * 1e-9
+        return (
+            f"{fmt_value(clicks_hz, 'clicks/s')}; dead time {fmt_value(self.dead_time_ns, 'ns')} "
+            f"blinds the receiver {fmt_value(100.0 * blind)} % of the time"
+        )
+
+
+def _operating_point(
+    source: Source, detector: Detector, demand: Demand, rep: Any
+) -> _OperatingPoint:
+    """The demand's BB84 operating point from its source, detector and demand fields.
+
+    The key basis is chosen with p_X = ``key_basis_probability`` by both parties, or
+    p_X = √``sifting_factor`` (q = p_X² is the fraction of pulses both send and measure in
+    the key basis, as in Lim et al. 2014: q = 1/2 gives p_X ≈ 0.707).
+    """
+    from qcalc.physics.detectors import dead_time_pulses
+
+    mu = source.mean_photon_number
+    decoys = source.decoy_photon_numbers
+    probs = source.intensity_probabilities
+    order: tuple[int, ...] = ()
+    if isinstance(decoys, tuple):
+        order = tuple(sorted(range(len(decoys)), key=lambda i: -decoys[i]))
+        decoys = tuple(decoys[i] for i in order)
+    if isinstance(probs, tuple):
+        probs = (probs[0], *(probs[1 + i] for i in order))
+    basis = demand.key_basis_probability
+    if basis is None:
+        basis = np.sqrt(np.asarray(demand.sifting_factor, dtype=float))
+    return _OperatingPoint(
+        mean_photon_number=None if isinstance(mu, str) else mu,
+        decoys=decoys if isinstance(decoys, tuple) else None,
+        probabilities=probs if isinstance(probs, tuple) else None,
+        key_basis_probability=None if isinstance(basis, str) else basis,
+        dead_time_pulses=dead_time_pulses(rep, detector.dead_time_ns),
+        dead_time_ns=detector.dead_time_ns,
+        vacuum_contribution=bool(demand.vacuum_contribution),
+    )
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
 
 
 def over_pass(
     rates: list[ProtocolRate], budgets: list[LinkBudget], result: DemandResult
 ) -> list[ProtocolRate]:
     """Integrate rates sampled over a satellite pass into bits per pass; the rate kept is
-    the mean over the pass (bits per pass / pass duration)."""
+    the mean over the pass (bits per pass / pass duration), as are the click rate and the
+    asymptotic comparison of a finite key."""
     grids = [b for b in budgets if b.pass_time_s is not None]
     if not grids:
         return rates
@@ -229,10 +441,22 @@ def over_pass(
     times = budget.pass_time_s
     passes_per_day = budget.link.passes_per_day
     out = []
+
+    def mean_over_pass(value: Any) -> Any:
+        if value is None:
+            return None
+        total, duration = integrate_over_pass(np.asarray(value, dtype=float), times)
+        return total / duration
+
     for rate in rates:
         bits, duration = integrate_over_pass(rate.key_rate_bps, times)
         plob_bits, _ = integrate_over_pass(rate.plob_bps, times)
         mean = bits / duration
+        pass_note = (
+            f"{bits:.6g} bits per {duration:.0f} s pass above {budget.link.min_elevation_deg:g}°"
+        )
+        if passes_per_day is not None:
+            pass_note += f", {bits * passes_per_day:.6g} bits per day"
         out.append(
             replace(
                 rate,
@@ -242,13 +466,9 @@ def over_pass(
                 mean_photon_number=None
                 if rate.mean_photon_number is None
                 else float(np.mean(rate.mean_photon_number)),
-                note=f"{bits:.6g} bits per {duration:.0f} s pass above "
-                f"{budget.link.min_elevation_deg:g}°"
-                + (
-                    f", {bits * passes_per_day:.6g} bits per day"
-                    if passes_per_day is not None
-                    else ""
-                ),
+                asymptotic_key_rate_bps=mean_over_pass(rate.asymptotic_key_rate_bps),
+                click_rate_hz=mean_over_pass(rate.click_rate_hz),
+                note=_join(pass_note, rate.note),
             )
         )
         result.passes[f"{rate.protocol} ({rate.scope})"] = {
@@ -261,41 +481,336 @@ def over_pass(
 
 
 def _finite_key(
-    eta: Any, y0: Any, e_d: Any, f: Any, rep: Any, demand: Demand, pass_duration_s: float | None
-) -> tuple[Any, Any] | None:
-    """Finite-key decoy BB84 (Lim et al., PRA 89, 022307 (2014)) per pulse, and μ.
+    eta: Any,
+    y0: Any,
+    e_d: Any,
+    f: Any,
+    rep: Any,
+    demand: Demand,
+    pass_duration_s: float | None,
+    point: _OperatingPoint,
+) -> tuple[Any, Any, dict[str, Any], dict[str, Any]] | str:
+    """Finite-key decoy BB84 per pulse at the demand's operating point, and its asymptote.
 
-    Over a satellite pass the block is every pulse of the pass (unless ``block_size`` says
-    otherwise) and the expected counts are those of the pass's mean transmittance: for
-    ημ ≪ 1 every count is linear in η, so the pass's totals equal those of its mean.
+    Two decoys ν > ω ≥ 0 (or `infinite`, whose decoy intensity ν is then optimised with
+    ω = 0): Lim et al., PRA 89, 022307 (2014). One decoy ν: Rusca et al., APL 112, 171104
+    (2018). Free settings (μ, the intensity probabilities, p_X) are optimised for the
+    block; the asymptotic comparison (N → ∞) optimises the same settings over the same
+    search box and is never below the finite key at its own settings. Over a satellite
+    pass the block is every pulse of the pass (unless a block is given) and the expected
+    counts are those of the pass's mean transmittance: for ημ ≪ 1 every count is linear
+    in η, so the pass's totals equal those of its mean.
+
+    Returns (bits per pulse, asymptotic bits per pulse, settings, terms) or the reason
+    there is no finite key.
     """
-    from qcalc.protocols.finite_key import optimise_finite_key
+    from qcalc.protocols.finite_key import finite_key_terms, optimise_finite_key
 
+    if any(np.ndim(v) > 0 for v in (f, demand.epsilon_sec, demand.epsilon_cor)):
+        if pass_duration_s is not None:
+            return "over a whole pass is not modelled with a sweep of f, ε_sec or ε_cor"
+        return _finite_key_each(eta, y0, e_d, f, rep, demand, point)
     block = demand.block_size
+    detections = demand.block_key_detections
     grid_shape = np.shape(eta)
     if pass_duration_s is not None:
         eta, y0 = np.mean(eta), np.mean(y0)
-        if block is None:
+        if block is None and detections is None:
             block = float(np.mean(rep)) * pass_duration_s
-    if block is None:
-        return None
-    bits, params = optimise_finite_key(eta, y0, e_d, block, error_correction_efficiency=f)
+    if block is None and detections is None:
+        return "needs the demand's block_size (pulses) or block_key_detections"
+    decoys = point.decoys
+    one_decoy = decoys is not None and len(decoys) == 1
+    if decoys is not None and point.decoy_method is None:
+        return f"has no bound for {point.decoy_problem.split(' are ')[0]}: " + (
+            "give two decoys ν > ω ≥ 0 (Lim et al. 2014) or one ν > 0 (Rusca et al. 2018)"
+        )
+    mu = point.mean_photon_number
+    if mu is not None and decoys is not None and not mu > sum(decoys):
+        return (
+            f"needs the signal μ = {mu:g} above the decoys' sum {sum(decoys):g} "
+            "(Lim et al. 2014: μ1 > μ2 + μ3)"
+        )
+    probs = point.probabilities
+    settings_in: dict[str, Any] = {
+        "signal_photon_number": mu,
+        "decoy_photon_number": None if decoys is None else decoys[0],
+        "vacuum_photon_number": 0.0 if decoys is None or one_decoy else decoys[1],
+        "signal_probability": None if probs is None else probs[0],
+        "decoy_probability": None if probs is None or one_decoy else probs[1],
+        "key_basis_probability": point.key_basis_probability,
+        "one_decoy": one_decoy,
+    }
+    common: dict[str, Any] = {
+        "error_correction_efficiency": float(f),
+        "epsilon_sec": float(demand.epsilon_sec),
+        "epsilon_cor": float(demand.epsilon_cor),
+        "vacuum_contribution": point.vacuum_contribution,
+        "dead_time_pulses": point.dead_time_pulses,
+    }
+    p_x = point.key_basis_probability
+    if p_x is not None and np.any(np.asarray(p_x) >= 1.0):
+        return "needs a test basis: key_basis_probability 1 leaves none for a finite block"
+    bits, settings = optimise_finite_key(
+        eta,
+        y0,
+        e_d,
+        None if detections is not None else block,
+        key_detections=detections,
+        **settings_in,
+        **common,
+    )
+    terms = finite_key_terms(
+        eta,
+        y0,
+        e_d,
+        None if detections is not None else block,
+        key_detections=detections,
+        **_as_terms(settings, one_decoy, settings_in["vacuum_photon_number"]),
+        **common,
+    )
+    # N → ∞ at the finite key's own settings, and over the same freedoms.
+    asymptotic = finite_key_terms(
+        eta,
+        y0,
+        e_d,
+        np.inf,
+        **_as_terms(settings, one_decoy, settings_in["vacuum_photon_number"]),
+        **common,
+    )["rate"]
+    free = [k for k, v in settings_in.items() if v is None]
+    if free:
+        best, _ = optimise_finite_key(eta, y0, e_d, np.inf, **settings_in, **common)
+        asymptotic = np.maximum(asymptotic, best)
     if pass_duration_s is not None:  # constant over the pass grid, so it integrates right
         bits = np.full(grid_shape, float(bits))
-    return bits, params["signal_photon_number"]
+        asymptotic = np.full(grid_shape, float(asymptotic))
+        terms["click_probability"] = np.full(grid_shape, float(terms["click_probability"]))
+    return bits, asymptotic, settings, terms
 
 
-def _decoy_step(mu: Any, eta: Any, y0: Any, e_d: Any, method: str, nu: float, scope: str) -> Step:
+def _finite_key_each(
+    eta: Any, y0: Any, e_d: Any, f: Any, rep: Any, demand: Demand, point: _OperatingPoint
+) -> tuple[Any, Any, dict[str, Any], dict[str, Any]] | str:
+    """:func:`_finite_key` point by point, for a sweep of f, ε_sec or ε_cor."""
+    values = {
+        "eta": eta,
+        "y0": y0,
+        "e_d": e_d,
+        "f": f,
+        "epsilon_sec": demand.epsilon_sec,
+        "epsilon_cor": demand.epsilon_cor,
+        "block_size": demand.block_size,
+        "block_key_detections": demand.block_key_detections,
+        "dead_time_pulses": point.dead_time_pulses,
+    }
+    shape = np.broadcast_shapes(*(np.shape(v) for v in values.values() if v is not None))
+    full = {k: None if v is None else np.broadcast_to(v, shape) for k, v in values.items()}
+    outputs: list[tuple[Any, Any, dict[str, Any], dict[str, Any]]] = []
+    for index in np.ndindex(shape):
+        at = {k: None if v is None else float(v[index]) for k, v in full.items()}
+        one = _finite_key(
+            at["eta"],
+            at["y0"],
+            at["e_d"],
+            at["f"],
+            rep,
+            replace(
+                demand,
+                epsilon_sec=at["epsilon_sec"],
+                epsilon_cor=at["epsilon_cor"],
+                block_size=at["block_size"],
+                block_key_detections=at["block_key_detections"],
+            ),
+            None,
+            replace(point, dead_time_pulses=at["dead_time_pulses"]),
+        )
+        if isinstance(one, str):
+            return one
+        outputs.append(one)
+
+    def stack(items: list[Any]) -> Any:
+        return np.reshape(np.array([np.asarray(x) for x in items]), shape)
+
+    return (
+        stack([o[0] for o in outputs]),
+        stack([o[1] for o in outputs]),
+        {k: stack([o[2][k] for o in outputs]) for k in outputs[0][2]},
+        {k: stack([o[3][k] for o in outputs]) for k in outputs[0][3]},
+    )
+
+
+def _as_terms(settings: dict[str, Any], one_decoy: bool, omega: float) -> dict[str, Any]:
+    """Optimiser settings → the keyword arguments of ``finite_key_terms``."""
+    mu1, mu2 = settings["signal_photon_number"], settings["decoy_photon_number"]
+    p1, p2 = settings["signal_probability"], settings["decoy_probability"]
+    return {
+        "intensities": (mu1, mu2) if one_decoy else (mu1, mu2, omega),
+        "probabilities": (p1, p2) if one_decoy else (p1, p2, 1.0 - p1 - p2),
+        "key_basis_probability": settings["key_basis_probability"],
+    }
+
+
+def _finite_note(settings: dict[str, Any], terms: dict[str, Any], asymptotic_bps: Any) -> str:
+    """The finite row's block, operating point and asymptotic comparison, in one line."""
+    return (
+        f"block {fmt_value(terms['block_size_pulses'], 'pulses')} "
+        f"(n_X {fmt_value(terms['n_X'])}); μ {fmt_value(settings['signal_photon_number'])}, "
+        f"ν {fmt_value(settings['decoy_photon_number'])}, "
+        f"p_μ {fmt_value(settings['signal_probability'])}; "
+        f"asymptotic (N → ∞) {fmt_value(asymptotic_bps, 'bit/s')}"
+    )
+
+
+def _finite_key_step(
+    scope: str,
+    point: _OperatingPoint,
+    demand: Demand,
+    settings: dict[str, Any],
+    terms: dict[str, Any],
+    rep: Any,
+    asymptotic_bits: Any,
+) -> Step:
+    """Lim et al.'s (or Rusca et al.'s) key length with every estimate, for --explain."""
+    one_decoy = point.decoys is not None and len(point.decoys) == 1
+    events, source = (
+        (19, "Rusca et al., APL 112, 171104 (2018), Eq. A25")
+        if one_decoy
+        else (21, "Lim et al., PRA 89, 022307 (2014), Eq. 1")
+    )
+    free = {
+        "μ": point.mean_photon_number is None,
+        "ν": point.decoys is None,
+        "p": point.probabilities is None,
+        "q": point.key_basis_probability is None,
+    }
+
+    def shown(value: Any, key: str) -> str:
+        return fmt_value(value) + (" (optimised)" if free[key] else "")
+
+    inputs = [
+        ("μ1 (signal)", shown(settings["signal_photon_number"], "μ")),
+        ("μ2 (decoy)", shown(settings["decoy_photon_number"], "ν")),
+    ]
+    if not one_decoy:
+        inputs.append(("μ3", fmt_value(point.omega)))
+    inputs += [
+        (
+            "p_μ1, p_μ2",
+            shown(settings["signal_probability"], "p")
+            + f", {fmt_value(settings['decoy_probability'])}",
+        ),
+        ("q_X (key basis, both parties)", shown(settings["key_basis_probability"], "q")),
+        ("N (block)", fmt_value(terms["block_size_pulses"], "pulses")),
+        (
+            "n_X, m_X (key-basis detections, errors)",
+            f"{fmt_value(terms['n_X'])}, {fmt_value(terms['m_X'])}",
+        ),
+        ("ε_sec, ε_cor", f"{fmt_value(demand.epsilon_sec)}, {fmt_value(demand.epsilon_cor)}"),
+    ]
+    if point.dead_time_ns is not None:
+        inputs.append(("dead-time live fraction", fmt_value(terms["live_fraction"])))
+    vacuum = "s_X,0" if point.vacuum_contribution else "0 (vacuum_contribution: false)"
+    return Step(
+        f"bb84-finite key length, {scope}",
+        f"ℓ = {vacuum} + s_X,1[1 − h(φ_X)] − λ_EC − 6 log2({events}/ε_sec) − log2(2/ε_cor); "
+        f"φ_X = v_Z,1/s_Z,1 + γ; λ_EC = f n_X h(m_X/n_X); R = ℓ/N · rep. rate  ({source})",
+        tuple(inputs),
+        f"s_X,0 = {fmt_value(terms['s_X0'])}, s_X,1 = {fmt_value(terms['s_X1'])}, "
+        f"s_Z,1 = {fmt_value(terms['s_Z1'])}, v_Z,1 = {fmt_value(terms['v_Z1'])}, "
+        f"φ_X = {fmt_value(terms['phase_error'])} (γ = {fmt_value(terms['gamma'])}), "
+        f"λ_EC = {fmt_value(terms['leak_ec'], 'bits')}, penalty "
+        f"{fmt_value(terms['penalty_bits'], 'bits')}: ℓ = "
+        f"{fmt_value(terms['length_bits'], 'bits')} = {fmt_value(terms['rate'] * rep, 'bit/s')}; "
+        f"asymptotic (N → ∞) {fmt_value(asymptotic_bits * rep, 'bit/s')}",
+    )
+
+
+def _asymptotic_step(
+    best: ProtocolRate,
+    scope: str,
+    point: _OperatingPoint,
+    transmittance: Any,
+    y0: Any,
+    misalignment_error: Any,
+    f: Any,
+    demand: Demand,
+) -> Step:
+    """The asymptotic key formula of the best row and its operating point, for --explain."""
+    vacuum = "Q_0 + " if best.protocol == "bb84-decoy" and point.vacuum_contribution else ""
+    formulas = {
+        "bb84-decoy": f"R = c_dt p_μ q{{{vacuum}Q_1[1 − h(e_1)] − Q_μ f h(E_μ)}} · rep. rate  "
+        "(Lo, Ma, Chen 2005; Ma et al. 2005 Eq. 1; Q_0 = Y_0 e^−μ: Lo 2005)",
+        "gllp": "R = c_dt p_μ q{Q_1[1 − h(e_1)] − Q_μ f h(E_μ)}, Q_1 ≥ Q_μ − p_multi "
+        "· rep. rate  (GLLP 2004)",
+        "bb84-single-photon": "R = q c_dt Q[1 − f h(E) − h(E)] · rep. rate  (Shor & Preskill 2000)",
+    }
+    p_signal = (
+        "1 (optimise: signals only)"
+        if point.probabilities is None
+        else fmt_value(point.probabilities[0])
+    )
+    basis = (
+        "→ 1 (optimise)"
+        if point.key_basis_probability is None
+        else fmt_value(point.key_basis_probability)
+    )
+    inputs = [
+        ("η (channel × detector)", fmt_value(transmittance)),
+        ("Y0", fmt_value(y0)),
+        ("e_d", fmt_value(misalignment_error)),
+        ("f", fmt_value(f)),
+        ("p_X (key basis)", basis),
+        ("q = p_X²", fmt_value(point.sifting)),
+    ]
+    if best.protocol != "bb84-single-photon":
+        inputs += [
+            ("p_μ (signal probability)", p_signal),
+            (
+                "μ",
+                fmt_value(best.mean_photon_number)
+                + (" (optimised)" if point.mean_photon_number is None else ""),
+            ),
+        ]
+    if point.dead_time_ns is not None:
+        inputs.append(("dead time", fmt_value(point.dead_time_ns, "ns")))
+        inputs.append(("clicks", fmt_value(best.click_rate_hz, "Hz")))
+    inputs.append(("rep. rate", fmt_value(best.repetition_rate_hz, "Hz")))
+    return Step(
+        f"{best.protocol} key rate, {scope}",
+        formulas[best.protocol],
+        tuple(inputs),
+        f"{fmt_value(best.bits_per_pulse, 'bits/pulse')} = "
+        f"{fmt_value(best.key_rate_bps, 'bit/s')}; "
+        f"PLOB −log2(1−η_ch)·rate = {fmt_value(best.plob_bps, 'bit/s')}",
+    )
+
+
+def _decoy_step(
+    mu: Any,
+    eta: Any,
+    y0: Any,
+    e_d: Any,
+    method: str,
+    nu: float,
+    scope: str,
+    omega: float = 0.0,
+) -> Step:
     """The decoy-state estimates behind a BB84 rate, for --explain."""
     from qcalc.protocols.qkd import decoy_estimates
 
-    est = decoy_estimates(mu, eta, y0, e_d, decoy=method, weak_decoy_photon_number=nu)
-    formula = (
-        "Y1 = Y0 + η − Y0η, e1 = (Y0/2 + e_d η)/Y1 (Ma et al. 2005, Eqs. 10–11)"
-        if method == "infinite"
-        else "Y1 ≥ μ/(μν−ν²)(Q_ν e^ν − Q_μ e^μ ν²/μ² − (μ²−ν²)/μ² Y0), "
-        "e1 ≤ (E_ν Q_ν e^ν − Y0/2)/(Y1 ν) (Ma et al. 2005, Eqs. 34–37)"
+    est = decoy_estimates(
+        mu, eta, y0, e_d, decoy=method, weak_decoy_photon_number=nu, vacuum_photon_number=omega
     )
+    formula = {
+        "infinite": "Y1 = Y0 + η − Y0η, e1 = (Y0/2 + e_d η)/Y1 (Ma et al. 2005, Eqs. 10–11)",
+        "vacuum+weak": "Y1 ≥ μ[G_ν − G_ω − (ν²−ω²)/μ² (G_μ − Y0)]/(μ(ν−ω) − ν² + ω²), "
+        "e1 ≤ (E_ν G_ν − E_ω G_ω)/((ν−ω) Y1), G_k = Q_k e^k "
+        "(Ma et al. 2005 Eqs. 34–37 for ω = 0; Lim et al. 2014 Eqs. 2–4)",
+        "weak": "Y0 ≤ 2E_ν G_ν, Y1 ≥ μ[G_ν − ν²/μ² G_μ − (μ²−ν²)/μ² Y0]/(ν(μ−ν)), "
+        "e1 ≤ (E_μ G_μ − E_ν G_ν)/((μ−ν) Y1), G_k = Q_k e^k "
+        "(Rusca et al. 2018, Eqs. A16–A22, N → ∞)",
+    }[method]
     inputs = [
         ("μ", fmt_value(mu)),
         ("Q_μ", fmt_value(est["Q_mu"])),
@@ -307,11 +822,13 @@ def _decoy_step(mu: Any, eta: Any, y0: Any, e_d: Any, method: str, nu: float, sc
             ("Q_ν", fmt_value(est["Q_nu"])),
             ("E_ν", fmt_value(est["E_nu"])),
         ]
+    if method == "vacuum+weak":
+        inputs.append(("ω", fmt_value(omega)))
     return Step(
         f"decoy-state estimates ({method}), {scope}",
         formula,
         tuple(inputs),
-        f"Y1 = {fmt_value(est['Y1'])}, e1 = {fmt_value(est['e1'])}, "
+        f"Y0 = {fmt_value(est['Y0'])}, Y1 = {fmt_value(est['Y1'])}, e1 = {fmt_value(est['e1'])}, "
         f"Q1 = Y1 μ e^−μ = {fmt_value(est['Q1'])}",
     )
 
@@ -326,7 +843,16 @@ def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
     """Key of every hop on its own (a trusted-relay chain) and its bottleneck.
 
     Skipped when a node in between is not trusted: a chain of hop keys then means nothing.
+    A node in between that gave no ``role`` was read as ``end`` — trusted — and the notes
+    say so, naming it (a relay the user meant untrusted would otherwise pass as trusted).
     """
+    for name in result.intermediates:
+        if not scenario.nodes[name].role_given:
+            result.notes.append(
+                f"node {name} lies on the route but gives no role: qcalc assumed role: end, "
+                "so it is trusted with the key (a trusted relay, stage 1 at most); give it "
+                "role: trusted_relay, untrusted_relay or repeater"
+            )
     if any(not scenario.nodes[n].trusted for n in result.intermediates):
         result.hop_rates = tuple(None for _ in result.hops)
         return
@@ -377,6 +903,128 @@ def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
 MDI_RELAY_DETECTORS = 4
 TF_RELAY_DETECTORS = 2
 
+#: Label of the bound through one untrusted measuring relay: the capacity of a chain is
+#: that of its worst link (Pirandola, Commun. Phys. 2, 51 (2019), linear chains); with
+#: the relay in the middle of η it is −log2(1 − √η) (twinfield.single_repeater_bound).
+RELAY_BOUND = "PLOB of the worse arm: one untrusted measuring relay (Pirandola 2019)"
+
+#: The basis-sifting convention of each measuring-relay protocol, printed beside its rate.
+EFFICIENT_MDI = (
+    "efficient basis choice (key basis with probability → 1, Lo, Curty, Qi 2012 Eq. (1)): "
+    "no sifting factor; the demand's sifting_factor applies to BB84 rows"
+)
+EFFICIENT_TF = (
+    "efficient: almost every window a Z window (Wang, Yu, Hu 2018): no sifting factor; "
+    "the demand's sifting_factor applies to BB84 rows"
+)
+
+
+def relay_misalignment_error(relay: Node, hops: tuple[LinkBudget, ...]) -> tuple[Any, str]:
+    """e_d of a measuring relay's interference, and where it came from.
+
+    .. math:: e_d = e_\\mathrm{relay}\\ \\text{if given, else}\\ \\tfrac12[1 - (1 - 2e_a)(1 - 2e_b)]
+
+    The convention, stated once: a relay that gives ``interference_misalignment_error``
+    sets e_d (the e_d of the MDI/TF papers, a property of the interference) and the
+    arms' ``misalignment_error`` are not added to it; otherwise the arms' terms are
+    combined once (two independent flips cancel: the relative misalignment of two arms
+    each referenced to the relay), never per arm and again per relay.
+
+    Parameters
+    ----------
+    relay : Node
+        The untrusted measuring relay.
+    hops : tuple of LinkBudget
+        Its two arms.
+
+    Returns
+    -------
+    (numpy.ndarray, str)
+        e_d [unitless, 0..0.5] and the sentence saying where it came from.
+
+    References
+    ----------
+    .. [1] M. A. Nielsen, I. L. Chuang, *Quantum Computation and Quantum Information*,
+       Cambridge (2000), Sec. 8.3.3 (compositions of bit flips multiply 1 − 2p).
+    """
+    if relay.interference_misalignment_error is not None:
+        return np.asarray(relay.interference_misalignment_error, dtype=float), (
+            f"interference_misalignment_error of relay {relay.name} (the arms' "
+            "misalignment_error are not added)"
+        )
+    combined = combined_misalignment_error([h.link.misalignment_error for h in hops])
+    return combined, (
+        "the arms' misalignment_error combined once, (1 − Π(1 − 2e_i))/2 "
+        f"({relay.name} gives no interference_misalignment_error)"
+    )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two source settings are equal (numbers, arrays, lists or words)."""
+    if isinstance(a, str) or isinstance(b, str):
+        return bool(a == b)
+    try:
+        return bool(np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _four_intensity_decoys(decoys: Any) -> tuple[float, float] | None:
+    """(ν_x, ν_y) of a decoy list [ν_y, ν_x, 0.0] in any order; None for any other."""
+    if isinstance(decoys, str) or len(decoys) != 3:
+        return None
+    if any(np.size(d) != 1 for d in decoys):
+        return None
+    values = sorted(float(d) for d in decoys)
+    if values[0] != 0.0 or not 0.0 < values[1] < values[2]:
+        return None
+    return values[1], values[2]
+
+
+def _mdi_settings(sources: list[Source], demand: Demand) -> tuple[dict[str, Any], list[str]]:
+    """The four-intensity operating point the sources and the demand fix (else searched).
+
+    Returns ``intensities`` (μ_z, ν_y, ν_x) and ``probabilities`` (p_z, p_0, p_x) where
+    the first end's source fixes them, and notes on any input the finite MDI key cannot
+    use.
+    """
+    notes: list[str] = []
+    alice, bob = sources
+    if not all(
+        _same(getattr(alice, k), getattr(bob, k))
+        for k in ("mean_photon_number", "decoy_photon_numbers", "intensity_probabilities")
+    ):
+        notes.append(
+            "end to end: mdi-qkd-finite: the two ends' sources differ in intensities or "
+            "their probabilities; the four-intensity key takes the first end's for both"
+        )
+    settings: dict[str, Any] = {}
+    mu, decoys, probs = (
+        alice.mean_photon_number,
+        alice.decoy_photon_numbers,
+        alice.intensity_probabilities,
+    )
+    four = _four_intensity_decoys(decoys)
+    if not isinstance(decoys, str) and four is None:
+        notes.append(
+            f"end to end: mdi-qkd-finite: decoys {list(decoys)} are not a vacuum and two "
+            "X-basis decoys [ν_y, ν_x, 0.0]; the four-intensity key searches its own"
+        )
+    fixed_mu = not isinstance(mu, str) and np.size(mu) == 1
+    if four is not None and fixed_mu:
+        nu_x, nu_y = four
+        settings["intensities"] = (float(mu), nu_y, nu_x)
+        if not isinstance(probs, str):
+            by_intensity = {float(d): float(p) for d, p in zip(decoys, probs[1:], strict=True)}
+            settings["probabilities"] = (float(probs[0]), by_intensity[0.0], by_intensity[nu_x])
+    elif not isinstance(mu, str) or not isinstance(probs, str):
+        notes.append(
+            "end to end: mdi-qkd-finite: a signal mean_photon_number and "
+            "intensity_probabilities are used with three decoy_photon_numbers "
+            "[ν_y, ν_x, 0.0] and a single μ; the four-intensity key searches them here"
+        )
+    return settings, notes
+
 
 def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
     """MDI-QKD and twin-field QKD through one untrusted measuring relay in the middle.
@@ -384,7 +1032,13 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
     Each end sends weak coherent pulses to the relay; its arms' transmittances are the
     hops' channel transmittances times the relay's detector efficiency. Twin-field QKD
     needs balanced arms: the longer arm sets both (the shorter is attenuated to match,
-    as done in experiments), so η = min(η_a, η_b)².
+    as done in experiments), so η = min(η_a, η_b)². Conventions: e_d from
+    :func:`relay_misalignment_error`; asymptotic MDI and TF keys with the efficient basis
+    choice of their papers (no sifting factor: the demand's ``sifting_factor`` and
+    ``key_basis_probability`` belong to the BB84 rows); the finite MDI key (``mdi-qkd-finite``,
+    with the demand's ``block_size`` as N pulse pairs) sends signals in Z with p_z and
+    decoys in X; every row is bounded by the PLOB of its worse arm (``RELAY_BOUND``) and
+    shows the repeaterless PLOB and TGW of the whole channel beside it.
     """
     if any(h.pass_time_s is not None for h in result.hops):
         result.notes.append(
@@ -398,7 +1052,8 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
         )
         return
     a, relay, b = (scenario.nodes[n] for n in result.path)
-    wanted = result.demand.protocol
+    demand = result.demand
+    wanted = demand.protocol
     if relay.detector is None:
         if relay.source is not None and relay.source.kind == "entangled_pair":
             result.notes.append(
@@ -414,32 +1069,138 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
             "end to end: MDI/TF-QKD needs weak-coherent sources with a repetition rate at both ends"
         )
         return
-    rep = np.minimum(*(np.asarray(s.repetition_rate_hz, dtype=float) for s in sources if s))
+    alice, bob = (s for s in sources if s is not None)
+    rep = np.minimum(
+        np.asarray(alice.repetition_rate_hz, dtype=float),
+        np.asarray(bob.repetition_rate_hz, dtype=float),
+    )
     eff = np.asarray(relay.detector.efficiency, dtype=float)
-    eta_a = result.hops[0].channel_transmittance * eff
-    eta_b = result.hops[1].channel_transmittance * eff
-    channel = result.hops[0].channel_transmittance * result.hops[1].channel_transmittance
+    arm_a, arm_b = (np.asarray(h.channel_transmittance, dtype=float) for h in result.hops)
+    eta_a, eta_b = arm_a * eff, arm_b * eff
     y0 = np.asarray(detector_yield(relay.detector), dtype=float)
-    e_d = combined_misalignment_error([h.link.misalignment_error for h in result.hops])
-    f = result.demand.error_correction_efficiency
-    plob_bps = plob_bound(channel) * rep
+    e_d, e_d_origin = relay_misalignment_error(relay, result.hops)
+    f = demand.error_correction_efficiency
+    q = 1.0  # efficient basis choice (see the module constants EFFICIENT_MDI/TF)
+    plob_bps = plob_bound(arm_a * arm_b) * rep
+    bound_bps = plob_bound(np.minimum(arm_a, arm_b)) * rep
     rates: list[ProtocolRate] = []
+    block = demand.block_size
 
-    def add(protocol: str, bits: Any, mu: Any) -> None:
-        rates.append(ProtocolRate(protocol, "end to end", bits * rep, bits, rep, plob_bps, mu))
-
-    if wanted in (None, "mdi-qkd"):
-        from qcalc.protocols.mdi import optimise_mdi_qkd
-
-        bits, params = optimise_mdi_qkd(
-            eta_a,
-            eta_b,
-            y0 / MDI_RELAY_DETECTORS,
-            e_d,
-            error_correction_efficiency=f,
-            sifting_factor=result.demand.sifting_factor,
+    def add(protocol: str, bits: Any, mu: Any, sifting: str, asymptotic: Any = None) -> None:
+        rates.append(
+            ProtocolRate(
+                protocol,
+                "end to end",
+                bits * rep,
+                bits,
+                rep,
+                plob_bps,
+                mu,
+                asymptotic_key_rate_bps=None if asymptotic is None else asymptotic * rep,
+                bound_bps=bound_bps,
+                bound=RELAY_BOUND,
+                sifting=sifting,
+            )
         )
-        add("mdi-qkd", bits, params["mean_photon_number_a"])
+
+    def fixed_mu(source: Source) -> Any:
+        """The source's signal μ (a number, or an array in a sweep); None: optimise."""
+        mu = source.mean_photon_number
+        return None if isinstance(mu, str) else np.asarray(mu, dtype=float)
+
+    mdi_sifting, tf_sifting = EFFICIENT_MDI, EFFICIENT_TF
+    if wanted in (None, "mdi-qkd"):
+        from qcalc.protocols.mdi import (
+            mdi_decoy_key_rate,
+            mdi_qkd_rate,
+            optimise_mdi_decoy_key,
+            optimise_mdi_qkd,
+        )
+
+        decoys = alice.decoy_photon_numbers
+        four_set = _four_intensity_decoys(decoys)
+        mu_z, mu_b = fixed_mu(alice), fixed_mu(bob)
+        if not isinstance(decoys, str) and four_set is None:
+            result.notes.append(
+                f"end to end: mdi-qkd: decoys {list(decoys)} are not the four-intensity set "
+                "[ν_y, ν_x, 0.0]; its asymptotic key takes the infinite-decoy bound"
+            )
+        if four_set is None and mu_z is not None and mu_b is not None:
+            bits = mdi_qkd_rate(
+                eta_a,
+                eta_b,
+                y0 / MDI_RELAY_DETECTORS,
+                e_d,
+                mean_photon_number_a=mu_z,
+                mean_photon_number_b=mu_b,
+                error_correction_efficiency=f,
+                sifting_factor=q,
+            )
+            add("mdi-qkd", bits, mu_z, mdi_sifting)
+            method = "infinite decoys: Y11, e11 exact"
+        elif four_set is None:
+            scalar = [None if mu is None or mu.size != 1 else float(mu) for mu in (mu_z, mu_b)]
+            if any(mu is not None and mu.size != 1 for mu in (mu_z, mu_b)):
+                result.notes.append(
+                    "end to end: mdi-qkd: one end's swept mean_photon_number with the "
+                    "other's optimised is not modelled; both are optimised"
+                )
+            bits, params = optimise_mdi_qkd(
+                eta_a,
+                eta_b,
+                y0 / MDI_RELAY_DETECTORS,
+                e_d,
+                error_correction_efficiency=f,
+                sifting_factor=q,
+                mean_photon_number_a=scalar[0],
+                mean_photon_number_b=scalar[1],
+            )
+            add("mdi-qkd", bits, params["mean_photon_number_a"], mdi_sifting)
+            method = "infinite decoys: Y11, e11 exact"
+        else:
+            nonzero = four_set
+            if not (
+                _same(bob.mean_photon_number, alice.mean_photon_number)
+                and _same(bob.decoy_photon_numbers, decoys)
+            ):
+                result.notes.append(
+                    "end to end: mdi-qkd: the four-intensity key takes the first end's "
+                    "intensities for both ends"
+                )
+            if mu_z is None:
+                bits, used_mu = optimise_mdi_decoy_key(
+                    eta_a,
+                    eta_b,
+                    y0 / MDI_RELAY_DETECTORS,
+                    e_d,
+                    weak_decoy_photon_number=nonzero[0],
+                    strong_decoy_photon_number=nonzero[1],
+                    error_correction_efficiency=f,
+                )
+            else:
+                used_mu = mu_z
+                bits = mdi_decoy_key_rate(
+                    eta_a,
+                    eta_b,
+                    y0 / MDI_RELAY_DETECTORS,
+                    e_d,
+                    signal_photon_number=mu_z,
+                    weak_decoy_photon_number=nonzero[0],
+                    strong_decoy_photon_number=nonzero[1],
+                    error_correction_efficiency=f,
+                )
+            add("mdi-qkd", q * bits, used_mu, mdi_sifting)
+            method = f"decoys ν_x = {nonzero[0]:g}, ν_y = {nonzero[1]:g} and vacuum (bounds)"
+        result.steps.append(
+            _relay_step("mdi-qkd", relay.name, rates[-1], eta_a, eta_b, y0, e_d, e_d_origin, method)
+        )
+    if wanted == "mdi-qkd-finite" or (wanted is None and block is not None):
+        if block is None:
+            result.notes.append(
+                "end to end: mdi-qkd-finite needs the demand's block_size (pulse pairs N)"
+            )
+        else:
+            _finite_mdi(result, relay.name, (alice, bob), eta_a, eta_b, y0, e_d, e_d_origin, add)
     if wanted in (None, "tf-qkd"):
         from qcalc.protocols.twinfield import optimise_sns_tf_qkd
 
@@ -449,33 +1210,275 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
             y0 / TF_RELAY_DETECTORS,
             e_d,
             error_correction_efficiency=f,
-            sifting_factor=result.demand.sifting_factor,
+            sifting_factor=q,
         )
-        add("tf-qkd", bits, params["mean_photon_number"])
+        add("tf-qkd", bits, params["mean_photon_number"], tf_sifting)
+        result.steps.append(
+            _relay_step("tf-qkd", relay.name, rates[-1], eta_a, eta_b, y0, e_d, e_d_origin)
+        )
+        if block is not None and wanted == "tf-qkd":
+            result.notes.append(
+                "end to end: tf-qkd is asymptotic; finite-size SNS keys are not modelled, "
+                "so block_size does not enter it"
+            )
     if not rates:
         result.notes.append(
             f"end to end: protocol {wanted} does not apply through the measuring relay {relay.name}"
         )
-    if rates:
-        best = _best(rates)
-        assert best is not None
-        result.steps.append(
-            Step(
-                f"{best.protocol} through untrusted relay {relay.name}",
-                "MDI: Lo, Curty, Qi PRL 108, 130503 (2012) Eq. (1); "
-                "TF: Wang, Yu, Hu PRA 98, 062323 (2018)",
-                (
-                    ("η_a", fmt_value(eta_a)),
-                    ("η_b", fmt_value(eta_b)),
-                    ("Y0 relay", fmt_value(y0)),
-                    ("e_d", fmt_value(e_d)),
-                    ("rep. rate", fmt_value(rep, "Hz")),
-                ),
-                f"{fmt_value(best.key_rate_bps, 'bit/s')}; PLOB of the whole channel "
-                f"{fmt_value(plob_bps, 'bit/s')}",
-            )
-        )
     result.end_to_end = (*result.end_to_end, *rates)
+
+
+def _finite_mdi(
+    result: DemandResult,
+    relay: str,
+    sources: tuple[Source, Source],
+    eta_a: Any,
+    eta_b: Any,
+    y0: Any,
+    e_d: Any,
+    e_d_origin: str,
+    add: Any,
+) -> None:
+    """The ``mdi-qkd-finite`` row (four intensities, N = block_size pulse pairs)."""
+    from qcalc.protocols.mdi import mdi_finite_key_estimates, optimise_mdi_finite_key
+
+    demand = result.demand
+    settings, notes = _mdi_settings(list(sources), demand)
+    result.notes.extend(notes)
+    if demand.block_key_detections is not None:
+        result.notes.append(
+            "end to end: mdi-qkd-finite counts its block in pulse pairs (block_size); "
+            "block_key_detections is not used by it"
+        )
+    epsilons = {"epsilon_sec": float(demand.epsilon_sec), "epsilon_cor": float(demand.epsilon_cor)}
+    pairs = np.asarray(demand.block_size, dtype=float)
+    p_d = y0 / MDI_RELAY_DETECTORS
+    point: dict[str, Any]
+    if "probabilities" in settings:
+        mu_z, nu_y, nu_x = settings["intensities"]
+        p_z, p_0, p_x = settings["probabilities"]
+        point = {
+            "signal_photon_number": mu_z,
+            "strong_decoy_photon_number": nu_y,
+            "weak_decoy_photon_number": nu_x,
+            "signal_probability": p_z,
+            "vacuum_probability": p_0,
+            "weak_decoy_probability": p_x,
+        }
+    else:
+        _, _, point = optimise_mdi_finite_key(
+            eta_a,
+            eta_b,
+            p_d,
+            e_d,
+            pairs,
+            intensities=settings.get("intensities"),
+            error_correction_efficiency=float(np.max(demand.error_correction_efficiency)),
+            **epsilons,
+        )
+    est = mdi_finite_key_estimates(
+        eta_a,
+        eta_b,
+        p_d,
+        e_d,
+        pairs,
+        **point,
+        error_correction_efficiency=demand.error_correction_efficiency,
+        **epsilons,
+    )
+    p_z = np.asarray(point["signal_probability"], dtype=float)
+    sifting = (
+        f"four intensities: both send Z signals with p_z = {fmt_value(p_z)}, so key comes "
+        f"from p_z² = {fmt_value(p_z**2)} of the pulse pairs (Zhou, Yu, Wang 2016)"
+    )
+    add(
+        "mdi-qkd-finite",
+        est["key_bits_per_pulse_pair"],
+        point["signal_photon_number"],
+        sifting,
+        est["asymptotic_bits_per_pulse_pair"],
+    )
+    result.steps.append(
+        Step(
+            f"mdi-qkd-finite through untrusted relay {relay}",
+            "ℓ = s11[1 − h(e11 + γ)] − f n_zz h(E_zz) − log2(8/ε_cor) − 2 log2(2/ε̄²) "
+            "− 2 log2(1/(2ε̄)), ε̄ = ε_sec/34; Y11 ≥ [ν_y³G(ν_x) − ν_x³G(ν_y)]/(ν_y²ν_x²(ν_y − ν_x)), "
+            "G(ν) = e^{2ν}Q_νν − e^ν(Q_ν0 + Q_0ν) + Q_00, each count bracketed by a Chernoff "
+            "bound (Zhou, Yu, Wang 2016; Curty et al. 2014)",
+            (
+                ("N (pulse pairs)", fmt_value(pairs)),
+                (
+                    "μ_z, ν_y, ν_x",
+                    ", ".join(
+                        fmt_value(point[k])
+                        for k in (
+                            "signal_photon_number",
+                            "strong_decoy_photon_number",
+                            "weak_decoy_photon_number",
+                        )
+                    ),
+                ),
+                (
+                    "p_z, p_0, p_x",
+                    ", ".join(
+                        fmt_value(point[k])
+                        for k in (
+                            "signal_probability",
+                            "vacuum_probability",
+                            "weak_decoy_probability",
+                        )
+                    ),
+                ),
+                ("η_a, η_b", f"{fmt_value(eta_a)}, {fmt_value(eta_b)}"),
+                ("p_d per detector", fmt_value(p_d)),
+                ("e_d", f"{fmt_value(e_d)} ({e_d_origin})"),
+                (
+                    "ε_sec, ε_cor",
+                    f"{fmt_value(demand.epsilon_sec)}, {fmt_value(demand.epsilon_cor)}",
+                ),
+                ("Y11^L", fmt_value(est["y11_lower"])),
+                (
+                    "e11^X,U; + γ",
+                    f"{fmt_value(est['e11_upper'])}; {fmt_value(est['phase_error_upper'])}",
+                ),
+                ("s11 (Z single-pair events)", fmt_value(est["single_pair_events"])),
+                ("n_zz, E_zz", f"{fmt_value(est['key_events'])}, {fmt_value(est['qber_z'])}"),
+                ("λ_EC", fmt_value(est["leak_ec_bits"], "bits")),
+            ),
+            f"{fmt_value(est['key_bits_per_pulse_pair'], 'bits/pulse pair')}; the same operating "
+            f"point with N → ∞ gives {fmt_value(est['asymptotic_bits_per_pulse_pair'], 'bits/pulse pair')}",
+        )
+    )
+
+
+def _relay_step(
+    protocol: str,
+    relay: str,
+    rate: ProtocolRate,
+    eta_a: Any,
+    eta_b: Any,
+    y0: Any,
+    e_d: Any,
+    e_d_origin: str,
+    method: str = "",
+) -> Step:
+    """The --explain step of an asymptotic MDI or TF key, with its conventions."""
+    detectors = MDI_RELAY_DETECTORS if protocol == "mdi-qkd" else TF_RELAY_DETECTORS
+    formula = (
+        "R = μ_aμ_b e^{−μ_a−μ_b} Y11[1 − h(e11)] − f Q^Z h(E^Z)  (Lo, Curty, Qi PRL 108, "
+        "130503 (2012) Eq. (1); Ma, Razavi PRA 86, 062319 (2012))"
+        if protocol == "mdi-qkd"
+        else "R = 2ε(1−ε)μe^{−μ}s1[1 − h(e1)] − f S_Z h(E_Z), each arm √η after balancing "
+        "(Wang, Yu, Hu PRA 98, 062323 (2018))"
+    )
+    return Step(
+        f"{protocol} through untrusted relay {relay}",
+        formula + (f"; {method}" if method else ""),
+        (
+            ("η_a", fmt_value(eta_a)),
+            ("η_b", fmt_value(eta_b)),
+            ("Y0 relay", fmt_value(y0)),
+            (f"p_d per detector (Y0/{detectors})", fmt_value(y0 / detectors)),
+            ("e_d", f"{fmt_value(e_d)} ({e_d_origin})"),
+            ("sifting", rate.sifting),
+            ("rep. rate", fmt_value(rate.repetition_rate_hz, "Hz")),
+        ),
+        f"{fmt_value(rate.key_rate_bps, 'bit/s')}; {rate.bound} "
+        f"{fmt_value(rate.configuration_bound_bps, 'bit/s')}; repeaterless PLOB "
+        f"{fmt_value(rate.plob_bps, 'bit/s')} and TGW {fmt_value(rate.tgw_bps, 'bit/s')} "
+        "of the whole channel",
+    )
+
+
+@dataclass(frozen=True)
+class EntanglementBounds:
+    """The bounds an entanglement-based key is shown against.
+
+    ``plob_per_use`` is the repeaterless PLOB of the whole route's channel per use and
+    ``uses_hz`` the channel uses per second: every multiplexed mode of every attempt of
+    the slowest segment. ``bound_bps`` is the bound of the configuration: the cut-set
+    bound of the route's elementary segments, each the PLOB of its worst arm times its
+    own uses; None when it is the direct channel's PLOB.
+    """
+
+    plob_per_use: Any
+    uses_hz: float
+    bound_bps: Any
+    label: str
+
+    def attach(self, rate: ProtocolRate) -> ProtocolRate:
+        """The rate row carrying this configuration's bound and its label."""
+        return replace(rate, bound_bps=self.bound_bps, bound=self.label)
+
+
+def entanglement_bounds(result: DemandResult, delivery: Any) -> EntanglementBounds:
+    """Bounds of a Bell-pair route: repeaterless PLOB per mode-use, and the chain bound.
+
+    .. math::
+        K_\\mathrm{chain} = \\min_s\\, R_s \\left[-\\log_2(1 - \\min_{a \\in s} \\eta_a)\\right]
+
+    over the segments s, R_s their channel uses per second (modes / attempt time for a
+    heralded link, pulses for a pair source) and a their arms: the two hops of a
+    midpoint source, the two halves of a heralded link (station in the middle, channel
+    only), the one hop of a source at an end. Measured links have no channel model and
+    bound nothing.
+
+    References
+    ----------
+    .. [1] S. Pirandola, "End-to-end capacities of a quantum communication network",
+       Commun. Phys. 2, 51 (2019), linear chains: the capacity of a chain is that of its
+       worst link, −log2(1 − min_i η_i).
+    .. [2] S. Pirandola, R. Laurenza, C. Ottaviani, L. Banchi, Nat. Commun. 8, 15043
+       (2017), Eq. (1).
+    """
+    path = result.path
+    uses: list[float] = []
+    cuts: list[Any] = []
+    kinds: list[str] = []
+    unbounded = 0
+    for segment in delivery.segments:
+        i, j = sorted((path.index(segment.ends[0]), path.index(segment.ends[1])))
+        hops = result.hops[i:j]
+        attempt = np.asarray(segment.attempt_time_s, dtype=float)
+        modes = np.asarray(
+            hops[0].link.memory_modes if segment.kind == "heralded" and hops else 1.0,
+            dtype=float,
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate_hz = np.where((attempt > 0) & np.isfinite(attempt), modes / attempt, 0.0)
+        uses.append(float(np.min(rate_hz)))
+        if segment.kind == "heralded" and hops:
+            arms = [np.power(10.0, -np.asarray(hops[0].channel_loss_db, dtype=float) / 20.0)]
+        elif segment.kind in ("midpoint-source", "end-source") and hops:
+            arms = [np.asarray(h.channel_transmittance, dtype=float) for h in hops]
+        else:
+            unbounded += 1
+            continue
+        worst = arms[0]
+        for arm in arms[1:]:
+            worst = np.minimum(worst, arm)
+        cuts.append(plob_bound(worst) * rate_hz)
+        kinds.append(segment.kind)
+    uses_hz = min(uses) if uses and np.isfinite(min(uses)) else 0.0
+    plob_per_use = plob_bound(np.power(10.0, -np.asarray(result.channel_loss_db) / 10.0))
+    if not cuts or kinds == ["end-source"]:
+        label = DIRECT_BOUND + (" (measured links: no channel model)" if unbounded else "")
+        return EntanglementBounds(plob_per_use, uses_hz, None, label)
+    bound = cuts[0]
+    for cut in cuts[1:]:
+        bound = np.minimum(bound, cut)
+    if kinds == ["midpoint-source"]:
+        label = "PLOB of the worse arm of the midpoint source (Pirandola 2019)"
+    elif kinds == ["heralded"]:
+        label = "PLOB of the worse half of the heralded link, per mode (Pirandola 2019)"
+    else:
+        label = (
+            f"PLOB of the worst arm of {len(kinds)} elementary links between memories, "
+            "per mode (Pirandola 2019 chain bound)"
+        )
+    if unbounded:
+        label += f"; {unbounded} measured link(s) bound nothing"
+    return EntanglementBounds(plob_per_use, uses_hz, bound, label)
 
 
 def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
@@ -551,18 +1554,17 @@ def entanglement(scenario: Scenario, result: DemandResult) -> None:
         return
     delivery = deliver(scenario, result.path, result.hops, result.demand.distillation)
     result.entanglement = delivery
-    result.notes.extend(delivery.notes)
+    result.notes.extend(n for n in delivery.notes if n not in result.notes)
     if not delivery.delivers:
         return
     result.steps.extend(delivery.steps)
     result.pair_rate_hz = delivery.rate_hz
     result.fidelity = delivery.fidelity
     wanted = result.demand.protocol
-    channel_db = result.channel_loss_db
-    plob_per_use = plob_bound(np.power(10.0, -channel_db / 10.0))
-    # Per use of the channel = per attempt of the slowest segment.
-    attempt = max(np.max(np.asarray(s.attempt_time_s)) for s in delivery.segments)
-    uses_hz = 1.0 / attempt if attempt > 0 and np.isfinite(attempt) else 0.0
+    # Per use of the channel = per mode of each attempt of the slowest segment; the
+    # configuration's own bound (midpoint source, heralding station, repeaters) beside.
+    bounds = entanglement_bounds(result, delivery)
+    plob_per_use, uses_hz = bounds.plob_per_use, bounds.uses_hz
     rates = []
     if wanted in (None, "bbm92"):
         from qcalc.protocols.ebqkd import bbm92_key_rate
@@ -584,14 +1586,85 @@ def entanglement(scenario: Scenario, result: DemandResult) -> None:
             )
         )
     if wanted in (None, "diqkd"):
-        from qcalc.protocols.ebqkd import chsh_from_qber, diqkd_key_rate
-
-        qber = np.clip(delivery.qber, 0.0, 0.5)
-        bits = (
-            diqkd_key_rate(chsh_from_qber(qber), qber, result.demand.error_correction_efficiency)
-            * delivery.rate_hz
-            * result.demand.sifting_factor  # the same sifting as BBM92 on the same pairs
+        from qcalc.protocols.ebqkd import (
+            CHSH_EFFICIENCY_BOUND,
+            binned_chsh,
+            binned_qber,
+            chsh_from_qber,
+            diqkd_binned_key_rate,
         )
+
+        # Device-independent key keeps every round, a round without a click too (binned
+        # to one outcome): no post-selection, no detection loophole (Pironio et al., NJP
+        # 11, 045021 (2009)). Event-ready pairs in memories at both ends (read out with
+        # efficiency 1): each delivered pair is a round. A pair source measured on
+        # arrival: each pulse is a round, most of them without a click.
+        f, q = result.demand.error_correction_efficiency, result.demand.sifting_factor
+        first, last = delivery.segments[0], delivery.segments[-1]
+        on_arrival = [
+            end
+            for seg, end in ((first, result.path[0]), (last, result.path[-1]))
+            if seg.no_click_probability is not None
+            or (seg.kind == "measured" and scenario.nodes[end].memory is None)
+        ]
+        note = ""
+        if len(delivery.segments) == 1 and first.no_click_probability is not None:
+            qber = np.clip(np.asarray(first.qber, dtype=float), 0.0, 0.5)
+            both, neither = first.success_probability, first.no_click_probability
+            rounds_hz = 1.0 / np.asarray(first.attempt_time_s, dtype=float)
+            eta_a, eta_b = first.local_detection_efficiency or (1.0, 1.0)
+        elif on_arrival:
+            qber, both, neither, rounds_hz = np.asarray(0.5), 0.0, 0.0, np.asarray(0.0)
+            note = (
+                f"{' and '.join(dict.fromkeys(on_arrival))} measures photons on arrival "
+                "over a chain or a measured link: their coincidences are post-selected "
+                "(detection loophole) and the no-click rounds are not modelled, so no "
+                "device-independent key is claimed"
+            )
+        else:
+            qber = np.clip(np.asarray(delivery.qber, dtype=float), 0.0, 0.5)
+            both, neither, rounds_hz = 1.0, 0.0, np.asarray(delivery.rate_hz, dtype=float)
+            eta_a = eta_b = 1.0
+        s_cc = chsh_from_qber(qber)
+        bits = diqkd_binned_key_rate(s_cc, qber, both, neither, f) * rounds_hz * q
+        if not note:
+            s_bin, q_bin = binned_chsh(s_cc, both, neither), binned_qber(qber, both, neither)
+            result.steps.append(
+                Step(
+                    "DIQKD key, every round kept (no-clicks binned)",
+                    "S = P11 S_pairs + 2 P00; Q = (1 − P11(1 − 2Q_pairs) − P00)/2; "
+                    "r = 1 − f h(Q) − h((1 + √((S/2)² − 1))/2)  (Pironio et al. 2009)",
+                    (
+                        ("η local", f"{fmt_value(eta_a)}, {fmt_value(eta_b)}"),
+                        ("P11", fmt_value(both)),
+                        ("P00", fmt_value(neither)),
+                        ("S pairs", fmt_value(s_cc)),
+                        ("rounds", fmt_value(rounds_hz, "Hz")),
+                    ),
+                    f"S = {fmt_value(s_bin)}, Q = {fmt_value(q_bin)}: "
+                    f"{fmt_value(bits, 'bit/s')}",
+                )
+            )
+            verdict = (
+                "no Bell violation (CHSH needs S > 2)"
+                if np.all(s_bin <= 2.0)
+                else "too little violation for key (Pironio et al. 2009)"
+            )
+            if not np.any(bits > 0) and first.no_click_probability is not None:
+                note = (
+                    f"no key: with no-clicks counted as outcomes (no post-selection) the "
+                    f"pulses give S = {fmt_value(s_bin)} at QBER {fmt_value(q_bin)}, "
+                    f"{verdict}, at local detection efficiencies {fmt_value(eta_a)} and "
+                    f"{fmt_value(eta_b)} (a maximally entangled pair violates CHSH only "
+                    f"above {CHSH_EFFICIENCY_BOUND:.1%} at both ends; Eberhard 1993)"
+                )
+            elif not np.any(bits > 0):
+                note = (
+                    f"no key: the event-ready pairs give S = {fmt_value(s_bin)} at QBER "
+                    f"{fmt_value(q_bin)}, {verdict} (Werner pairs need QBER below "
+                    "about 7.1 %)"
+                )
+        bits = np.asarray(bits, dtype=float)
         rates.append(
             ProtocolRate(
                 "diqkd",
@@ -600,9 +1673,12 @@ def entanglement(scenario: Scenario, result: DemandResult) -> None:
                 bits / max(uses_hz, 1e-300),
                 uses_hz,
                 plob_per_use * uses_hz,
+                note=note,
             )
         )
-    result.end_to_end = (*result.end_to_end, *rates)
+        if note and "diqkd" in (wanted, result.demand.application):
+            result.notes.append(f"diqkd: {note}")
+    result.end_to_end = (*result.end_to_end, *(bounds.attach(r) for r in rates))
 
 
 # ----------------------------------------------------------------------------- chain

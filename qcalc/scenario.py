@@ -13,8 +13,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from qcalc._yaml import Document, Path, read_document, read_file, shown
+from qcalc._yaml import Document, Path, control_character, read_document, read_file, shown
 from qcalc.apps import APPLICATIONS as APPLICATION_CATALOGUE
 from qcalc.constants import FIBRE_ATTENUATION_DB_PER_KM_1550NM
 from qcalc.errors import ScenarioError
@@ -87,6 +88,7 @@ PROTOCOLS = (
     "bbm92",
     "diqkd",
     "mdi-qkd",
+    "mdi-qkd-finite",
     "tf-qkd",
 )
 EXPECT_KEYS = ("stage", "key_rate_bps", "pair_rate_hz", "fidelity")
@@ -108,7 +110,11 @@ DETECTOR_FIELDS: dict[str, Field] = {
     "dark_count_probability": _frac("background yield Y0 per detection window, whole receiver"),
     "dark_count_rate_hz": _num("dark-count rate of the whole receiver [Hz]"),
     "gate_window_ns": _num("detection window [ns]", gt=True),
-    "dead_time_ns": _num("dead time [ns]"),
+    "dead_time_ns": _num(
+        "dead time after a click, non-paralysable; a click blinds the whole receiver "
+        "(Müller 1973; Rusca et al. 2018 Eq. B3): every detection probability is scaled by "
+        "1/(1 + R P τ) and the click rate is reported [ns]"
+    ),
 }
 SOURCE_FIELDS: dict[str, Field] = {
     "kind": Field("enum", "what the source emits", choices=SOURCE_KINDS, required=True),
@@ -122,7 +128,24 @@ SOURCE_FIELDS: dict[str, Field] = {
         default="optimise",
     ),
     "decoy_photon_numbers": Field(
-        "decoys", "decoy intensities, e.g. [0.1, 0.0], or `infinite`", 0.0, 10.0, default="infinite"
+        "decoys",
+        "decoy intensities, e.g. [0.1, 0.0], or `infinite`; four-intensity MDI-QKD takes "
+        "[ν_y, ν_x, 0.0] (two X-basis decoys and the vacuum)",
+        0.0,
+        10.0,
+        default="infinite",
+    ),
+    "intensity_probabilities": Field(
+        "probabilities",
+        "probability of sending each intensity, [p_signal, p_decoy, ...] in the order of "
+        "[mean_photon_number, *decoy_photon_numbers], summing to 1; or `optimise` (every BB84 "
+        "variant chooses them; the asymptotic rows then send signals only). Only "
+        "signal pulses make asymptotic bb84-decoy and gllp key; bb84-finite keys every "
+        "intensity (Lim et al. 2014)",
+        0.0,
+        1.0,
+        True,
+        default="optimise",
     ),
     "pair_rate_hz": _num("entangled-pair emission rate [Hz]", gt=True),
     "mean_pairs_per_pulse": _num("mean number of pairs per pump pulse", gt=True, hi=10.0),
@@ -152,18 +175,55 @@ PROFILE_FIELDS = {
     "processor": PROCESSOR_FIELDS,
 }
 NODE_FIELDS: dict[str, Field] = {
-    "role": Field("enum", "what the node does", choices=ROLES, default="end"),
+    "role": Field(
+        "enum",
+        "what the node does; default end (trusted). A node on a demand's route between its "
+        "ends should say: without a role qcalc assumes end, trusts it as a relay, and the "
+        "demand's notes name it",
+        choices=ROLES,
+        default="end",
+    ),
     "source": Field("profile", "source profile name or inline", profile="source"),
     "detector": Field("profile", "detector profile name or inline", profile="detector"),
     "memory": Field("profile", "memory profile name or inline", profile="memory"),
     "processor": Field("profile", "processor profile name or inline", profile="processor"),
     "bsm_success_probability": _frac("Bell-state measurement success probability", default=0.5),
+    "interference_misalignment_error": _frac(
+        "untrusted measuring relay (MDI-/TF-QKD): e_d of its interference, the error "
+        "probability of a single-photon pair (MDI) or single photon (TF, X windows) at "
+        "its Bell-state measurement. Given, it is the protocol's e_d and the arms' "
+        "misalignment_error are not added; absent, the arms' terms are combined once",
+        hi=0.5,
+    ),
     "orbit": Field(
         "mapping",
         "circular orbit of a satellite node",
         sub={
             "altitude_km": _num("orbit altitude [km]", 100.0, 1e5, required=True),
         },
+    ),
+}
+#: Air-mass laws and the tabulated atmosphere a satellite link may name.
+AIR_MASS_MODELS = ("plane_parallel", "kasten_young", "table")
+#: Transmittance tables shipped in qcalc/data/atmosphere (name → file stem).
+BUNDLED_ATMOSPHERE_TABLES = ("modtran-satquma",)
+ATMOSPHERE_FIELDS: dict[str, Field] = {
+    "model": Field(
+        "enum",
+        "plane_parallel scales zenith_transmittance by 1/sin ε; kasten_young by the air mass of "
+        "Kasten & Young (1989); table reads the transmittance at each elevation from a table",
+        choices=AIR_MASS_MODELS,
+        default="plane_parallel",
+    ),
+    "table": Field(
+        "enum",
+        "a bundled table (modtran-satquma: MODTRAN, 785–850 nm and 1550 nm, from SatQuMA)",
+        choices=BUNDLED_ATMOSPHERE_TABLES,
+    ),
+    "table_file": Field(
+        "string",
+        "CSV of elevation_deg and transmittance (one column, or one per wavelength named in "
+        "the header); a relative path is read from the scenario file's folder",
     ),
 }
 LINK_FIELDS: dict[str, Field] = {
@@ -195,6 +255,13 @@ LINK_FIELDS: dict[str, Field] = {
     ),
     "divergence_urad": _num("far-field 1/e² half-angle divergence [µrad]", gt=True),
     "zenith_transmittance": _frac("atmospheric transmittance at zenith"),
+    "tx_obscuration_m": _num("central obscuration diameter of the transmit aperture [m]"),
+    "atmosphere": Field(
+        "mapping",
+        "satellite link: the air-mass law that scales zenith_transmittance, or a table of "
+        "transmittance against elevation",
+        sub=ATMOSPHERE_FIELDS,
+    ),
     "passes_per_day": _num("usable passes per day"),
     "receiver_efficiency": _frac("receiver optics efficiency before the detector"),
     "background_photons_per_window": _frac("background light per detection window"),
@@ -217,6 +284,19 @@ LINK_FIELDS: dict[str, Field] = {
     "bright_state_population": _num(
         "single-click bright-state population α", 0.0, 0.5, gt=True, default=0.1
     ),
+    "heralding_detector": Field(
+        "profile",
+        "detectors of the heralding station in the middle of a link between memories "
+        "(profile name or inline): their efficiency, and the station's dark counts "
+        "(dark_count_probability or dark_count_rate_hz with gate_window_ns, for both "
+        "detectors together); default: ideal detectors",
+        profile="detector",
+    ),
+    "two_photon_visibility": _frac(
+        "two-photon (Hong–Ou–Mandel) interference visibility of the photons the heralding "
+        "station interferes",
+        default=1.0,
+    ),
 }
 DEMAND_FIELDS: dict[str, Field] = {
     "name": Field("string", "demand name (default: the ends joined by '-')"),
@@ -226,9 +306,48 @@ DEMAND_FIELDS: dict[str, Field] = {
     "protocol": Field("enum", "QKD protocol; default: best applicable", choices=PROTOCOLS),
     "error_correction_efficiency": _num("error-correction inefficiency f", 1.0, default=1.16),
     "sifting_factor": _num(
-        "fraction q of detections kept after sifting", 0.0, 1.0, gt=True, default=0.5
+        "fraction q of detections kept after sifting; for the prepare-and-measure BB84 rows "
+        "q = p_X², both parties choosing the key basis with p_X = √q (0.5 → 0.707), the "
+        "rest the test basis",
+        0.0,
+        1.0,
+        gt=True,
+        default=0.5,
+    ),
+    "key_basis_probability": Field(
+        "number_or_optimise",
+        "p_X, each party's probability of the key basis in every BB84 variant (sets "
+        "q = p_X² there; give it or sifting_factor, not both); `optimise` lets the finite "
+        "key choose it and the asymptotic rows take p_X → 1. Default √sifting_factor",
+        0.0,
+        1.0,
+        True,
     ),
     "block_size": _num("finite-key block size (pulses sent)", gt=True),
+    "block_key_detections": _num(
+        "finite-key block as key-basis detections n_X (as Lim 2014 and Rusca 2018 state "
+        "it); instead of block_size",
+        gt=True,
+    ),
+    "epsilon_sec": _num(
+        "finite-key secrecy parameter ε_sec; default 1e-10: Lim et al. (2014) set "
+        "ε_sec = κℓ with κ = 1e-15 per key bit, 1e-10 for a 100 kbit key",
+        gt=True,
+        hi=0.5,
+        default=1e-10,
+    ),
+    "epsilon_cor": _num(
+        "finite-key correctness parameter ε_cor (default 1e-15, as Lim et al. 2014)",
+        gt=True,
+        hi=0.5,
+        default=1e-15,
+    ),
+    "vacuum_contribution": Field(
+        "bool",
+        "count detections of empty pulses as secret in the decoy-state keys (Lo 2005; "
+        "Lim et al. 2014 keep s_X,0); false reproduces Ma et al. (2005)",
+        default=True,
+    ),
     "distillation": Field(
         "mapping",
         "entanglement distillation",
@@ -293,6 +412,7 @@ PHYSICAL_RANGES: dict[tuple[str, str], tuple[float, float, bool]] = {
     ("link", "max_elevation_deg"): (0.01, 90.0, False),
     ("link", "divergence_urad"): (1e-2, 1e6, False),
     ("link", "zenith_transmittance"): (0.0, 1.0, True),
+    ("link", "tx_obscuration_m"): (0.0, 100.0, False),
     ("link", "passes_per_day"): (0.0, 1e4, False),
     ("link", "receiver_efficiency"): (0.0, 1.0, True),
     ("link", "field_of_view_urad"): (1e-2, 1e7, False),
@@ -300,6 +420,9 @@ PHYSICAL_RANGES: dict[tuple[str, str], tuple[float, float, bool]] = {
     ("link", "elementary_pair_rate_hz"): (0.0, 1e15, False),
     ("link", "memory_modes"): (1.0, 1e9, False),
     ("demand", "block_size"): (1.0, 1e20, False),
+    ("demand", "block_key_detections"): (1.0, 1e20, False),
+    ("demand", "epsilon_sec"): (1e-100, 0.5, True),
+    ("demand", "epsilon_cor"): (1e-100, 0.5, True),
     ("demand", "error_correction_efficiency"): (1.0, 10.0, False),
 }
 
@@ -364,6 +487,7 @@ class Source:
     repetition_rate_hz: Any = None
     mean_photon_number: Any = "optimise"
     decoy_photon_numbers: Any = "infinite"
+    intensity_probabilities: Any = "optimise"
     pair_rate_hz: Any = None
     mean_pairs_per_pulse: Any = None
     wavelength_nm: Any = None
@@ -395,10 +519,28 @@ class Node:
     processor: Processor | None = None
     bsm_success_probability: Any = 0.5
     altitude_km: Any = None
+    interference_misalignment_error: Any = None
+    #: False when the file gave no ``role`` and the default ``end`` was assumed.
+    role_given: bool = True
 
     @property
     def trusted(self) -> bool:
         return self.role in ("end", "trusted_relay")
+
+
+@dataclass(frozen=True)
+class Atmosphere:
+    """The atmosphere of a satellite link: an air-mass law, or a transmittance table.
+
+    A table holds one transmittance column per wavelength (``wavelengths_nm``; NaN for a
+    single unnamed column), read when the scenario is loaded; ``source`` names it.
+    """
+
+    model: str = "plane_parallel"
+    source: str | None = None
+    elevation_deg: tuple[float, ...] = ()
+    wavelengths_nm: tuple[float, ...] = ()
+    transmittance: tuple[tuple[float, ...], ...] = ()  # per column
 
 
 @dataclass(frozen=True)
@@ -425,6 +567,8 @@ class Link:
     max_elevation_deg: Any = 90.0
     divergence_urad: Any = None
     zenith_transmittance: Any = None
+    tx_obscuration_m: Any = None
+    atmosphere: Atmosphere = Atmosphere()
     passes_per_day: Any = None
     receiver_efficiency: Any = None
     background_photons_per_window: Any = None
@@ -436,6 +580,8 @@ class Link:
     memory_modes: Any = 1
     heralding: str = "double_click"
     bright_state_population: Any = 0.1
+    heralding_detector: Detector | None = None
+    two_photon_visibility: Any = 1.0
 
 
 @dataclass(frozen=True)
@@ -471,7 +617,12 @@ class Demand:
     protocol: str | None = None
     error_correction_efficiency: Any = 1.16
     sifting_factor: Any = 0.5
+    key_basis_probability: Any = None
     block_size: Any = None
+    block_key_detections: Any = None
+    epsilon_sec: Any = 1e-10
+    epsilon_cor: Any = 1e-15
+    vacuum_contribution: bool = True
     distillation: Distillation | None = None
     expect: tuple[Check, ...] = ()
 
@@ -499,16 +650,27 @@ class Scenario:
     references: tuple[str, ...] = ()
 
     def link_between(self, a: str, b: str) -> Link | None:
-        """The lowest-loss link joining ``a`` and ``b`` directly, if any (first one given)."""
-        for link in self.links:
-            if set(link.ends) == {a, b}:
-                return link
-        return None
+        """The first link given that joins ``a`` and ``b`` directly, if any (a lookup in a
+        table built once per scenario, so checking a path of N hops costs O(N))."""
+        table = _LINKS_BY_ENDS.get(self)
+        if table is None:
+            table = _LINKS_BY_ENDS[self] = {}
+            for link in self.links:
+                table.setdefault(frozenset(link.ends), link)
+        return table.get(frozenset((a, b)))
+
+
+#: The first link between each pair of ends, per scenario (see Scenario.link_between).
+_LINKS_BY_ENDS: WeakKeyDictionary[Scenario, dict[frozenset[str], Link]] = WeakKeyDictionary()
 
 
 # --------------------------------------------------------------------------- checking
 
 _EXPECT_RE = re.compile(r"^\s*(>=|<=|==|>|<)\s*([-+0-9.eE]+)\s*$")
+#: What _EXPECT_RE matches and float() then reads: the schema's pattern of a comparison.
+_EXPECT_SCHEMA_RE = r"^\s*(>=|<=|==|>|<)\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+#: The schema's id: a name, not a place (editors find the file by the modeline's path).
+SCHEMA_ID = f"urn:qcalc:scenario:{FORMAT_VERSION}"
 _UNIT_SUFFIXES = {
     "_km": "km",
     "_db": "dB",
@@ -523,6 +685,22 @@ _UNIT_SUFFIXES = {
 }
 
 
+def _text_hint(value: str) -> str:
+    """Why a text is not a number, for texts that look like one in some other reading."""
+    word = value.strip().lower()
+    if word in ("yes", "no", "on", "off", "y", "n"):
+        return ", written as a plain number (YAML 1.2 reads yes/no/on/off as text)"
+    if re.match(r"^[-+]?[0-9]+(?::[0-5]?[0-9])+(?:\.[0-9]*)?$", word):
+        return "; YAML 1.2 reads 1:30 as text, not as a base-60 number: write one number"
+    if re.match(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:e[-+]?[0-9]+)?$", word) and "_" in word:
+        return f"; write {word.replace('_', '')[:30]} (YAML 1.2 numbers have no '_' separators)"
+    numeric = re.match(r"^\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(\S.*)?$", value)
+    if numeric is None:
+        return ""
+    number = numeric.group(1) if len(numeric.group(1)) <= 30 else "the number alone"
+    return f"; write {number} (the unit is in the key's name)"
+
+
 def _unit_hint(name: str) -> str:
     for suffix, unit in sorted(_UNIT_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
         if name.endswith(suffix):
@@ -531,7 +709,9 @@ def _unit_hint(name: str) -> str:
 
 
 def _suggest(key: str, options: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, list(options), n=1, cutoff=0.6)
+    """'; did you mean …?' for a close option, the same word in another case first."""
+    same = [o for o in options if o.lower() == key.lower()]
+    close = same or difflib.get_close_matches(key, list(options), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -543,6 +723,14 @@ def _unknown_key(key: str, options: list[str] | tuple[str, ...]) -> str:
         if hint
         else (f"unknown key {shown(key)} (allowed: {', '.join(options)})")
     )
+
+
+def _atmosphere_model(clean: Mapping[str, Any]) -> str:
+    """The atmosphere model a link's checked fields ask for."""
+    given = clean.get("atmosphere")
+    if isinstance(given, Atmosphere):
+        return given.model
+    return str((given or {}).get("model", "plane_parallel"))
 
 
 class _Checker:
@@ -560,20 +748,14 @@ class _Checker:
         if isinstance(value, bool):
             raise self.err(
                 path,
-                f"is {shown(value)} (YAML reads yes/no/on/off/true/false as a "
-                f"boolean); expected {spec.range_text}{_unit_hint(name)}, "
-                "written as a plain number",
+                f"is {shown(value)} (YAML reads true/false as a boolean); expected "
+                f"{spec.range_text}{_unit_hint(name)}, written as a plain number",
             )
         if isinstance(value, str):
-            numeric = re.match(r"^\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*(\S.*)?$", value)
-            hint = (
-                f"; write {numeric.group(1) if len(numeric.group(1)) <= 30 else 'the number alone'} (the unit is in the key's name)"
-                if numeric
-                else ""
-            )
             raise self.err(
                 path,
-                f"is the text {shown(value)}; expected {spec.range_text}{_unit_hint(name)}{hint}",
+                f"is the text {shown(value)}; expected {spec.range_text}{_unit_hint(name)}"
+                f"{_text_hint(value)}",
             )
         if value is None:
             raise self.err(path, f"is empty; expected {spec.range_text}{_unit_hint(name)}")
@@ -615,6 +797,13 @@ class _Checker:
     def string(self, path: Path, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.err(path, f"is {shown(value)}; expected a non-empty text")
+        found = control_character(value, name=True) if path and path[-1] == "name" else None
+        if found is not None:  # free text may span lines; a name is printed in reports
+            raise self.err(
+                path,
+                f"is {shown(value)}, which holds the control character {found}; a name is "
+                "one line of text without tabs",
+            )
         return value
 
     def names(self, path: Path, value: Any) -> tuple[str, ...]:
@@ -655,13 +844,28 @@ class _Checker:
         if kind == "decoys":
             if value == "infinite":
                 return "infinite"
-            if not isinstance(value, list) or not 1 <= len(value) <= 2:
+            if not isinstance(value, list) or not 1 <= len(value) <= 3:
                 raise self.err(
                     path,
                     f"is {shown(value)}; expected `infinite` or a list of one or "
-                    "two decoy intensities such as [0.1, 0.0]",
+                    "two decoy intensities such as [0.1, 0.0] (BB84), or three such as "
+                    "[0.2, 0.05, 0.0] (four-intensity MDI-QKD)",
                 )
             return tuple(self.number((*path, i), v, spec) for i, v in enumerate(value))
+        if kind == "probabilities":
+            if isinstance(value, str) and value in ("optimise", "optimize"):
+                return "optimise"
+            if not isinstance(value, list) or not 2 <= len(value) <= 4:
+                raise self.err(
+                    path,
+                    f"is {shown(value)}; expected `optimise` or a list of two to four "
+                    "probabilities such as [0.7, 0.2, 0.1]",
+                )
+            return tuple(self.number((*path, i), v, spec) for i, v in enumerate(value))
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise self.err(path, f"is {shown(value)}; expected true or false")
+            return value
         if kind == "mapping":
             assert spec.sub is not None
             return self.section(path, value, spec.sub, profiles)
@@ -738,10 +942,39 @@ class _Checker:
                     f"is {mu:g}, not above the decoy intensity {max(decoys):g}; the "
                     "decoy bounds (Ma et al. 2005, Eq. 34) need μ > ν",
                 )
+            self.intensity_probabilities(path, clean)
             return Source(**clean)
         if kind == "memory":
             return Memory(**clean)
         return Processor(**clean)
+
+    def intensity_probabilities(self, path: Path, clean: dict[str, Any]) -> None:
+        """A source's intensity probabilities: one per intensity, summing to one."""
+        probs = clean.get("intensity_probabilities")
+        if not isinstance(probs, tuple):
+            return
+        here: Path = (*path, "intensity_probabilities")
+        if clean.get("kind") != "weak_coherent":
+            raise self.err(here, "applies to a weak_coherent source", at_key=True)
+        decoys = clean.get("decoy_photon_numbers")
+        if not isinstance(decoys, tuple):
+            raise self.err(
+                here,
+                f"is {list(probs)}, but decoy_photon_numbers is `infinite`: the infinite-decoy "
+                "bound has a vanishing decoy fraction; give decoy intensities such as "
+                "[0.1, 0.0] to give their probabilities",
+            )
+        if len(probs) != 1 + len(decoys):
+            raise self.err(
+                here,
+                f"has {len(probs)} probabilities for {1 + len(decoys)} intensities "
+                f"(the signal and decoys {list(decoys)}); give one for each, signal first",
+            )
+        if any(p <= 0 for p in probs) or not math.isclose(sum(probs), 1.0, abs_tol=1e-9):
+            raise self.err(
+                here,
+                f"is {list(probs)} (sum {sum(probs):g}); expected probabilities > 0 that sum to 1",
+            )
 
     def expect(self, path: Path, value: Any) -> tuple[Check, ...]:
         if not isinstance(value, dict):
@@ -860,8 +1093,20 @@ class _Checker:
             body = {} if body is None else body
             clean = self.section((*path, name), body, NODE_FIELDS, profiles, node_defaults)
             orbit = clean.pop("orbit", None)
+            if (
+                clean.get("interference_misalignment_error") is not None
+                and clean.get("role") != "untrusted_relay"
+            ):
+                raise self.err(
+                    (*path, name, "interference_misalignment_error"),
+                    f"is set on a node with role {clean.get('role')}; only an "
+                    "untrusted_relay that measures (MDI-/TF-QKD) interferes the two arms",
+                )
             nodes[name] = Node(
-                name=name, **clean, altitude_km=orbit["altitude_km"] if orbit else None
+                name=name,
+                **clean,
+                altitude_km=orbit["altitude_km"] if orbit else None,
+                role_given=isinstance(body, dict) and "role" in body,
             )
         return nodes
 
@@ -966,7 +1211,7 @@ class _Checker:
                 )
             if "rx_aperture_m" not in clean:
                 raise self.err(path, "a satellite link needs rx_aperture_m (receiver diameter)")
-            if "zenith_transmittance" not in clean:
+            if "zenith_transmittance" not in clean and _atmosphere_model(clean) != "table":
                 raise self.err(
                     path,
                     "a satellite link needs zenith_transmittance (the "
@@ -1011,6 +1256,196 @@ class _Checker:
                     f"a {channel} link needs wavelength_nm (on the link, or "
                     "on the source of one of its ends) for its diffraction",
                 )
+        self.heralding_fields(path, clean, nodes, written, measured)
+        self.optics_fields(path, clean, nodes, written)
+
+    def optics_fields(
+        self,
+        path: Path,
+        clean: dict[str, Any],
+        nodes: Mapping[str, Node],
+        written: Mapping[str, Any],
+    ) -> None:
+        """The transmit obscuration and a satellite link's atmosphere: checked, and the
+        atmosphere's table read (a relative ``table_file`` from the scenario's folder)."""
+        import numpy as np
+
+        channel = clean["channel"]
+        if "tx_obscuration_m" in clean:
+            if channel == "fibre" and "tx_obscuration_m" in written:
+                raise self.err(
+                    (*path, "tx_obscuration_m"),
+                    "applies to free-space and satellite links; a fibre has no telescope",
+                    at_key=True,
+                )
+            if channel != "fibre":
+                if "tx_aperture_m" not in clean:
+                    raise self.err(
+                        (*path, "tx_obscuration_m"),
+                        "needs tx_aperture_m, the transmit aperture it obscures",
+                        at_key=True,
+                    )
+                obscuration = float(np.max(clean["tx_obscuration_m"]))
+                aperture = float(np.min(clean["tx_aperture_m"]))
+                if obscuration >= aperture:
+                    raise self.err(
+                        (*path, "tx_obscuration_m"),
+                        f"is {obscuration:g}, not smaller than tx_aperture_m {aperture:g}; "
+                        "expected the diameter of the central obscuration in m",
+                    )
+        given = clean.pop("atmosphere", None)
+        if channel != "satellite":
+            if "atmosphere" in written:
+                raise self.err(
+                    (*path, "atmosphere"),
+                    "applies to satellite links; a free_space link takes "
+                    "atmospheric_attenuation_db_per_km or visibility_km",
+                    at_key=True,
+                )
+            return
+        here: Path = (*path, "atmosphere")
+        model = (given or {}).get("model", "plane_parallel")
+        named = [k for k in ("table", "table_file") if k in (given or {})]
+        if model != "table":
+            if named:
+                raise self.err(
+                    (*here, named[0]),
+                    f"is for model: table; model {model} scales zenith_transmittance by "
+                    "the air mass",
+                    at_key=True,
+                )
+            clean["atmosphere"] = Atmosphere(model=model)
+            return
+        if len(named) != 1:
+            raise self.err(
+                here,
+                "model: table needs one of table (a bundled table: "
+                f"{', '.join(BUNDLED_ATMOSPHERE_TABLES)}) or table_file (a CSV file)",
+            )
+        if "zenith_transmittance" in written:
+            raise self.err(
+                (*path, "zenith_transmittance"),
+                "has no effect with atmosphere model: table (the table gives the "
+                "transmittance at every elevation); remove it",
+                at_key=True,
+            )
+        atmosphere = self.atmosphere_table((*here, named[0]), named[0], given[named[0]])
+        self.check_table_covers(here, atmosphere, clean, nodes)
+        clean["atmosphere"] = atmosphere
+
+    def atmosphere_table(self, path: Path, key: str, value: str) -> Atmosphere:
+        """Read a bundled table or a table file into an :class:`Atmosphere`."""
+        from pathlib import Path as FilePath
+
+        from qcalc.physics.satellite import read_transmittance_table
+
+        if key == "table":
+            file = FilePath(__file__).resolve().parent / "data" / "atmosphere" / f"{value}.csv"
+        else:
+            file = FilePath(value).expanduser()
+            if not file.is_absolute():
+                scenario_file = FilePath(self.doc.file)
+                base = scenario_file.parent if scenario_file.is_file() else FilePath.cwd()
+                file = base / file
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise self.err(path, f"is {shown(value)}; {file} cannot be read ({reason})") from None
+        try:
+            elevations, wavelengths, table = read_transmittance_table(text)
+        except ValueError as exc:
+            raise self.err(path, f"is {shown(value)}; {file}: {exc}") from None
+        return Atmosphere(
+            model="table",
+            source=value if key == "table" else str(file),
+            elevation_deg=tuple(float(e) for e in elevations),
+            wavelengths_nm=wavelengths,
+            transmittance=tuple(tuple(float(t) for t in col) for col in table.T),
+        )
+
+    def check_table_covers(
+        self, path: Path, atmosphere: Atmosphere, clean: dict[str, Any], nodes: Mapping[str, Node]
+    ) -> None:
+        """The table must hold the link's wavelength and span the elevations it is used at."""
+        import numpy as np
+
+        from qcalc.physics.satellite import transmittance_column
+
+        lowest = clean.get("elevation_deg", clean.get("min_elevation_deg"))
+        highest = clean.get("elevation_deg", clean.get("max_elevation_deg", 90.0))
+        lo, hi = atmosphere.elevation_deg[0], atmosphere.elevation_deg[-1]
+        if lowest is not None and (
+            float(np.min(lowest)) < lo - 1e-9 or float(np.max(highest)) > hi + 1e-9
+        ):
+            raise self.err(
+                path,
+                f"covers elevations {lo:g}..{hi:g} deg, but the link is evaluated from "
+                f"{float(np.min(lowest)):g} to {float(np.max(highest)):g} deg",
+            )
+        orbiting = next(e for e in clean["ends"] if nodes[e].altitude_km is not None)
+        ground = next(e for e in clean["ends"] if e != orbiting)
+        sender = orbiting if clean["direction"] == "downlink" else ground
+        source = nodes[sender].source
+        wavelength = clean.get(
+            "wavelength_nm", None if source is None else source.wavelength_nm
+        )
+        if wavelength is None:
+            return
+        for value in np.unique(np.asarray(wavelength, dtype=float)):
+            try:
+                transmittance_column(atmosphere.wavelengths_nm, float(value))
+            except ValueError as exc:
+                raise self.err(
+                    path, f"{atmosphere.source}: {exc}; the link's wavelength is {value:g} nm"
+                ) from None
+
+    def heralding_fields(
+        self,
+        path: Path,
+        clean: dict[str, Any],
+        nodes: Mapping[str, Node],
+        written: Mapping[str, Any],
+        measured: bool,
+    ) -> None:
+        """Fields of a heralded link between memories: refused where they cannot act.
+
+        Each multiplexed mode of an attempt holds a memory qubit at both ends until the
+        herald comes back, so ``memory_modes`` cannot exceed either memory's ``qubits``.
+        Heralding fields written on a measured link, or on a link with an end that holds
+        no memory, would change nothing and are refused (a ``defaults:`` value is not).
+        """
+        import numpy as np
+
+        keys = ("memory_modes", "heralding", "bright_state_population", "heralding_detector")
+        own = [k for k in (*keys, "two_photon_visibility") if k in written]
+        bare = [e for e in clean["ends"] if nodes[e].memory is None]
+        if own and (measured or bare):
+            why = (
+                "its elementary_pair_rate_hz and elementary_fidelity already are the measured "
+                "result"
+                if measured
+                else f"node {bare[0]} has no memory"
+            )
+            raise self.err(
+                (*path, own[0]),
+                f"applies to a heralded link between two memories, but {why}",
+                at_key=True,
+            )
+        modes = float(np.max(clean.get("memory_modes", 1)))
+        for end in clean["ends"]:
+            memory = nodes[end].memory
+            if memory is None or measured:
+                continue
+            qubits = float(np.min(memory.qubits))
+            if modes > qubits:
+                raise self.err(
+                    (*path, "memory_modes"),
+                    f"is {modes:g}, more than the {qubits:g} qubit{'' if qubits == 1 else 's'} of "
+                    f"the memory at {end} "
+                    f"(nodes.{end}.memory.qubits); each mode of an attempt holds a memory "
+                    "qubit at both ends until its herald returns",
+                )
 
     def demands(
         self,
@@ -1038,8 +1473,57 @@ class _Checker:
                 self.check_path((*here, "path"), clean["path"], ends, scenario)
             if "distillation" in clean:
                 clean["distillation"] = Distillation(**clean["distillation"])
+            for first, second in (
+                ("sifting_factor", "key_basis_probability"),
+                ("block_size", "block_key_detections"),
+            ):
+                for mapping, where in ((body, here), (demand_defaults, ("defaults",))):
+                    if isinstance(mapping, dict) and first in mapping and second in mapping:
+                        raise self.err(
+                            (*where, second),
+                            f"and {first} are both given; keep one ({DEMAND_FIELDS[second].doc})",
+                            at_key=True,
+                        )
+            self.protocol_fields(here, clean, body)
             out.append(Demand(name=name, **clean))
         return tuple(out)
+
+    def protocol_fields(self, path: Path, clean: dict[str, Any], written: Any) -> None:
+        """A demand's key fields its protocol cannot use are refused (a ``defaults:`` value
+        is not): finite-key fields need a finite-key protocol, the BB84 operating point a
+        BB84 protocol."""
+        protocol = clean.get("protocol")
+        own = written if isinstance(written, dict) else {}
+        blocks = ("block_size", "block_key_detections")
+        if protocol is None:
+            if not any(clean.get(k) is not None for k in blocks):
+                for key in ("epsilon_sec", "epsilon_cor"):
+                    if key in own:
+                        raise self.err(
+                            (*path, key),
+                            "applies to a finite key, and this demand computes none: give "
+                            "block_size (or block_key_detections), or protocol: bb84-finite",
+                            at_key=True,
+                        )
+            return
+        finite = protocol.endswith("-finite")
+        bb84 = protocol in ("bb84-decoy", "bb84-finite", "bb84-single-photon", "gllp")
+        uses = {
+            "block_size": finite,
+            "epsilon_sec": finite,
+            "epsilon_cor": finite,
+            "block_key_detections": protocol == "bb84-finite",
+            "key_basis_probability": bb84,
+            "vacuum_contribution": protocol in ("bb84-decoy", "bb84-finite"),
+        }
+        for key, used in uses.items():
+            if key in own and not used:
+                raise self.err(
+                    (*path, key),
+                    f"has no effect with protocol: {protocol}; remove it or choose a protocol "
+                    "that uses it (" + DEMAND_FIELDS[key].doc + ")",
+                    at_key=True,
+                )
 
     def check_path(
         self, path: Path, route: tuple[str, ...], ends: tuple[str, str], scenario: Scenario
@@ -1086,33 +1570,47 @@ def parse_scenario(text: str, file: str = "<string>") -> Scenario:
 # --------------------------------------------------------------------------- schema
 
 
+#: The spellings of "optimise" the checker accepts (and so the schema). [text]
+OPTIMISE_WORDS = ("optimise", "optimize")
+
+
+def _number_schema(f: Field, kind: str = "number") -> dict[str, Any]:
+    """A number in the field's range, as the checker reads it."""
+    out: dict[str, Any] = {"type": kind}
+    if f.minimum is not None:
+        out["exclusiveMinimum" if f.exclusive_minimum else "minimum"] = f.minimum
+    if f.maximum is not None:
+        out["maximum"] = f.maximum
+    return out
+
+
 def _field_schema(f: Field) -> dict[str, Any]:
     out: dict[str, Any] = {"description": f.doc}
+    if f.default is not None and not isinstance(f.default, tuple):
+        out["default"] = f.default
     if f.kind in ("number", "integer"):
-        out["type"] = f.kind
-        if f.minimum is not None:
-            out["exclusiveMinimum" if f.exclusive_minimum else "minimum"] = f.minimum
-        if f.maximum is not None:
-            out["maximum"] = f.maximum
+        out.update(_number_schema(f, f.kind))
     elif f.kind == "string":
-        out["type"] = "string"
+        out.update(type="string", pattern=r"\S")  # the checker refuses an empty text
     elif f.kind in ("strings", "names"):
         out.update(type="array", items={"type": "string"})
-        if f.kind == "names":
-            out["minItems"] = 2
+        if f.kind == "names":  # a route or two ends: node names, at least two
+            out.update(items={"type": "string", "minLength": 1}, minItems=2)
     elif f.kind == "enum":
         out.update(type="string", enum=list(f.choices))
     elif f.kind == "number_or_optimise":
-        out["oneOf"] = [{"type": "number", "exclusiveMinimum": 0}, {"const": "optimise"}]
+        out["oneOf"] = [_number_schema(f), {"enum": list(OPTIMISE_WORDS)}]
+    elif f.kind == "probabilities":
+        out["oneOf"] = [
+            {"enum": list(OPTIMISE_WORDS)},
+            {"type": "array", "items": _number_schema(f), "minItems": 2, "maxItems": 4},
+        ]
+    elif f.kind == "bool":
+        out["type"] = "boolean"
     elif f.kind == "decoys":
         out["oneOf"] = [
             {"const": "infinite"},
-            {
-                "type": "array",
-                "items": {"type": "number", "minimum": 0},
-                "minItems": 1,
-                "maxItems": 2,
-            },
+            {"type": "array", "items": _number_schema(f), "minItems": 1, "maxItems": 3},
         ]
     elif f.kind == "mapping":
         assert f.sub is not None
@@ -1124,7 +1622,7 @@ def _field_schema(f: Field) -> dict[str, Any]:
         out.update(
             type="object",
             additionalProperties=False,
-            properties={k: {"type": "string", "pattern": _EXPECT_RE.pattern} for k in EXPECT_KEYS},
+            properties={k: {"type": "string", "pattern": _EXPECT_SCHEMA_RE} for k in EXPECT_KEYS},
         )
     return out
 
@@ -1172,9 +1670,11 @@ def json_schema() -> dict[str, Any]:
     defs["node"]["type"] = ["object", "null"]
     defs["link"] = _section_schema(LINK_FIELDS)
     defs["demand"] = _section_schema(DEMAND_FIELDS)
+    for kind in ("link", "demand"):  # two ends, as the checker requires
+        defs[kind]["properties"]["ends"]["maxItems"] = 2
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://qcalc.invalid/scenario-1.schema.json",
+        "$id": SCHEMA_ID,
         "title": "qcalc scenario",
         **top,
         "$defs": defs,

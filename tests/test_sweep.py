@@ -255,7 +255,7 @@ def test_rows_are_text_to_six_significant_figures():
     )
     key = float(result.columns["key_rate_bps"][0])
     assert result.rows() == [["50", "2", f"{key:.6g}"]]
-    assert f"{key:.6g}" == "8.0571e+06"  # 50 km of the metro link: 6 figures, no trailing 0
+    assert f"{key:.6g}" == "8.05713e+06"  # 50 km of the metro link: 6 figures
 
 
 # ----------------------------------------------------------------------------- parse_vary
@@ -311,7 +311,11 @@ def test_vary_values_are_read_only():
         ("f=1:2:-3", "NUM '-3' is not a whole number ≥ 1"),
         ("f=log:0:10:5", "a log range needs START and STOP > 0, not 0 and 10"),
         ("f=log:-1:10:5", "a log range needs START and STOP > 0, not -1 and 10"),
-        (f"f=1:2:{MAX_POINTS + 1}", f"NUM {MAX_POINTS + 1} is more than 10,000,000 points"),
+        (
+            f"f=1:2:{MAX_POINTS + 1}",
+            f"NUM is {MAX_POINTS + 1:,} points, more than the limit of 1,000,000; "
+            "set QCALC_MAX_SWEEP_POINTS to raise it",
+        ),
     ],
 )
 def test_parse_vary_rejects_with_an_exact_message(text, problem):
@@ -421,7 +425,8 @@ def test_integer_fields_take_whole_numbers():
         (
             "protocol:bb84-decoi",
             "--metric 'protocol:bb84-decoi': no protocol 'bb84-decoi' (protocols: bb84-decoy, bb84-finite, "
-            "bb84-single-photon, gllp, bbm92, diqkd, mdi-qkd, tf-qkd); did you mean 'bb84-decoy'?",
+            "bb84-single-photon, gllp, bbm92, diqkd, mdi-qkd, mdi-qkd-finite, tf-qkd); "
+            "did you mean 'bb84-decoy'?",
         ),
         (
             "protocol:tf-qkd",

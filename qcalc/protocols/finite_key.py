@@ -1,26 +1,35 @@
-"""Finite-key decoy-state BB84: the Lim–Curty–Walenta–Xu–Zbinden (2014) bound.
+"""Finite-key decoy-state BB84: Lim et al. (2014, two decoys) and Rusca et al. (2018, one).
 
-Three intensities μ1 > μ2 + μ3, μ2 > μ3 ≥ 0 (signal, decoy, weak/vacuum decoy), an
-asymmetric basis choice (key basis X with probability q_X, test basis Z), Hoeffding
-fluctuations on the decoy estimates and a random-sampling bound on the phase error.
-Rates are per emitted pulse; the caller multiplies by the source's repetition rate.
+Two or three intensities — signal μ1, decoy μ2 and, with two decoys, a weakest decoy
+μ3 ≥ 0 (0 = vacuum) — an asymmetric basis choice (key basis X with probability q_X by
+both parties, test basis Z), Hoeffding fluctuations on the decoy estimates and a
+random-sampling bound on the phase error. Key comes from the X-basis detections of every
+intensity, as in both papers. Rates are per emitted pulse; the caller multiplies by the
+source's repetition rate.
 
 The expected detection and error counts are those of the simulation section of [1]
 (with ``background_yield`` Y0 = 2 p_dc): they are *expected* counts, so the key length
 is ℓ(E[data]) — the standard way of plotting a finite-key curve, not a guarantee for a
-particular run.
+particular run. Every count is written per pulse sent and per unit basis weight
+(n_{B,k} = N w_B p_k R_k with w_X = q_X², w_Z = (1 − q_X)²), so a block of N = ∞ pulses
+is the same formula with the statistical terms gone: the asymptotic key of the same
+protocol at the same operating point, which the finite key approaches from below.
 
 References
 ----------
 .. [1] C. C. W. Lim, M. Curty, N. Walenta, F. Xu, H. Zbinden, "Concise security bounds
    for practical decoy-state quantum key distribution", Phys. Rev. A 89, 022307 (2014),
    arXiv:1311.7129.
+.. [2] D. Rusca, A. Boaron, F. Grünenfelder, A. Martin, H. Zbinden, "Finite-key analysis
+   for the 1-decoy state QKD protocol", Appl. Phys. Lett. 112, 171104 (2018),
+   arXiv:1801.03443, Appendix A.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,82 +38,38 @@ from qcalc.protocols.qkd import binary_entropy
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Number of failure events composed in the security proof of [1] (ε_sec = 21 ε). [count]
+#: Failure events composed in the security proof of [1] (ε_sec = 21 ε). [count]
 LIM_FAILURE_EVENTS = 21.0
+#: Failure events of the one-decoy proof of [2], Eq. (A24) with all terms equal. [count]
+RUSCA_FAILURE_EVENTS = 19.0
 
-#: Search box of :func:`optimise_finite_key`: signal μ1 [photons], decoy fraction of the
-#: span μ3..μ1−μ3, signal probability, decoy share of the rest, key-basis probability.
-_OPTIMISER_BOUNDS = ((0.05, 1.2), (0.02, 0.98), (0.01, 0.98), (0.02, 0.98), (0.05, 0.995))
-_OPTIMISER_GRID = (
-    (0.2, 0.35, 0.5, 0.7, 0.9),
-    (0.1, 0.2, 0.35, 0.5),
-    (0.03, 0.1, 0.25, 0.5, 0.75, 0.9),
-    (0.2, 0.4, 0.6, 0.8),
-    (0.3, 0.45, 0.6, 0.75, 0.9, 0.97),
-)
-
-
-def _hoeffding_deviation(count: FloatArray, epsilon: float) -> FloatArray:
-    """δ(n, ε) = √(n/2 · ln(1/ε)), main text below Eq. (2) of [1]."""
-    return np.asarray(np.sqrt(np.maximum(count, 0.0) / 2.0 * np.log(1.0 / epsilon)))
-
-
-def _photon_number_weight(
-    photons: int, intensities: tuple[FloatArray, ...], probabilities: tuple[FloatArray, ...]
-) -> FloatArray:
-    """τ_n = Σ_k p_k e^{−k} k^n / n!, below Eq. (2) of [1]."""
-    total = np.zeros(np.broadcast_shapes(*(np.shape(x) for x in intensities + probabilities)))
-    for mu, p in zip(intensities, probabilities, strict=True):
-        total = total + p * np.exp(-mu) * mu**photons
-    return np.asarray(total / float(np.prod(np.arange(1, photons + 1))), dtype=float)
-
-
-def _bracket(
-    counts: tuple[FloatArray, ...],
-    intensities: tuple[FloatArray, ...],
-    probabilities: tuple[FloatArray, ...],
-    epsilon: float,
-) -> tuple[list[FloatArray], list[FloatArray]]:
-    """n_k^± = e^k/p_k (n_k ± δ(n_total, ε)); the lower one floored at zero (sound)."""
-    deviation = _hoeffding_deviation(sum(counts, np.zeros(())), epsilon)
-    upper, lower = [], []
-    for n_k, mu, p in zip(counts, intensities, probabilities, strict=True):
-        scale = np.exp(mu) / p
-        upper.append(np.asarray(scale * (n_k + deviation), dtype=float))
-        lower.append(np.asarray(scale * np.maximum(n_k - deviation, 0.0), dtype=float))
-    return upper, lower
-
-
-def _vacuum_and_single_photon_events(
-    counts: tuple[FloatArray, ...],
-    intensities: tuple[FloatArray, ...],
-    probabilities: tuple[FloatArray, ...],
-    epsilon: float,
-) -> tuple[FloatArray, FloatArray]:
-    """Lower bounds s_0 and s_1 on vacuum and single-photon detections, Eqs. (2)–(3) of [1]."""
-    mu1, mu2, mu3 = intensities
-    upper, lower = _bracket(counts, intensities, probabilities, epsilon)
-    tau0 = _photon_number_weight(0, intensities, probabilities)
-    tau1 = _photon_number_weight(1, intensities, probabilities)
-    s0 = tau0 * (mu2 * lower[2] - mu3 * upper[1]) / (mu2 - mu3)  # Eq. (2) of [1]
-    s0 = np.maximum(s0, 0.0)
-    multi_photon = (mu2**2 - mu3**2) / mu1**2 * (upper[0] - s0 / tau0)
-    s1 = (  # Eq. (3) of [1]
-        tau1 * mu1 * (lower[1] - upper[2] - multi_photon) / (mu1 * (mu2 - mu3) - mu2**2 + mu3**2)
-    )
-    return np.asarray(s0, dtype=float), np.asarray(np.maximum(s1, 0.0), dtype=float)
+#: Search box of :func:`optimise_finite_key` for each free setting: signal μ1 [photons],
+#: decoy μ2 as a fraction of its allowed span, signal probability p_μ1, decoy share of
+#: the rest, key-basis probability q_X. The asymptotic comparison searches the same box.
+_BOUNDS = {
+    "mu1": (0.05, 1.2),
+    "mu2": (0.02, 0.98),
+    "p1": (0.01, 0.98),
+    "p2": (0.02, 0.98),
+    "q": (0.05, 0.995),
+}
+_GRID = {
+    "mu1": (0.2, 0.35, 0.5, 0.7, 0.9),
+    "mu2": (0.1, 0.2, 0.35, 0.5),
+    "p1": (0.03, 0.1, 0.25, 0.5, 0.75, 0.9),
+    "p2": (0.2, 0.4, 0.6, 0.8),
+    "q": (0.3, 0.45, 0.6, 0.75, 0.9, 0.97),
+}
 
 
 def _sampling_deviation(
-    epsilon_sec: float, b: FloatArray, c: FloatArray, d: FloatArray
+    epsilon_sec: float, events: float, b: FloatArray, c: FloatArray, d: FloatArray
 ) -> FloatArray:
-    """γ(a, b, c, d) of Eq. (5) of [1], with a = ε_sec (the 21² is the main-text form)."""
+    """γ(a, b, c, d) of Eq. (5) of [1] (and (A21) of [2]) with a = ε_sec, 21 → ``events``."""
     b = np.clip(b, 1e-300, 0.5)
     cd = c * d
     spread = (c + d) * (1.0 - b) * b / (cd * np.log(2.0))
-    argument = np.log2((c + d) / (cd * (1.0 - b) * b)) + 2.0 * np.log2(
-        LIM_FAILURE_EVENTS / epsilon_sec
-    )
+    argument = np.log2((c + d) / (cd * (1.0 - b) * b)) + 2.0 * np.log2(events / epsilon_sec)
     return np.asarray(np.sqrt(spread * np.maximum(argument, 0.0)), dtype=float)
 
 
@@ -118,7 +83,7 @@ def _expected_counts(
     """Per-pulse detection and error probabilities R_k, e_k R_k of the simulation of [1].
 
     D_k = 1 − (1 − Y0) e^{−ημ}, R_k = D_k (1 + p_ap),
-    e_k = Y0/2 + e_d (1 − e^{−ημ}) + p_ap D_k / 2  (Y0 = 2 p_dc of [1]).
+    e_k R_k = Y0/2 + e_d (1 − e^{−ημ}) + p_ap D_k / 2  (Y0 = 2 p_dc of [1]).
     """
     signal = -np.expm1(-eta * mu)
     detection = signal + y0 * np.exp(-eta * mu)
@@ -126,27 +91,275 @@ def _expected_counts(
     return np.asarray(detection * (1.0 + afterpulse)), np.asarray(errors)
 
 
+def _photon_weight(photons: int, mus: Sequence[FloatArray], ps: Sequence[FloatArray]) -> Any:
+    """τ_n = Σ_k p_k e^{−μ_k} μ_k^n / n!, below Eq. (2) of [1]."""
+    total = sum((p * np.exp(-mu) * mu**photons for mu, p in zip(mus, ps, strict=True)), 0.0)
+    return total / float(np.prod(np.arange(1, photons + 1)))
+
+
 def _validate(
-    intensities: tuple[FloatArray, ...],
-    probabilities: tuple[FloatArray, ...],
-    key_basis_probability: FloatArray,
-    block_size_pulses: FloatArray,
+    mus: Sequence[FloatArray],
+    ps: Sequence[FloatArray],
+    q: FloatArray,
+    pulses: FloatArray | None,
     epsilon_sec: float,
     epsilon_cor: float,
 ) -> None:
-    mu1, mu2, mu3 = intensities
-    if np.any(mu3 < 0) or np.any(mu2 <= mu3) or np.any(mu1 <= mu2 + mu3):
+    if len(mus) == 3:
+        mu1, mu2, mu3 = mus
+        if np.any(mu3 < 0) or np.any(mu2 <= mu3) or np.any(mu1 <= mu2 + mu3):
+            raise ValueError(
+                f"intensities ({mu1}, {mu2}, {mu3}) must satisfy μ1 > μ2 + μ3 and μ2 > μ3 ≥ 0"
+            )
+    elif len(mus) == 2:
+        if np.any(mus[1] <= 0) or np.any(mus[0] <= mus[1]):
+            raise ValueError(f"intensities {tuple(mus)} must satisfy μ1 > μ2 > 0 (one decoy)")
+    else:
+        raise ValueError(f"{len(mus)} intensities; expected 2 (one decoy) or 3 (two decoys)")
+    if any(np.any(p <= 0) for p in ps):
+        raise ValueError(f"intensity probabilities {tuple(ps)} must all be > 0")
+    finite = pulses is None or np.all(np.isfinite(pulses))
+    if np.any(q <= 0) or np.any(q > 1) or (finite and np.any(q >= 1)):
         raise ValueError(
-            f"intensities ({mu1}, {mu2}, {mu3}) must satisfy μ1 > μ2 + μ3 and μ2 > μ3 ≥ 0"
+            f"key_basis_probability is {q}; expected 0 < q < 1 (q = 1 leaves a finite "
+            "block no test basis)"
         )
-    if any(np.any(p <= 0) for p in probabilities):
-        raise ValueError(f"intensity probabilities {probabilities} must all be > 0")
-    if np.any((key_basis_probability <= 0) | (key_basis_probability >= 1)):
-        raise ValueError(f"key_basis_probability is {key_basis_probability}; expected 0 < q < 1")
-    if np.any(block_size_pulses <= 0):
-        raise ValueError(f"block_size_pulses is {block_size_pulses}; expected > 0 pulses")
+    if pulses is not None and np.any(~(pulses > 0)):
+        raise ValueError(f"block_size_pulses is {pulses}; expected > 0 pulses (or inf)")
     if not (0 < epsilon_sec < 1 and 0 < epsilon_cor < 1):
         raise ValueError(f"epsilon_sec={epsilon_sec}, epsilon_cor={epsilon_cor}; expected (0, 1)")
+
+
+def finite_key_terms(
+    transmittance: npt.ArrayLike,
+    background_yield: npt.ArrayLike,
+    misalignment_error: npt.ArrayLike,
+    block_size_pulses: npt.ArrayLike | None,
+    *,
+    intensities: Sequence[npt.ArrayLike],
+    probabilities: Sequence[npt.ArrayLike],
+    key_basis_probability: npt.ArrayLike,
+    error_correction_efficiency: npt.ArrayLike = 1.16,
+    epsilon_sec: float = 1e-10,
+    epsilon_cor: float = 1e-15,
+    afterpulse_probability: npt.ArrayLike = 0.0,
+    vacuum_contribution: bool = True,
+    dead_time_pulses: npt.ArrayLike = 0.0,
+    key_detections: npt.ArrayLike | None = None,
+) -> dict[str, FloatArray]:
+    r"""Every term of the finite-key length of decoy BB84, two decoys [1] or one [2].
+
+    .. math::
+        \ell = s_{X,0} + s_{X,1}[1 - h(\phi_X)] - \lambda_\mathrm{EC}
+               - 6\log_2\frac{K}{\epsilon_\mathrm{sec}} - \log_2\frac{2}{\epsilon_\mathrm{cor}},
+        \qquad R = \max(\ell, 0)/N
+
+    with K = 21 (two decoys, Eq. (1) of [1]) or 19 (one decoy, Eq. (A25) of [2]). Brackets
+    n^±_{B,k} = e^{μ_k}/p_k (n_{B,k} ± δ(n_B, ε)), δ(n, ε) = √(n ln(1/ε)/2), ε = ε_sec/K.
+    Two decoys: s_{B,0} and s_{B,1} from Eqs. (2)–(3) of [1], v_{Z,1} from Eq. (4).
+    One decoy (no vacuum): s_{B,0} ≥ τ0 (μ1 n⁻_{B,2} − μ2 n⁺_{B,1})/(μ1 − μ2) (A19),
+    s_{B,0} ≤ 2[τ0 e^{μ2}/p2 (m_{B,2} + δ(m_B, ε)) + δ(n_B, ε)] (A16),
+    s_{B,1} ≥ τ1 μ1/(μ2(μ1 − μ2)) [n⁻_{B,2} − μ2²/μ1² n⁺_{B,1} − (μ1² − μ2²)/μ1² s^u_{B,0}/τ0]
+    (A17), v_{Z,1} ≤ τ1 (m⁺_{Z,1} − m⁻_{Z,2})/(μ1 − μ2) (A22). Then
+    φ_X = v_{Z,1}/s_{Z,1} + γ(ε_sec, v_{Z,1}/s_{Z,1}, s_{Z,1}, s_{X,1}) (Eq. (5) of [1]) and
+    λ_EC = f n_X h(m_X/n_X). Expected counts n_{B,k} = N w_B p_k c R_k with
+    w_X = q_X², w_Z = (1 − q_X)², R_k = (1 − (1 − Y0) e^{−ημ_k})(1 + p_ap), errors
+    e_k R_k = Y0/2 + e_d(1 − e^{−ημ_k}) + p_ap D_k/2 (simulation section of [1]) and c the
+    dead-time live fraction 1/(1 + n_d Σ_k p_k R_k) (Eq. (B3) of [2]).
+
+    Parameters
+    ----------
+    transmittance : array_like
+        η, channel transmittance times the receiver's detection efficiency. [unitless, 0..1]
+    background_yield : array_like
+        Y0, background click probability per window, whole receiver (Y0 = 2 p_dc of [1]).
+        [unitless, 0..1]
+    misalignment_error : array_like
+        e_d. [unitless, 0..0.5]
+    block_size_pulses : array_like or None
+        N, pulses sent per block; ``inf`` for the asymptotic limit; ``None`` when
+        ``key_detections`` gives the block instead. [pulses, > 0]
+    intensities : sequence of array_like
+        (μ1, μ2, μ3) with μ1 > μ2 + μ3, μ2 > μ3 ≥ 0, or (μ1, μ2) with μ1 > μ2 > 0.
+        [photons/pulse]
+    probabilities : sequence of array_like
+        p_k of each intensity (> 0, summing to 1). [unitless]
+    key_basis_probability : array_like
+        q_X, each party's probability of the key basis (1 only for N = ∞). [unitless]
+    error_correction_efficiency : array_like
+        f ≥ 1. [unitless]
+    epsilon_sec, epsilon_cor : float
+        Secrecy and correctness parameters. [unitless]
+    afterpulse_probability : array_like
+        p_ap (4 % in the simulation of [1], 0 for SNSPDs). [unitless]
+    vacuum_contribution : bool
+        Keep the s_{X,0} term (both papers do; ``False`` drops it, conservatively).
+    dead_time_pulses : array_like
+        Dead time in source periods, R τ_d. [pulses, ≥ 0]
+    key_detections : array_like or None
+        n_X, key-basis detections per block (the way [1] and [2] state a block); sets
+        N = n_X/(q_X² Σ_k p_k c R_k). [detections]
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``rate`` [bits/pulse, ≥ 0], ``length_bits`` ℓ [bits], ``block_size_pulses`` N,
+        ``n_X``, ``m_X``, ``s_X0``, ``s_X1``, ``s_Z1``, ``v_Z1``, ``leak_ec``
+        [detections or bits per block], ``phase_error`` φ_X, ``gamma``, ``qber_X``
+        [unitless], ``penalty_bits`` [bits], ``click_probability`` (per pulse, after
+        saturation) and ``live_fraction`` [unitless], ``certified`` [bool].
+
+    Raises
+    ------
+    ValueError
+        If the intensities, probabilities, block or ε are outside their domain.
+
+    References
+    ----------
+    .. [1] C. C. W. Lim et al., Phys. Rev. A 89, 022307 (2014), Eqs. (1)–(5) and the
+       simulation section.
+    .. [2] D. Rusca et al., Appl. Phys. Lett. 112, 171104 (2018), Eqs. (A16)–(A25), (B3).
+    """
+    from qcalc.physics.detectors import dead_time_live_fraction
+
+    eta = np.asarray(transmittance, dtype=float)
+    y0 = np.asarray(background_yield, dtype=float)
+    e_d = np.asarray(misalignment_error, dtype=float)
+    mus = tuple(np.asarray(m, dtype=float) for m in intensities)
+    ps = tuple(np.asarray(p, dtype=float) for p in probabilities)
+    q = np.asarray(key_basis_probability, dtype=float)
+    f = np.asarray(error_correction_efficiency, dtype=float)
+    afterpulse = np.asarray(afterpulse_probability, dtype=float)
+    given_pulses = None if block_size_pulses is None else np.asarray(block_size_pulses, float)
+    if (given_pulses is None) == (key_detections is None):
+        raise ValueError("give exactly one of block_size_pulses and key_detections")
+    if key_detections is not None and np.any(~(np.asarray(key_detections, float) > 0)):
+        raise ValueError(f"key_detections is {key_detections}; expected > 0 detections")
+    _validate(mus, ps, q, given_pulses, epsilon_sec, epsilon_cor)
+    if np.any((eta < 0) | (eta > 1)) or np.any((y0 < 0) | (y0 > 1)):
+        raise ValueError(f"transmittance {eta} and background_yield {y0} must lie in [0, 1]")
+
+    one_decoy = len(mus) == 2
+    events = RUSCA_FAILURE_EVENTS if one_decoy else LIM_FAILURE_EVENTS
+    log_inv_eps = np.log(events / epsilon_sec)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        raw = [_expected_counts(eta, y0, e_d, mu, afterpulse) for mu in mus]
+        click = sum((p * r for p, (r, _) in zip(ps, raw, strict=True)), np.zeros(()))
+        live = dead_time_live_fraction(click, dead_time_pulses)
+        # Per pulse sent and per unit basis weight w_B: n_{B,k}/(N w_B) = p_k c R_k.
+        det = tuple(np.asarray(p * live * r) for p, (r, _) in zip(ps, raw, strict=True))
+        err = tuple(np.asarray(p * live * e) for p, (_, e) in zip(ps, raw, strict=True))
+        det_total = sum(det, np.zeros(()))
+        err_total = sum(err, np.zeros(()))
+        w_x, w_z = q**2, (1.0 - q) ** 2
+        if key_detections is not None:
+            pulses = np.asarray(key_detections, dtype=float) / (w_x * det_total)
+            pulses = np.where(np.isfinite(pulses) & (pulses > 0), pulses, np.inf)
+            no_clicks = ~(w_x * det_total > 0)
+        else:
+            assert given_pulses is not None
+            pulses, no_clicks = given_pulses, np.zeros(np.shape(given_pulses), dtype=bool)
+        finite = np.isfinite(pulses)
+
+        def deviation(total: FloatArray, weight: FloatArray) -> FloatArray:
+            """δ(n_B, ε)/(N w_B) = √(total ln(1/ε)/(2 N w_B)); 0 for N = ∞."""
+            value = np.sqrt(total * log_inv_eps / (2.0 * pulses * weight))
+            return np.asarray(np.where(finite, value, 0.0))
+
+        def brackets(
+            counts: tuple[FloatArray, ...], dev: FloatArray
+        ) -> tuple[list[FloatArray], list[FloatArray]]:
+            upper = [np.exp(mu) / p * (n + dev) for n, mu, p in zip(counts, mus, ps, strict=True)]
+            lower = [
+                np.exp(mu) / p * np.maximum(n - dev, 0.0)
+                for n, mu, p in zip(counts, mus, ps, strict=True)
+            ]
+            return upper, lower
+
+        tau0 = _photon_weight(0, mus, ps)
+        tau1 = _photon_weight(1, mus, ps)
+
+        def vacuum_and_single(weight: FloatArray) -> tuple[FloatArray, FloatArray]:
+            d_n = deviation(det_total, weight)
+            upper, lower = brackets(det, d_n)
+            if one_decoy:
+                mu1, mu2 = mus
+                s0 = tau0 * (mu1 * lower[1] - mu2 * upper[0]) / (mu1 - mu2)  # (A19) of [2]
+                d_m = deviation(err_total, weight)
+                s0_upper = 2.0 * (tau0 * np.exp(mu2) / ps[1] * (err[1] + d_m) + d_n)  # (A16)
+                s1 = (  # (A17) of [2]
+                    tau1
+                    * mu1
+                    / (mu2 * (mu1 - mu2))
+                    * (
+                        lower[1]
+                        - mu2**2 / mu1**2 * upper[0]
+                        - (mu1**2 - mu2**2) / mu1**2 * s0_upper / tau0
+                    )
+                )
+            else:
+                mu1, mu2, mu3 = mus
+                s0 = tau0 * (mu2 * lower[2] - mu3 * upper[1]) / (mu2 - mu3)  # Eq. (2) of [1]
+                s0 = np.maximum(s0, 0.0)
+                multi = (mu2**2 - mu3**2) / mu1**2 * (upper[0] - s0 / tau0)
+                s1 = (  # Eq. (3) of [1]
+                    tau1
+                    * mu1
+                    * (lower[1] - upper[2] - multi)
+                    / (mu1 * (mu2 - mu3) - mu2**2 + mu3**2)
+                )
+            return np.asarray(np.maximum(s0, 0.0)), np.asarray(np.maximum(s1, 0.0))
+
+        s_x0, s_x1 = vacuum_and_single(w_x)
+        _, s_z1 = vacuum_and_single(w_z)
+        upper_e, lower_e = brackets(err, deviation(err_total, w_z))
+        if one_decoy:
+            v_z1 = tau1 * (upper_e[0] - lower_e[1]) / (mus[0] - mus[1])  # (A22) of [2]
+        else:
+            v_z1 = tau1 * (upper_e[1] - lower_e[2]) / (mus[1] - mus[2])  # Eq. (4) of [1]
+        v_z1 = np.maximum(v_z1, 0.0)
+
+        certified = (s_z1 > 0) & (s_x1 > 0) & ~no_clicks
+        s_z1_safe = np.where(certified, s_z1, 1.0)
+        bit_error = v_z1 / s_z1_safe
+        gamma = _sampling_deviation(  # Eq. (5) of [1]
+            epsilon_sec,
+            events,
+            bit_error,
+            pulses * w_z * s_z1_safe,
+            pulses * w_x * np.where(certified, s_x1, 1.0),
+        )
+        gamma = np.where(finite, gamma, 0.0)
+        phase_error = np.where(certified, np.minimum(bit_error + gamma, 0.5), 0.5)
+
+        qber = np.where(det_total > 0, err_total / det_total, 0.0)
+        leak = f * det_total * binary_entropy(qber)
+        penalty = 6.0 * np.log2(events / epsilon_sec) + np.log2(2.0 / epsilon_cor)
+        vacuum = s_x0 if vacuum_contribution else 0.0
+        per_pulse = w_x * (vacuum + s_x1 * (1.0 - binary_entropy(phase_error)) - leak)
+        per_pulse = per_pulse - np.where(finite, penalty / pulses, 0.0)  # Eq. (1) of [1]
+        rate = np.where(certified & (per_pulse > 0) & np.isfinite(per_pulse), per_pulse, 0.0)
+        scale = pulses * w_x
+        out = {
+            "rate": np.asarray(rate, dtype=float),
+            "length_bits": np.asarray(rate * pulses, dtype=float),
+            "block_size_pulses": np.asarray(pulses, dtype=float),
+            "n_X": np.asarray(scale * det_total, dtype=float),
+            "m_X": np.asarray(scale * err_total, dtype=float),
+            "s_X0": np.asarray(scale * s_x0, dtype=float),
+            "s_X1": np.asarray(scale * s_x1, dtype=float),
+            "s_Z1": np.asarray(pulses * w_z * s_z1, dtype=float),
+            "v_Z1": np.asarray(pulses * w_z * v_z1, dtype=float),
+            "leak_ec": np.asarray(scale * leak, dtype=float),
+            "phase_error": np.asarray(phase_error, dtype=float),
+            "gamma": np.asarray(gamma, dtype=float),
+            "qber_X": np.asarray(qber, dtype=float),
+            "penalty_bits": np.asarray(penalty, dtype=float),
+            "click_probability": np.asarray(live * click, dtype=float),
+            "live_fraction": np.asarray(live, dtype=float),
+            "certified": np.asarray(certified),
+        }
+    return out
 
 
 def bb84_finite_key_rate(
@@ -165,6 +378,8 @@ def bb84_finite_key_rate(
     epsilon_sec: float = 1e-10,
     epsilon_cor: float = 1e-15,
     afterpulse_probability: npt.ArrayLike = 0.0,
+    vacuum_contribution: bool = True,
+    dead_time_pulses: npt.ArrayLike = 0.0,
 ) -> FloatArray:
     """Finite-key secret key rate of three-intensity decoy BB84 (Lim et al. 2014).
 
@@ -177,10 +392,8 @@ def bb84_finite_key_rate(
     with s_{X,0}, s_{X,1} (and s_{Z,1}) from Eqs. (2)–(3), the single-photon errors
     v_{Z,1} from Eq. (4), the phase error φ_X = v_{Z,1}/s_{Z,1} + γ from Eq. (5), all
     with Hoeffding deviations δ(n, ε_sec/21) = √(n ln(21/ε_sec)/2), and
-    λ_EC = f n_X h(m_X/n_X). Expected counts n_{X,k} = N p_k q_X² R_k,
-    n_{Z,k} = N p_k (1−q_X)² R_k, errors likewise with e_k R_k, where
-    R_k = (1 − (1 − Y0) e^{−ημ_k})(1 + p_ap) and
-    e_k R_k = Y0/2 + e_d (1 − e^{−ημ_k}) + p_ap D_k/2 (simulation section of [1]).
+    λ_EC = f n_X h(m_X/n_X); the expected counts are those of :func:`finite_key_terms`.
+    ``block_size_pulses = inf`` gives the asymptotic key of the same setting.
 
     Parameters
     ----------
@@ -205,12 +418,16 @@ def bb84_finite_key_rate(
         Secrecy and correctness parameters (1e-10 and 1e-15 by default). [unitless]
     afterpulse_probability : array_like
         p_ap of a gated detector (4 % in the simulation of [1], 0 for SNSPDs). [unitless]
+    vacuum_contribution : bool
+        Keep the s_{X,0} term of Eq. (1) (``False`` drops it).
+    dead_time_pulses : array_like
+        Dead time in source periods, R τ_d. [pulses, ≥ 0]
 
     Returns
     -------
     numpy.ndarray
         Secret key per emitted pulse; exactly 0 where the block certifies no key.
-        Increases with N towards the asymptotic decoy rate q_X² × GLLP.
+        Increases with N towards the asymptotic key of the same setting.
         [bits/pulse, ≥ 0]
 
     Raises
@@ -229,102 +446,181 @@ def bb84_finite_key_rate(
        bounds for practical decoy-state quantum key distribution", Phys. Rev. A 89,
        022307 (2014), Eqs. (1)–(5) and the simulation section.
     """
-    eta = np.asarray(transmittance, dtype=float)
-    y0 = np.asarray(background_yield, dtype=float)
-    e_d = np.asarray(misalignment_error, dtype=float)
-    pulses = np.asarray(block_size_pulses, dtype=float)
-    mus = tuple(
-        np.asarray(x, dtype=float)
-        for x in (signal_photon_number, decoy_photon_number, vacuum_photon_number)
-    )
     p1 = np.asarray(signal_probability, dtype=float)
     p2 = np.asarray(decoy_probability, dtype=float)
-    probs = (p1, p2, np.asarray(1.0 - p1 - p2))
-    q = np.asarray(key_basis_probability, dtype=float)
-    f = np.asarray(error_correction_efficiency, dtype=float)
-    afterpulse = np.asarray(afterpulse_probability, dtype=float)
-    _validate(mus, probs, q, pulses, epsilon_sec, epsilon_cor)
-    if np.any((eta < 0) | (eta > 1)) or np.any((y0 < 0) | (y0 > 1)):
-        raise ValueError(f"transmittance {eta} and background_yield {y0} must lie in [0, 1]")
-
-    epsilon = epsilon_sec / LIM_FAILURE_EVENTS
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        per_pulse = [_expected_counts(eta, y0, e_d, mu, afterpulse) for mu in mus]
-        n_x = tuple(
-            np.asarray(pulses * p * q**2 * r) for p, (r, _) in zip(probs, per_pulse, strict=True)
-        )
-        n_z = tuple(
-            np.asarray(pulses * p * (1 - q) ** 2 * r)
-            for p, (r, _) in zip(probs, per_pulse, strict=True)
-        )
-        m_x = sum(
-            (pulses * p * q**2 * e for p, (_, e) in zip(probs, per_pulse, strict=True)),
-            np.zeros(()),
-        )
-        m_z = tuple(
-            np.asarray(pulses * p * (1 - q) ** 2 * e)
-            for p, (_, e) in zip(probs, per_pulse, strict=True)
-        )
-
-        s_x0, s_x1 = _vacuum_and_single_photon_events(n_x, mus, probs, epsilon)
-        _, s_z1 = _vacuum_and_single_photon_events(n_z, mus, probs, epsilon)
-        upper, lower = _bracket(m_z, mus, probs, epsilon)
-        tau1 = _photon_number_weight(1, mus, probs)
-        v_z1 = np.maximum(tau1 * (upper[1] - lower[2]) / (mus[1] - mus[2]), 0.0)  # Eq. (4)
-
-        certified = (s_z1 > 0) & (s_x1 > 0)
-        s_z1_safe = np.where(certified, s_z1, 1.0)
-        s_x1_safe = np.where(certified, s_x1, 1.0)
-        bit_error = v_z1 / s_z1_safe
-        phase_error = bit_error + _sampling_deviation(  # Eq. (5) of [1]
-            epsilon_sec, bit_error, s_z1_safe, s_x1_safe
-        )
-        phase_error = np.where(certified, np.minimum(phase_error, 0.5), 0.5)
-
-        n_x_total = sum(n_x, np.zeros(()))
-        observed_error = np.where(n_x_total > 0, m_x / n_x_total, 0.0)
-        leak_ec = f * n_x_total * binary_entropy(observed_error)
-        penalty = 6.0 * np.log2(LIM_FAILURE_EVENTS / epsilon_sec) + np.log2(2.0 / epsilon_cor)
-        length = s_x0 + s_x1 * (1.0 - binary_entropy(phase_error)) - leak_ec - penalty  # Eq. (1)
-        rate = np.where(certified & (length > 0), length / pulses, 0.0)
-    return np.asarray(np.where(np.isfinite(rate), rate, 0.0), dtype=float)
+    return finite_key_terms(
+        transmittance,
+        background_yield,
+        misalignment_error,
+        block_size_pulses,
+        intensities=(signal_photon_number, decoy_photon_number, vacuum_photon_number),
+        probabilities=(p1, p2, 1.0 - p1 - p2),
+        key_basis_probability=key_basis_probability,
+        error_correction_efficiency=error_correction_efficiency,
+        epsilon_sec=epsilon_sec,
+        epsilon_cor=epsilon_cor,
+        afterpulse_probability=afterpulse_probability,
+        vacuum_contribution=vacuum_contribution,
+        dead_time_pulses=dead_time_pulses,
+    )["rate"]
 
 
-def _decode(x: FloatArray, vacuum: float) -> dict[str, FloatArray]:
-    """Map the unit-box optimiser variables to a valid intensity/probability setting."""
-    mu1 = np.asarray(x[..., 0])
-    mu2 = vacuum + x[..., 1] * (mu1 - 2.0 * vacuum)
-    p1 = np.asarray(x[..., 2])
-    p2 = x[..., 3] * (1.0 - p1)
-    return {
-        "signal_photon_number": mu1,
-        "decoy_photon_number": np.asarray(mu2),
-        "signal_probability": p1,
-        "decoy_probability": np.asarray(p2),
-        "key_basis_probability": np.asarray(x[..., 4]),
-    }
+def bb84_one_decoy_finite_key_rate(
+    transmittance: npt.ArrayLike,
+    background_yield: npt.ArrayLike,
+    misalignment_error: npt.ArrayLike,
+    block_size_pulses: npt.ArrayLike,
+    *,
+    signal_photon_number: npt.ArrayLike = 0.5,
+    decoy_photon_number: npt.ArrayLike = 0.1,
+    signal_probability: npt.ArrayLike = 0.7,
+    key_basis_probability: npt.ArrayLike = 0.9,
+    error_correction_efficiency: npt.ArrayLike = 1.16,
+    epsilon_sec: float = 1e-10,
+    epsilon_cor: float = 1e-15,
+    afterpulse_probability: npt.ArrayLike = 0.0,
+    vacuum_contribution: bool = True,
+    dead_time_pulses: npt.ArrayLike = 0.0,
+) -> FloatArray:
+    """Finite-key secret key rate of one-decoy BB84 (Rusca et al. 2018).
+
+    .. math::
+        \\ell = s_{X,0} + s_{X,1}\\,[1 - h(\\phi_X)] - \\lambda_\\mathrm{EC}
+                - 6\\log_2\\frac{19}{\\epsilon_\\mathrm{sec}}
+                - \\log_2\\frac{2}{\\epsilon_\\mathrm{cor}}
+
+    Two intensities μ1 > μ2 > 0 and no vacuum state: the vacuum detections in s_{X,1}'s
+    bound are bounded from above by twice the decoy's errors, Eq. (A16) of [1]; every
+    other term as in :func:`finite_key_terms`.
+
+    Parameters
+    ----------
+    transmittance, background_yield, misalignment_error : array_like
+        η, Y0 and e_d as in :func:`bb84_finite_key_rate`. [unitless]
+    block_size_pulses : array_like
+        N, pulses per block (``inf``: the asymptotic key). [pulses, > 0]
+    signal_photon_number, decoy_photon_number : array_like
+        μ1 > μ2 > 0. [photons/pulse]
+    signal_probability : array_like
+        p_μ1; the decoy gets 1 − p_μ1 > 0. [unitless, 0..1]
+    key_basis_probability : array_like
+        q_X. [unitless, 0..1]
+    error_correction_efficiency : array_like
+        f ≥ 1. [unitless]
+    epsilon_sec, epsilon_cor : float
+        Security parameters. [unitless]
+    afterpulse_probability : array_like
+        p_ap. [unitless]
+    vacuum_contribution : bool
+        Keep the s_{X,0} term of Eq. (A25).
+    dead_time_pulses : array_like
+        R τ_d. [pulses, ≥ 0]
+
+    Returns
+    -------
+    numpy.ndarray
+        Secret key per emitted pulse. [bits/pulse, ≥ 0]
+
+    References
+    ----------
+    .. [1] D. Rusca, A. Boaron, F. Grünenfelder, A. Martin, H. Zbinden, "Finite-key
+       analysis for the 1-decoy state QKD protocol", Appl. Phys. Lett. 112, 171104
+       (2018), Eqs. (A16)–(A25).
+    """
+    p1 = np.asarray(signal_probability, dtype=float)
+    return finite_key_terms(
+        transmittance,
+        background_yield,
+        misalignment_error,
+        block_size_pulses,
+        intensities=(signal_photon_number, decoy_photon_number),
+        probabilities=(p1, 1.0 - p1),
+        key_basis_probability=key_basis_probability,
+        error_correction_efficiency=error_correction_efficiency,
+        epsilon_sec=epsilon_sec,
+        epsilon_cor=epsilon_cor,
+        afterpulse_probability=afterpulse_probability,
+        vacuum_contribution=vacuum_contribution,
+        dead_time_pulses=dead_time_pulses,
+    )["rate"]
+
+
+def _setting_space(
+    one_decoy: bool,
+    fixed: dict[str, float | None],
+    vacuum_photon_number: float,
+) -> tuple[list[str], Callable[[FloatArray], dict[str, Any]]]:
+    """The free settings and a map from the optimiser's box to the protocol's settings."""
+    names = [n for n in ("mu1", "mu2", "p1", "p2", "q") if fixed.get(n) is None]
+    if one_decoy:
+        names = [n for n in names if n != "p2"]
+    mu3 = 0.0 if one_decoy else vacuum_photon_number
+
+    def decode(x: FloatArray) -> dict[str, Any]:
+        value = {n: x[..., i] for i, n in enumerate(names)}
+        mu2_fixed = fixed.get("mu2")
+        if "mu1" in value:
+            if mu2_fixed is None:
+                mu1 = value["mu1"]
+            else:  # the signal above the fixed decoys, up to at least 1.2 photons
+                floor = 1.001 * (mu2_fixed + mu3)
+                mu1 = floor + (value["mu1"] - 0.05) / 1.15 * (max(1.2, 2.0 * floor) - floor)
+        else:
+            mu1 = np.asarray(fixed["mu1"], dtype=float)
+        if mu2_fixed is None:
+            mu2 = mu3 + value["mu2"] * (mu1 - 2.0 * mu3)
+        else:
+            mu2 = np.asarray(mu2_fixed, dtype=float)
+        if "p1" in value:
+            p1 = value["p1"]
+            p2 = 1.0 - p1 if one_decoy else value["p2"] * (1.0 - p1)
+        else:
+            p1 = np.asarray(fixed["p1"], dtype=float)
+            p2 = np.asarray(1.0 - p1 if one_decoy else fixed["p2"], dtype=float)
+        q = value["q"] if "q" in value else np.asarray(fixed["q"], dtype=float)
+        intensities = (mu1, mu2) if one_decoy else (mu1, mu2, np.asarray(mu3))
+        probabilities = (p1, p2) if one_decoy else (p1, p2, 1.0 - p1 - p2)
+        return {
+            "intensities": intensities,
+            "probabilities": probabilities,
+            "key_basis_probability": q,
+        }
+
+    return names, decode
 
 
 def optimise_finite_key(
     transmittance: npt.ArrayLike,
     background_yield: npt.ArrayLike,
     misalignment_error: npt.ArrayLike,
-    block_size_pulses: npt.ArrayLike,
+    block_size_pulses: npt.ArrayLike | None,
     *,
+    signal_photon_number: float | None = None,
+    decoy_photon_number: float | None = None,
     vacuum_photon_number: float = 0.0,
+    signal_probability: float | None = None,
+    decoy_probability: float | None = None,
+    key_basis_probability: float | None = None,
+    one_decoy: bool = False,
+    key_detections: npt.ArrayLike | None = None,
     error_correction_efficiency: float = 1.16,
     epsilon_sec: float = 1e-10,
     epsilon_cor: float = 1e-15,
     afterpulse_probability: float = 0.0,
+    vacuum_contribution: bool = True,
+    dead_time_pulses: npt.ArrayLike = 0.0,
 ) -> tuple[FloatArray, dict[str, FloatArray]]:
-    """Finite-key BB84 rate maximised over intensities, their probabilities and q_X.
+    """Finite-key BB84 rate maximised over the settings left free (``None``).
 
     .. math::
-        R^*(\\eta, N) = \\max_{\\mu_1, \\mu_2, p_{\\mu_1}, p_{\\mu_2}, q_X} R(\\ldots)
+        R^*(\\eta, N) = \\max_{\\text{free of } \\mu_1, \\mu_2, p_{\\mu_1}, p_{\\mu_2}, q_X}
+            R(\\ldots)
 
-    with R from :func:`bb84_finite_key_rate` and μ3 fixed. A vectorised grid of 2,880
-    settings seeds a bounded Nelder–Mead search (scipy) per point, as Lim et al. [1]
-    optimise every point of their Fig. 1.
+    with R from :func:`finite_key_terms` (two decoys, or one with ``one_decoy``). A
+    vectorised grid over the free settings (up to 2,880 points with all five free) seeds a
+    bounded Nelder–Mead search (scipy) per point, as Lim et al. [1] optimise every point
+    of their Fig. 1. Fixed settings are used as given; with none free the rate is
+    evaluated directly for every point at once.
 
     Parameters
     ----------
@@ -334,68 +630,119 @@ def optimise_finite_key(
         Y0 per window, whole receiver. [unitless, 0..1]
     misalignment_error : array_like
         e_d. [unitless, 0..0.5]
-    block_size_pulses : array_like
-        N, pulses per block. [pulses, > 0]
+    block_size_pulses : array_like or None
+        N, pulses per block (``inf``: the asymptotic key); ``None`` with
+        ``key_detections``. [pulses, > 0]
+    signal_photon_number, decoy_photon_number : float or None
+        μ1 and μ2, or ``None`` to optimise. [photons/pulse]
     vacuum_photon_number : float
-        μ3, kept fixed (0 = true vacuum; 2e-4 in [1]). [photons/pulse]
+        μ3, kept fixed (0 = true vacuum; 2e-4 in [1]; unused with one decoy).
+        [photons/pulse]
+    signal_probability, decoy_probability : float or None
+        p_μ1 and p_μ2 (both given, or both ``None``; no p_μ2 with one decoy). [unitless]
+    key_basis_probability : float or None
+        q_X, or ``None`` to optimise. [unitless]
+    one_decoy : bool
+        Two intensities (Rusca et al. [2]) instead of three.
+    key_detections : array_like or None
+        n_X per block instead of N. [detections]
     error_correction_efficiency : float
         f ≥ 1. [unitless]
     epsilon_sec, epsilon_cor : float
         Security parameters. [unitless]
     afterpulse_probability : float
         p_ap. [unitless]
+    vacuum_contribution : bool
+        Keep the s_{X,0} term.
+    dead_time_pulses : array_like
+        R τ_d. [pulses, ≥ 0]
 
     Returns
     -------
     (numpy.ndarray, dict of numpy.ndarray)
-        Best rate [bits/pulse, ≥ 0] and the parameters that reach it, keyed
+        Best rate [bits/pulse, ≥ 0] and the settings that reach it, keyed
         ``signal_photon_number``, ``decoy_photon_number`` [photons/pulse],
         ``signal_probability``, ``decoy_probability``, ``key_basis_probability``
-        [unitless]; each has the broadcast input shape (parameters of a zero rate are
-        the grid's default guess).
+        [unitless]; each has the broadcast input shape (the settings of a zero rate are
+        the grid's middle guess).
 
     References
     ----------
     .. [1] C. C. W. Lim et al., Phys. Rev. A 89, 022307 (2014), Eq. (1) and Fig. 1.
+    .. [2] D. Rusca et al., Appl. Phys. Lett. 112, 171104 (2018), Figs. 3–4.
     """
+    fixed: dict[str, float | None] = {
+        "mu1": signal_photon_number,
+        "mu2": decoy_photon_number,
+        "p1": signal_probability,
+        "p2": None if one_decoy else decoy_probability,
+        "q": key_basis_probability,
+    }
+    if not one_decoy and (signal_probability is None) != (decoy_probability is None):
+        raise ValueError("give signal_probability and decoy_probability together, or neither")
+    names, decode = _setting_space(one_decoy, fixed, vacuum_photon_number)
+    common: dict[str, Any] = {
+        "error_correction_efficiency": error_correction_efficiency,
+        "epsilon_sec": epsilon_sec,
+        "epsilon_cor": epsilon_cor,
+        "afterpulse_probability": afterpulse_probability,
+        "vacuum_contribution": vacuum_contribution,
+    }
+    blocks = block_size_pulses if key_detections is None else key_detections
     arrays = np.broadcast_arrays(
         np.asarray(transmittance, dtype=float),
         np.asarray(background_yield, dtype=float),
         np.asarray(misalignment_error, dtype=float),
-        np.asarray(block_size_pulses, dtype=float),
+        np.asarray(blocks, dtype=float),
+        np.asarray(dead_time_pulses, dtype=float),
     )
     shape = arrays[0].shape
-    grid = np.array(list(itertools.product(*_OPTIMISER_GRID)), dtype=float)
-    best_rate = np.zeros(shape)
-    best_x = np.broadcast_to(grid[len(grid) // 2], (*shape, 5)).copy()
-    for index in np.ndindex(shape):
-        eta, y0, e_d, pulses = (float(a[index]) for a in arrays)
 
-        def rate(
-            x: FloatArray, eta: float = eta, y0: float = y0, e_d: float = e_d, n: float = pulses
-        ) -> FloatArray:
-            setting = _decode(x, vacuum_photon_number)
-            return bb84_finite_key_rate(
-                eta,
-                y0,
-                e_d,
-                n,
-                signal_photon_number=setting["signal_photon_number"],
-                decoy_photon_number=setting["decoy_photon_number"],
-                vacuum_photon_number=vacuum_photon_number,
-                signal_probability=setting["signal_probability"],
-                decoy_probability=setting["decoy_probability"],
-                key_basis_probability=setting["key_basis_probability"],
-                error_correction_efficiency=error_correction_efficiency,
-                epsilon_sec=epsilon_sec,
-                epsilon_cor=epsilon_cor,
-                afterpulse_probability=afterpulse_probability,
-            )
+    def rate_at(x: FloatArray, eta: Any, y0: Any, e_d: Any, block: Any, n_d: Any) -> FloatArray:
+        return finite_key_terms(
+            eta,
+            y0,
+            e_d,
+            None if key_detections is not None else block,
+            key_detections=block if key_detections is not None else None,
+            dead_time_pulses=n_d,
+            **decode(x),
+            **common,
+        )["rate"]
+
+    if not names:
+        best = rate_at(np.zeros((*shape, 0)), *arrays)
+        return np.asarray(best, dtype=float), _settings(decode(np.zeros((*shape, 0))), shape)
+    grid = np.array(list(itertools.product(*(_GRID[n] for n in names))), dtype=float)
+    bounds = [_BOUNDS[n] for n in names]
+    best_rate = np.zeros(shape)
+    best_x = np.broadcast_to(grid[len(grid) // 2], (*shape, len(names))).copy()
+    for index in np.ndindex(shape):
+        point = tuple(float(a[index]) for a in arrays)
+
+        def objective(x: FloatArray, point: tuple[float, ...] = point) -> FloatArray:
+            return rate_at(x, *point)
 
         best_rate[index], best_x[index] = maximise_from_grid(
-            rate, grid, _OPTIMISER_BOUNDS, method="Nelder-Mead"
+            objective, grid, bounds, method="Nelder-Mead"
         )
-    return np.asarray(best_rate, dtype=float), _decode(best_x, vacuum_photon_number)
+    return np.asarray(best_rate, dtype=float), _settings(decode(best_x), shape)
+
+
+def _settings(setting: dict[str, Any], shape: tuple[int, ...]) -> dict[str, FloatArray]:
+    """The named settings of a decoded point, broadcast to ``shape``."""
+    intensities, probabilities = setting["intensities"], setting["probabilities"]
+
+    def full(value: Any) -> FloatArray:
+        return np.asarray(np.broadcast_to(np.asarray(value, dtype=float), shape), dtype=float)
+
+    return {
+        "signal_photon_number": full(intensities[0]),
+        "decoy_photon_number": full(intensities[1]),
+        "signal_probability": full(probabilities[0]),
+        "decoy_probability": full(probabilities[1]),
+        "key_basis_probability": full(setting["key_basis_probability"]),
+    }
 
 
 def maximise_from_grid(

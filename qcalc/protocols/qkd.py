@@ -165,6 +165,51 @@ def _secret_fraction(
     )
 
 
+def _gain(mu: FloatArray, eta: FloatArray, y0: FloatArray) -> FloatArray:
+    """Q_k = Y0 + 1 − e^{−ημ_k} (Eq. (8) of Ma et al. 2005), without its error rate."""
+    return np.asarray(y0 - np.expm1(-eta * mu), dtype=float)
+
+
+def total_click_probability(
+    intensities: tuple[npt.ArrayLike, ...],
+    probabilities: tuple[npt.ArrayLike, ...] | None,
+    transmittance: npt.ArrayLike,
+    background_yield: npt.ArrayLike,
+) -> FloatArray:
+    """Clicks per pulse of a live receiver, averaged over the source's intensities.
+
+    .. math:: P = \\sum_k p_k Q_k, \\qquad Q_k = Y_0 + 1 - e^{-\\eta\\mu_k}
+
+    Parameters
+    ----------
+    intensities : tuple of array_like
+        μ_k, the signal first. [photons/pulse]
+    probabilities : tuple of array_like or None
+        p_k matching ``intensities``; ``None`` for every pulse a signal. [unitless]
+    transmittance, background_yield : array_like
+        η and Y0. [unitless, 0..1]
+
+    Returns
+    -------
+    numpy.ndarray
+        P. [clicks/pulse, 0..1]
+
+    References
+    ----------
+    .. [1] X. Ma, B. Qi, Y. Zhao, H.-K. Lo, Phys. Rev. A 72, 012326 (2005), Eq. (8).
+    """
+    eta = np.asarray(transmittance, dtype=float)
+    y0 = np.asarray(background_yield, dtype=float)
+    if probabilities is None:
+        return _gain(np.asarray(intensities[0], dtype=float), eta, y0)
+    total: FloatArray = np.asarray(0.0)
+    for mu, p in zip(intensities, probabilities, strict=False):
+        total = np.asarray(
+            total + np.asarray(p, dtype=float) * _gain(np.asarray(mu, dtype=float), eta, y0)
+        )
+    return np.asarray(total, dtype=float)
+
+
 def decoy_estimates(
     mean_photon_number: npt.ArrayLike,
     transmittance: npt.ArrayLike,
@@ -173,19 +218,35 @@ def decoy_estimates(
     *,
     decoy: str = "infinite",
     weak_decoy_photon_number: npt.ArrayLike = 0.1,
+    vacuum_photon_number: npt.ArrayLike = 0.0,
+    live_fraction: npt.ArrayLike = 1.0,
 ) -> dict[str, FloatArray]:
-    r"""The quantities of the decoy-state key formula: gains, QBERs, single-photon terms.
+    r"""The quantities of the decoy-state key formula: gains, QBERs, vacuum and single-photon terms.
+
+    With G_k = e^{μ_k} Q_k (the gains a detector that is live a fraction c of the time
+    sees are c Q_k; every estimate below is linear in them):
 
     .. math::
-        \text{infinite decoys:}\quad Y_1 = Y_0 + \eta - Y_0\eta,\quad
+        \text{infinite decoys:}\quad Y_0,\quad Y_1 = Y_0 + \eta - Y_0\eta,\quad
         e_1 = \frac{e_0 Y_0 + e_d \eta}{Y_1}
 
-        \text{vacuum + weak decoy } \nu:\quad
-        Y_1^L = \frac{\mu}{\mu\nu - \nu^2}\left(Q_\nu e^{\nu}
-            - Q_\mu e^{\mu}\frac{\nu^2}{\mu^2} - \frac{\mu^2-\nu^2}{\mu^2} Y_0\right),
-        \quad e_1^U = \frac{E_\nu Q_\nu e^{\nu} - e_0 Y_0}{Y_1^L \nu}
+        \text{two decoys } \nu > \omega \ge 0:\quad
+        Y_0^L = \frac{\nu G_\omega - \omega G_\nu}{\nu - \omega},\quad
+        Y_1^L = \frac{\mu\,[G_\nu - G_\omega - \frac{\nu^2-\omega^2}{\mu^2}(G_\mu - Y_0^L)]}
+            {\mu(\nu-\omega) - \nu^2 + \omega^2},\quad
+        e_1^U = \frac{e^{\nu}E_\nu Q_\nu - e^{\omega}E_\omega Q_\omega}{(\nu-\omega) Y_1^L}
 
-    and Q1 = Y1 μ e^{−μ} in both cases.
+        \text{one decoy } \nu \text{ (no vacuum)}:\quad
+        Y_0^U = 2 e^{\nu}E_\nu Q_\nu,\quad
+        Y_1^L = \frac{\mu\,[G_\nu - \frac{\nu^2}{\mu^2} G_\mu - \frac{\mu^2-\nu^2}{\mu^2}Y_0^U]}
+            {\nu(\mu-\nu)},\quad
+        e_1^U = \frac{e^{\mu}E_\mu Q_\mu - e^{\nu}E_\nu Q_\nu}{(\mu-\nu) Y_1^L},\quad
+        Y_0^L = \frac{\mu G_\nu - \nu G_\mu}{\mu - \nu}
+
+    and Q_0 = Y_0^L e^{−μ}, Q_1 = Y_1 μ e^{−μ} for the signal μ. With ω = 0 the two-decoy
+    bounds are Eqs. (34) and (37) of [1] (vacuum + weak decoy) exactly; they are the
+    asymptotic (n → ∞) forms of Eqs. (2)–(4) of [2]; the one-decoy bounds are the n → ∞
+    forms of Eqs. (A16), (A17), (A19), (A22) of [3].
 
     Parameters
     ----------
@@ -197,58 +258,86 @@ def decoy_estimates(
         Y0. [unitless, 0..1]
     misalignment_error : array_like
         e_d. [unitless, 0..0.5]
-    decoy : {"infinite", "vacuum+weak"}
-        Which single-photon estimate.
+    decoy : {"infinite", "vacuum+weak", "weak"}
+        Which estimate: exact (infinite decoys), two decoys ν > ω ≥ 0, or one decoy ν.
     weak_decoy_photon_number : array_like
-        ν (vacuum + weak only). [photons, 0 < ν < μ]
+        ν. [photons, 0 < ν < μ]
+    vacuum_photon_number : array_like
+        ω, the weakest decoy of ``"vacuum+weak"`` (0 = a true vacuum). [photons, 0 ≤ ω < ν]
+    live_fraction : array_like
+        c, the detector's live fraction (dead-time saturation). [unitless, 0..1]
 
     Returns
     -------
     dict of numpy.ndarray
-        ``Q_mu`` [clicks/pulse], ``E_mu`` [unitless], ``Y1`` (a lower bound with decoys)
-        [clicks/pulse], ``e1`` (an upper bound) [unitless], ``Q1`` [clicks/pulse]; with the
-        weak decoy also ``Q_nu`` and ``E_nu``.
+        ``Q_mu`` [clicks/pulse], ``E_mu`` [unitless], ``Y0`` (a lower bound with decoys)
+        [clicks/pulse], ``Y1`` (a lower bound) [clicks/pulse], ``e1`` (an upper bound)
+        [unitless], ``Q0``, ``Q1`` [clicks/pulse]; with decoys also ``Q_nu`` and
+        ``E_nu``.
 
     References
     ----------
     .. [1] X. Ma, B. Qi, Y. Zhao, H.-K. Lo, Phys. Rev. A 72, 012326 (2005), Eqs. (10)–(11)
        (infinite decoys) and (34)–(37) (vacuum + weak decoy).
+    .. [2] C. C. W. Lim, M. Curty, N. Walenta, F. Xu, H. Zbinden, Phys. Rev. A 89, 022307
+       (2014), Eqs. (2)–(4).
+    .. [3] D. Rusca, A. Boaron, F. Grünenfelder, A. Martin, H. Zbinden, Appl. Phys. Lett.
+       112, 171104 (2018), Appendix A.
     """
     mu_a = np.asarray(mean_photon_number, dtype=float)
     eta_a = np.asarray(transmittance, dtype=float)
     y0_a = np.asarray(background_yield, dtype=float)
+    live = np.asarray(live_fraction, dtype=float)
     q_mu, e_mu = weak_coherent_gain_and_error(mu_a, eta_a, y0_a, misalignment_error)
+    q_mu = np.asarray(live * q_mu)
     out = {"Q_mu": q_mu, "E_mu": e_mu}
-    if decoy == "infinite":
-        y1 = y0_a + eta_a - y0_a * eta_a  # Eq. (10) of [1]
-        with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if decoy == "infinite":
+            y0_est = np.asarray(live * y0_a)
+            raw_y1 = y0_a + eta_a - y0_a * eta_a  # Eq. (10) of [1]
+            y1 = live * raw_y1
             e1 = np.where(
-                y1 > 0,
-                (BACKGROUND_ERROR_RATE * y0_a + np.asarray(misalignment_error) * eta_a) / y1,
+                raw_y1 > 0,
+                (BACKGROUND_ERROR_RATE * y0_a + np.asarray(misalignment_error) * eta_a) / raw_y1,
                 0.5,
             )  # Eq. (11) of [1]
-    elif decoy == "vacuum+weak":
-        nu_a = np.asarray(weak_decoy_photon_number, dtype=float)
-        q_nu, e_nu = weak_coherent_gain_and_error(nu_a, eta_a, y0_a, misalignment_error)
-        out.update(Q_nu=q_nu, E_nu=e_nu)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            y1 = (
-                mu_a
-                / (mu_a * nu_a - nu_a**2)
-                * (
-                    q_nu * np.exp(nu_a)
-                    - q_mu * np.exp(mu_a) * nu_a**2 / mu_a**2
-                    - (mu_a**2 - nu_a**2) / mu_a**2 * y0_a
+        elif decoy in ("vacuum+weak", "weak"):
+            nu_a = np.asarray(weak_decoy_photon_number, dtype=float)
+            q_nu, e_nu = weak_coherent_gain_and_error(nu_a, eta_a, y0_a, misalignment_error)
+            q_nu = np.asarray(live * q_nu)
+            out.update(Q_nu=q_nu, E_nu=e_nu)
+            g_mu, g_nu = q_mu * np.exp(mu_a), q_nu * np.exp(nu_a)
+            if decoy == "vacuum+weak":
+                om = np.asarray(vacuum_photon_number, dtype=float)
+                q_om, e_om = weak_coherent_gain_and_error(om, eta_a, y0_a, misalignment_error)
+                g_om = live * q_om * np.exp(om)
+                y0_est = (nu_a * g_om - om * g_nu) / (nu_a - om)  # Eq. (2) of [2]
+                y0_est = np.maximum(y0_est, 0.0)  # a yield is ≥ 0 (as [2] floors s_{X,0})
+                y1 = (  # Eq. (3) of [2]; Eq. (34) of [1] for ω = 0
+                    mu_a
+                    * (g_nu - g_om - (nu_a**2 - om**2) / mu_a**2 * (g_mu - y0_est))
+                    / (mu_a * (nu_a - om) - nu_a**2 + om**2)
                 )
-            )  # Eq. (34) of [1]
+                errors_1 = (e_nu * g_nu - e_om * g_om) / (nu_a - om)  # Eq. (4) of [2], (37) of [1]
+            else:
+                y0_upper = 2.0 * e_nu * g_nu  # Eq. (A16) of [3], n → ∞
+                y1 = (  # Eq. (A17) of [3], n → ∞
+                    mu_a
+                    * (g_nu - nu_a**2 / mu_a**2 * g_mu - (mu_a**2 - nu_a**2) / mu_a**2 * y0_upper)
+                    / (nu_a * (mu_a - nu_a))
+                )
+                y0_est = (mu_a * g_nu - nu_a * g_mu) / (mu_a - nu_a)  # Eq. (A19) of [3]
+                errors_1 = (e_mu * g_mu - e_nu * g_nu) / (mu_a - nu_a)  # Eq. (A22) of [3]
+            y0_est = np.where(np.isfinite(y0_est) & (y0_est > 0), y0_est, 0.0)
             y1 = np.where(np.isfinite(y1) & (y1 > 0), y1, 0.0)
-            e1 = (e_nu * q_nu * np.exp(nu_a) - BACKGROUND_ERROR_RATE * y0_a) / (y1 * nu_a)
-            e1 = np.where(y1 > 0, np.clip(e1, 0.0, 0.5), 0.5)  # Eq. (37) of [1]
-    else:
-        raise ValueError(f"decoy is {decoy!r}; expected 'infinite' or 'vacuum+weak'")
+            e1 = np.where(y1 > 0, np.clip(errors_1 / y1, 0.0, 0.5), 0.5)
+        else:
+            raise ValueError(f"decoy is {decoy!r}; expected 'infinite', 'vacuum+weak' or 'weak'")
     out.update(
+        Y0=np.asarray(y0_est, dtype=float),
         Y1=np.asarray(y1, dtype=float),
         e1=np.asarray(e1, dtype=float),
+        Q0=np.asarray(y0_est * np.exp(-mu_a), dtype=float),
         Q1=np.asarray(y1 * mu_a * np.exp(-mu_a), dtype=float),
     )  # Eq. (35) of [1]
     return out
@@ -262,10 +351,25 @@ def _bb84_decoy(
     f: npt.ArrayLike,
     q: npt.ArrayLike,
     decoy: str,
-    nu: npt.ArrayLike = 0.1,
+    nu: npt.ArrayLike,
+    omega: npt.ArrayLike,
+    live: npt.ArrayLike,
+    vacuum_contribution: bool,
 ) -> FloatArray:
-    est = decoy_estimates(mu, eta, y0, e_d, decoy=decoy, weak_decoy_photon_number=nu)
-    return _secret_fraction(q, est["Q_mu"], est["E_mu"], est["Q1"], est["e1"], f)
+    est = decoy_estimates(
+        mu,
+        eta,
+        y0,
+        e_d,
+        decoy=decoy,
+        weak_decoy_photon_number=nu,
+        vacuum_photon_number=omega,
+        live_fraction=live,
+    )
+    rate = _secret_fraction(q, est["Q_mu"], est["E_mu"], est["Q1"], est["e1"], f)
+    if vacuum_contribution:
+        rate = np.asarray(rate + np.asarray(q, dtype=float) * est["Q0"])
+    return rate
 
 
 def _bb84_gllp(
@@ -275,9 +379,11 @@ def _bb84_gllp(
     e_d: npt.ArrayLike,
     f: npt.ArrayLike,
     q: npt.ArrayLike,
+    live: npt.ArrayLike = 1.0,
 ) -> FloatArray:
     mu_a = np.asarray(mu, dtype=float)
     gain, qber = weak_coherent_gain_and_error(mu_a, eta, y0, e_d)
+    gain = np.asarray(np.asarray(live, dtype=float) * gain)
     # Worst case: every multi-photon pulse reaches Bob, p_multi = 1 − e^{−μ}(1 + μ).
     p_multi = -np.expm1(-mu_a) - mu_a * np.exp(-mu_a)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -290,7 +396,7 @@ def _bb84_gllp(
 def _optimise_positive(
     objective: Callable[[FloatArray], FloatArray],
     shape: tuple[int, ...],
-    bounds: tuple[float, float] = MEAN_PHOTON_NUMBER_BOUNDS,
+    bounds: tuple[npt.ArrayLike, npt.ArrayLike] = MEAN_PHOTON_NUMBER_BOUNDS,
     iterations: int = 40,
 ) -> tuple[FloatArray, FloatArray]:
     """Maximise ``objective`` over μ in ``bounds`` element-wise by golden-section search.
@@ -300,8 +406,8 @@ def _optimise_positive(
     The key-rate curves of decoy BB84 are unimodal in μ on these bounds.
     """
     inv_phi = (np.sqrt(5.0) - 1.0) / 2.0
-    lo = np.full(shape, bounds[0])
-    hi = np.full(shape, bounds[1])
+    lo = np.broadcast_to(np.asarray(bounds[0], dtype=float), shape).copy()
+    hi = np.broadcast_to(np.asarray(bounds[1], dtype=float), shape).copy()
     x1 = hi - inv_phi * (hi - lo)
     x2 = lo + inv_phi * (hi - lo)
     f1 = objective(x1)
@@ -319,6 +425,10 @@ def _optimise_positive(
     return best, np.maximum(objective(best), 0.0)
 
 
+#: Decoy methods of :func:`bb84_key_rate` and the decoy intensities each uses.
+DECOY_METHODS = ("infinite", "vacuum+weak", "weak", "none")
+
+
 def bb84_key_rate(
     transmittance: npt.ArrayLike,
     background_yield: npt.ArrayLike,
@@ -327,20 +437,33 @@ def bb84_key_rate(
     mean_photon_number: npt.ArrayLike | None = None,
     decoy: str = "infinite",
     weak_decoy_photon_number: npt.ArrayLike = 0.1,
+    vacuum_photon_number: npt.ArrayLike = 0.0,
     error_correction_efficiency: npt.ArrayLike = 1.16,
     sifting_factor: npt.ArrayLike = 0.5,
+    intensity_probabilities: tuple[npt.ArrayLike, ...] | None = None,
+    vacuum_contribution: bool = False,
+    dead_time_pulses: npt.ArrayLike = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     """Asymptotic secret key rate of weak-coherent-pulse BB84, with or without decoys.
 
     .. math::
-        R = q\\{-Q_\\mu f\\, h(E_\\mu) + Q_1[1 - h(e_1)]\\}
+        R = c_\\mathrm{dt}\\, p_\\mu\\, q\\,\\{[Q_0] + Q_1[1 - h(e_1)] - Q_\\mu f\\, h(E_\\mu)\\}
 
-    with the single-photon gain Q1 and error e1 taken
+    Only signal pulses (probability p_μ) sifted into the key basis (fraction q) make key;
+    the bracketed vacuum term Q0 = Y0 e^{−μ} counts the detections of empty pulses as
+    secret (Lo 2005 [4], kept by Lim et al. [5]) when ``vacuum_contribution`` is set —
+    Ma et al. [2] drop it, so the default reproduces their Table and figures. c_dt is the
+    live fraction of a detector with dead time (:func:`qcalc.physics.detectors.
+    dead_time_live_fraction`), which scales every gain. The single-photon gain Q1 and
+    error e1 come from
     - ``decoy="infinite"``: exactly, Y1 = Y0 + η − Y0η, e1 = (e0Y0 + e_dη)/Y1 (Eqs. 10–11
       of [2]);
-    - ``decoy="vacuum+weak"``: from the vacuum + one weak decoy ν bounds, Eqs. (34)–(37)
-      of [2];
-    - ``decoy="none"``: GLLP's worst case that every multi-photon pulse is detected [3].
+    - ``decoy="vacuum+weak"``: two decoys ν > ω ≥ 0 (ω = 0 a vacuum: Eqs. (34)–(37) of
+      [2]; ω > 0 the asymptotic bounds of [5]);
+    - ``decoy="weak"``: one decoy ν and no vacuum, the asymptotic bounds of Rusca et al.
+      [6];
+    - ``decoy="none"``: GLLP's worst case that every multi-photon pulse is detected [3]
+      (no vacuum term: without a vacuum decoy nothing bounds Y0).
 
     Parameters
     ----------
@@ -351,15 +474,26 @@ def bb84_key_rate(
     misalignment_error : array_like
         e_d, intrinsic error of the optics. [unitless, 0..0.5]
     mean_photon_number : array_like or None
-        Signal μ; ``None`` optimises it per point over (0.001, 1.5). [photons]
-    decoy : {"infinite", "vacuum+weak", "none"}
+        Signal μ; ``None`` optimises it per point over (max(0.001, ν + ω), 1.5). [photons]
+    decoy : {"infinite", "vacuum+weak", "weak", "none"}
         Decoy method, see above.
     weak_decoy_photon_number : array_like
-        ν of the weak decoy (only with ``"vacuum+weak"``). [photons, 0 < ν < μ]
+        ν of the weak decoy. [photons, 0 < ν < μ]
+    vacuum_photon_number : array_like
+        ω, the weakest decoy of ``"vacuum+weak"`` (0 = true vacuum). [photons, 0 ≤ ω < ν]
     error_correction_efficiency : array_like
         f ≥ 1, error-correction inefficiency (1.16 typical, 1.22 in [2]). [unitless]
     sifting_factor : array_like
-        q, fraction of pulses kept after basis sifting (1/2 for BB84). [unitless, 0..1]
+        q, fraction of detections kept after basis sifting (1/2 for BB84; p_X² for a key
+        basis chosen with probability p_X by both). [unitless, 0..1]
+    intensity_probabilities : tuple of array_like or None
+        p_k of (μ, ν, ω) in that order (as many as the method sends); ``None`` sends
+        every pulse as a signal (decoys a vanishing fraction, as in [1], [2]). p_μ
+        multiplies the key; all of them set the click probability. [unitless]
+    vacuum_contribution : bool
+        Count vacuum detections Q0 as secret (decoy methods only).
+    dead_time_pulses : array_like
+        Dead time in source periods, R τ_d (0 = none). [pulses, ≥ 0]
 
     Returns
     -------
@@ -375,20 +509,43 @@ def bb84_key_rate(
        distribution", Phys. Rev. A 72, 012326 (2005), Eqs. (1), (8)–(11), (34)–(37).
     .. [3] D. Gottesman, H.-K. Lo, N. Lütkenhaus, J. Preskill, "Security of quantum key
        distribution with imperfect devices", Quantum Inf. Comput. 4, 325 (2004).
+    .. [4] H.-K. Lo, "Getting something out of nothing", Quantum Inf. Comput. 5, 413
+       (2005).
+    .. [5] C. C. W. Lim, M. Curty, N. Walenta, F. Xu, H. Zbinden, Phys. Rev. A 89, 022307
+       (2014), Eqs. (1)–(4) (the s_{X,0} term).
+    .. [6] D. Rusca, A. Boaron, F. Grünenfelder, A. Martin, H. Zbinden, Appl. Phys. Lett.
+       112, 171104 (2018), Appendix A.
     """
+    if decoy not in DECOY_METHODS:
+        raise ValueError(
+            f"decoy is {decoy!r}; expected 'infinite', 'vacuum+weak', 'weak' or 'none'"
+        )
     eta = np.asarray(transmittance, dtype=float)
     y0 = np.asarray(background_yield, dtype=float)
     e_d = np.asarray(misalignment_error, dtype=float)
     f = np.asarray(error_correction_efficiency, dtype=float)
     q = np.asarray(sifting_factor, dtype=float)
     nu = np.asarray(weak_decoy_photon_number, dtype=float)
+    omega = np.asarray(vacuum_photon_number, dtype=float)
+    n_d = np.asarray(dead_time_pulses, dtype=float)
+    probs = (
+        None
+        if intensity_probabilities is None
+        else tuple(np.asarray(p, dtype=float) for p in intensity_probabilities)
+    )
+    p_signal = np.asarray(1.0) if probs is None else probs[0]
 
     def rate(mu: FloatArray) -> FloatArray:
-        if decoy in ("infinite", "vacuum+weak"):
-            return _bb84_decoy(mu, eta, y0, e_d, f, q, decoy, nu)
+        from qcalc.physics.detectors import dead_time_live_fraction
+
+        click = total_click_probability((mu, nu, omega), probs, eta, y0)
+        live = dead_time_live_fraction(click, n_d)
         if decoy == "none":
-            return _bb84_gllp(mu, eta, y0, e_d, f, q)
-        raise ValueError(f"decoy is {decoy!r}; expected 'infinite', 'vacuum+weak' or 'none'")
+            return np.asarray(p_signal * _bb84_gllp(mu, eta, y0, e_d, f, q, live))
+        return np.asarray(
+            p_signal
+            * _bb84_decoy(mu, eta, y0, e_d, f, q, decoy, nu, omega, live, vacuum_contribution)
+        )
 
     shape = np.broadcast_shapes(
         eta.shape,
@@ -397,10 +554,16 @@ def bb84_key_rate(
         f.shape,
         q.shape,
         nu.shape,
+        omega.shape,
+        n_d.shape,
+        *(p.shape for p in probs or ()),
         np.shape(mean_photon_number) if mean_photon_number is not None else (),
     )
     if mean_photon_number is None:
-        best_mu, best_rate = _optimise_positive(rate, shape)
+        floor = 0.0 if decoy in ("infinite", "none") else 1.001 * (nu + omega)
+        lo = np.maximum(MEAN_PHOTON_NUMBER_BOUNDS[0], floor)
+        hi = np.maximum(MEAN_PHOTON_NUMBER_BOUNDS[1], 2.0 * lo)
+        best_mu, best_rate = _optimise_positive(rate, shape, (lo, hi))
         return best_rate, best_mu
     mu = np.broadcast_to(np.asarray(mean_photon_number, dtype=float), shape)
     return np.maximum(rate(mu), 0.0), np.asarray(mu, dtype=float)
@@ -413,12 +576,16 @@ def single_photon_bb84_key_rate(
     *,
     error_correction_efficiency: npt.ArrayLike = 1.16,
     sifting_factor: npt.ArrayLike = 0.5,
+    dead_time_pulses: npt.ArrayLike = 0.0,
 ) -> FloatArray:
     """BB84 key rate with an ideal single-photon source (Shor–Preskill).
 
     .. math::
-        R = q\\, Q\\, [1 - f\\, h(E) - h(E)], \\quad Q = Y_0 + \\eta - Y_0\\eta, \\quad
-        E = (e_0 Y_0 + e_d \\eta)/Q
+        R = q\\, c_\\mathrm{dt} Q\\, [1 - f\\, h(E) - h(E)], \\quad Q = Y_0 + \\eta - Y_0\\eta,
+        \\quad E = (e_0 Y_0 + e_d \\eta)/Q
+
+    with c_dt = 1/(1 + Q R τ_d) the live fraction of a receiver with dead time
+    (:func:`qcalc.physics.detectors.dead_time_live_fraction`).
 
     Parameters
     ----------
@@ -432,6 +599,8 @@ def single_photon_bb84_key_rate(
         f ≥ 1. [unitless]
     sifting_factor : array_like
         q. [unitless, 0..1]
+    dead_time_pulses : array_like
+        Dead time in source periods, R τ_d (0 = none). [pulses, ≥ 0]
 
     Returns
     -------
@@ -453,5 +622,8 @@ def single_photon_bb84_key_rate(
             (BACKGROUND_ERROR_RATE * y0 + np.asarray(misalignment_error, dtype=float) * eta) / gain,
             0.5,
         )
+    from qcalc.physics.detectors import dead_time_live_fraction
+
+    gain = gain * dead_time_live_fraction(gain, dead_time_pulses)
     rate = _secret_fraction(sifting_factor, gain, qber, gain, qber, error_correction_efficiency)
     return np.maximum(rate, 0.0)
