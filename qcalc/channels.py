@@ -36,6 +36,7 @@ def _wavelength_nm(link: Link, scenario: Scenario, sender: str) -> Any:
 
 def _terms(model: Any, sources: dict[str, str], link: Link) -> tuple[BudgetTerm, ...]:
     names = {
+        "clipping": "transmit aperture clipping",
         "diffraction": "diffraction",
         "turbulence": "turbulence",
         "pointing": "pointing",
@@ -72,6 +73,8 @@ def free_space_budget(link: Link, scenario: Scenario, sender: str, receiver: str
         cn2_m_minus_2_3=link.cn2_m_minus_2_3,
         fried_parameter_m=link.fried_parameter_m,
         receiver_efficiency=1.0 if link.receiver_efficiency is None else link.receiver_efficiency,
+        tx_aperture_m=link.tx_aperture_m,
+        tx_obscuration_m=0.0 if link.tx_obscuration_m is None else link.tx_obscuration_m,
     )
     steps = (
         Step(
@@ -125,6 +128,7 @@ def satellite_budget(
         elevation_deg = (
             link.elevation_deg if link.elevation_deg is not None else (link.max_elevation_deg)
         )
+    atmosphere, atmosphere_source, atmosphere_formula = _atmosphere(link, scenario, wavelength)
     model = satellite_link_budget(
         float(altitude),
         elevation_deg,
@@ -142,7 +146,18 @@ def satellite_budget(
         direction=link.direction,  # type: ignore[arg-type]
         fried_parameter_zenith_m=link.fried_parameter_m,
         receiver_efficiency=1.0 if link.receiver_efficiency is None else link.receiver_efficiency,
+        tx_obscuration_m=0.0 if link.tx_obscuration_m is None else link.tx_obscuration_m,
+        **atmosphere,
     )
+    sources = {**model.SOURCES, "atmosphere": atmosphere_source}
+    clipped = link.tx_aperture_m is not None and not (
+        link.divergence_urad is not None and link.tx_beam_waist_m is not None
+    )
+    if clipped:
+        sources["diffraction"] = (
+            "Fresnel integral of the Gaussian clipped by the transmit aperture, Born & Wolf "
+            "(1999) Sec. 8.8; Klein & Degnan, Appl. Opt. 13, 2134 (1974)"
+        )
     extra: dict[str, Any] = {
         "elevation_deg": elevation_deg,
         "altitude_km": altitude,
@@ -161,20 +176,41 @@ def satellite_budget(
     steps = (
         Step(
             f"slant range and beam of {link.name} ({link.direction})",
-            "d = √((R+h)² − R² cos²ε) − R sin ε; w = θ·d; η_atm = η_zenith^(1/sin ε)",
+            "d = √((R+h)² − R² cos²ε) − R sin ε; "
+            + (
+                "clipped beam: U(r) = (k/d) ∫_b^a e^(−ρ²/w0²) e^(ikρ²/2d) J0(kρr/d) ρ dρ, "
+                "η = ∫_0^(D_rx/2) |U|² r dr / ∫_b^a e^(−2ρ²/w0²) ρ dρ; "
+                if clipped
+                else "w = √(w0² + θ²d²), η = 1 − exp(−D_rx²/2w²); "
+            )
+            + atmosphere_formula,
             (
                 ("h", fmt_value(altitude, "km")),
                 ("ε", fmt_value(elevation_deg, "°")),
                 (
-                    "θ",
+                    "θ (1/e² half-angle)",
                     fmt_value(link.divergence_urad, "µrad")
                     if link.divergence_urad is not None
                     else "from the aperture",
                 ),
+                ("w0 (launch 1/e² radius)", fmt_value(_launch_waist_m(link, wavelength), "m")),
+                (
+                    "D_tx",
+                    "—" if link.tx_aperture_m is None else fmt_value(link.tx_aperture_m, "m"),
+                ),
+                (
+                    "D_obs (central obscuration)",
+                    fmt_value(0.0 if link.tx_obscuration_m is None else link.tx_obscuration_m, "m"),
+                ),
                 ("D_rx", fmt_value(link.rx_aperture_m, "m")),
             ),
             f"d = {fmt_value(model.range_km, 'km')}, w = {fmt_value(model.beam_radius_m, 'm')}, "
-            f"diffraction {fmt_value(model.diffraction_db, 'dB')}, atmosphere "
+            + (
+                ""
+                if model.clipping_db is None
+                else f"clipping {fmt_value(model.clipping_db, 'dB')}, "
+            )
+            + f"diffraction {fmt_value(model.diffraction_db, 'dB')}, atmosphere "
             f"{fmt_value(model.atmosphere_db, 'dB')}",
         ),
     )
@@ -184,10 +220,65 @@ def satellite_budget(
         receiver,
         model.range_km,
         free_space_delay_s(model.range_km),
-        _terms(model, model.SOURCES, link),
+        _terms(model, sources, link),
         steps,
         notes,
         extra,
+    )
+
+
+def _launch_waist_m(link: Link, wavelength_nm: Any) -> Any:
+    """The launched beam's 1/e² radius, as :func:`satellite_link_budget` takes it: the given
+    waist, else the Gaussian of the given divergence (λ/πθ), else half the aperture."""
+    if link.tx_beam_waist_m is not None:
+        return link.tx_beam_waist_m
+    if link.divergence_urad is not None:
+        wavelength_m = np.asarray(wavelength_nm, dtype=float) * 1e-9
+        return wavelength_m / (np.pi * np.asarray(link.divergence_urad, dtype=float) * 1e-6)
+    return np.asarray(link.tx_aperture_m, dtype=float) / 2.0
+
+
+def _atmosphere(link: Link, scenario: Scenario, wavelength: Any) -> tuple[dict[str, Any], str, str]:
+    """Keyword arguments of :func:`~qcalc.physics.satellite.satellite_link_budget` for the
+    link's atmosphere, with the model's source and formula for the report."""
+    atmosphere = link.atmosphere
+    if atmosphere.model == "plane_parallel":
+        return (
+            {"air_mass_model": "plane_parallel"},
+            "plane-parallel air mass 1/sin ε, Bourgoin et al., NJP 15, 023006 (2013)",
+            "η_atm = η_zenith^(1/sin ε)",
+        )
+    if atmosphere.model == "kasten_young":
+        return (
+            {"air_mass_model": "kasten_young"},
+            "air mass of Kasten & Young, Appl. Opt. 28, 4735 (1989)",
+            "η_atm = η_zenith^m, m = 1/(sin ε + 0.50572 (ε + 6.07995°)^−1.6364)",
+        )
+    from qcalc.physics.satellite import transmittance_column
+
+    values = np.unique(np.asarray(wavelength, dtype=float))
+    try:
+        columns = {transmittance_column(atmosphere.wavelengths_nm, float(v)) for v in values}
+    except ValueError as exc:
+        raise ScenarioError(
+            f"links.{link.name}.atmosphere: {atmosphere.source} {exc}", file=scenario.file
+        ) from None
+    if len(columns) > 1:
+        raise NotModelledError(
+            f"links.{link.name}: one evaluation over wavelengths that fall in different "
+            f"columns of {atmosphere.source} is not modelled; evaluate each on its own"
+        )
+    index, column_nm = columns.pop()
+    at = "" if not np.isfinite(column_nm) else f" at {column_nm:g} nm"
+    return (
+        {
+            "transmittance_table": (
+                np.asarray(atmosphere.elevation_deg),
+                np.asarray(atmosphere.transmittance[index]),
+            )
+        },
+        f"transmittance table {atmosphere.source}{at}, interpolated in dB",
+        f"η_atm(ε) from the table {atmosphere.source}{at}",
     )
 
 
