@@ -1,6 +1,18 @@
-"""Long fuzzing run: the properties of tests/test_fuzz.py on many more random documents.
+"""Long fuzzing run: the properties of the fuzz tests on many more random inputs.
 
-Run: .venv/bin/python bench/fuzz_long.py [--examples 20000] [--cli 500] [--seed N] [--shrink]
+Run: .venv/bin/python bench/fuzz_long.py [--examples 20000] [--cli 500] [--topologies 5000]
+     [--formats 5000] [--qasm 5000] [--seed N] [--shrink]
+
+Profiles (each a strategy of the test suite, with its property):
+
+- grammar, mutated, qcalc stage: tests/test_fuzz.py (scenario grammar and its mutations);
+- topologies: tests/test_hostile_inputs.py, valid stars, rings, parallel links and explicit
+  paths with hostile names and every number at an edge of its field's range; the property
+  adds that every batch format renders it well-formed and without a workflow command;
+- formats: the same file's batch formats for any name and any file name (control
+  characters, undecodable bytes);
+- qasm: tests/test_qasm_fuzz.py, OpenQASM programs counted by qcalc, by explicit
+  expansion and by qiskit's qasm2 loader (needs qiskit, from the test extras).
 
 By default every document is checked and each distinct failure (exception type, message
 head and the qcalc line it came from) is counted and kept with its smallest document, so
@@ -26,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import test_fuzz  # type: ignore[import-not-found]  # noqa: E402  (the suite's strategies)
+import test_hostile_inputs  # type: ignore[import-not-found]  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import seed as hypothesis_seed  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -39,7 +52,7 @@ class Tally:
         self.smallest: dict[str, str] = {}
         self.examples: dict[str, str] = {}
 
-    def record(self, check: Callable[[str], str], text: str) -> None:
+    def record(self, check: Callable[[Any], str], text: Any) -> None:
         try:
             self.outcomes[check(text)] += 1
         except Exception as exc:  # noqa: BLE001 - a failure to report, not to stop on
@@ -51,9 +64,10 @@ class Tally:
             key = f"{type(exc).__name__} at {where}"
             self.outcomes["failed"] += 1
             self.outcomes["failed: " + key] += 1
-            self.examples.setdefault(key, str(exc).splitlines()[0][:100])
-            if key not in self.smallest or len(text) < len(self.smallest[key]):
-                self.smallest[key] = text
+            self.examples.setdefault(key, (str(exc).splitlines() or [""])[0][:100])
+            shown = text if isinstance(text, str) else repr(text)
+            if key not in self.smallest or len(shown) < len(self.smallest[key]):
+                self.smallest[key] = shown
 
     @property
     def runs(self) -> int:
@@ -61,9 +75,15 @@ class Tally:
 
 
 def collect(
-    name: str, strategy: Any, check: Callable[[str], str], examples: int, seed: int | None
+    name: str,
+    strategy: Any,
+    check: Callable[[Any], str],
+    examples: int,
+    seed: int | None,
+    render: Callable[[Any], Any] = test_fuzz.dump,
 ) -> Tally:
-    """Check ``examples`` documents drawn from ``strategy``; never stops at a failure."""
+    """Check ``examples`` inputs drawn from ``strategy`` (``render`` turns a draw into what
+    ``check`` takes); never stops at a failure."""
     tally = Tally()
 
     @settings(
@@ -74,8 +94,8 @@ def collect(
         suppress_health_check=list(HealthCheck),
     )
     @given(doc=strategy)
-    def run(doc: dict[str, Any]) -> None:
-        tally.record(check, test_fuzz.dump(doc))
+    def run(doc: Any) -> None:
+        tally.record(check, render(doc))
 
     if seed is not None:
         run = hypothesis_seed(seed)(run)
@@ -87,15 +107,73 @@ def collect(
 
 def report(name: str, tally: Tally, seconds: float) -> None:
     counts = tally.outcomes
+    kinds = ", ".join(
+        f"{n} {k}" for k, n in sorted(counts.items()) if k != "failed" and ": " not in k
+    )
+    share = 100 * counts["evaluated"] / max(tally.runs, 1)
     print(
-        f"{name}: {tally.runs} documents in {seconds:.1f} s "
-        f"({1000 * seconds / max(tally.runs, 1):.1f} ms each): "
-        f"{counts['evaluated']} evaluated, {counts['refused']} refused, {counts['failed']} failed"
+        f"{name}: {tally.runs} inputs in {seconds:.1f} s "
+        f"({1000 * seconds / max(tally.runs, 1):.1f} ms each): {kinds}; "
+        f"{share:.0f} % reached evaluation; {counts['failed']} failed"
     )
     for key, count in counts.most_common():
         if key.startswith("failed: "):
             bug = key.removeprefix("failed: ")
             print(f"  {count:6d} × {bug}: {tally.examples[bug]}")
+
+
+def check_topology(text: str) -> str:
+    """The library path on a valid topology, then every batch format of its result."""
+    from qcalc import batch, outputs
+    from qcalc.evaluate import evaluate_scenario
+    from qcalc.report import scenario_dict
+    from qcalc.scenario import parse_scenario
+
+    outcome = test_fuzz.check_document(text)
+    if outcome == "evaluated":
+        scenario = parse_scenario(text, test_fuzz.FILE)
+        data = scenario_dict(scenario, evaluate_scenario(scenario))
+        results = [batch.FileResult(test_fuzz.FILE, data=data)]
+        for rendered in (
+            batch.to_junit(results),
+            batch.to_csv(results),
+            batch.to_markdown(results),
+        ):
+            test_hostile_inputs.no_workflow_command(outputs.safe_for(rendered))
+    return outcome
+
+
+_EVALUATED: dict[str, Any] = {}
+
+
+def check_formats(drawn: tuple[list[str], list[str], bool]) -> str:
+    """Every batch format of one evaluated scenario under any names and file names."""
+    if not _EVALUATED:
+        from qcalc.evaluate import evaluate_scenario
+        from qcalc.report import scenario_dict
+        from qcalc.scenario import load_scenario
+
+        scenario = load_scenario(str(ROOT / "scenarios" / "metro-fibre.yaml"))
+        _EVALUATED.update(scenario_dict(scenario, evaluate_scenario(scenario)))
+    inner = test_hostile_inputs.test_every_batch_format_stays_well_formed_for_any_name
+    inner.hypothesis.inner_test(_EVALUATED, *drawn)
+    return "evaluated"
+
+
+def check_qasm(drawn: Any) -> str:
+    """qcalc, explicit expansion and qiskit agree on the counts (or qcalc refuses)."""
+    import test_qasm_fuzz
+
+    text, program, spec = drawn
+    if program.qubits < 2:
+        return "refused"
+    from qcalc.qasm import count_cross_partition_gates
+
+    counts = count_cross_partition_gates(text, spec, "p.qasm")
+    found = (counts.cross_two_qubit_gates, counts.nonlocal_swaps, counts.local_two_qubit_gates)
+    assert found == test_qasm_fuzz.expected_counts(program, spec), "expansion differs"
+    assert found == test_qasm_fuzz.qiskit_counts(text, spec), "qiskit differs"
+    return "evaluated"
 
 
 def main() -> int:
@@ -104,6 +182,13 @@ def main() -> int:
         "--examples", type=int, default=20_000, help="documents per library property"
     )
     parser.add_argument("--cli", type=int, default=500, help="documents through `qcalc stage`")
+    parser.add_argument(
+        "--topologies", type=int, default=5_000, help="valid topologies with hostile names"
+    )
+    parser.add_argument("--formats", type=int, default=5_000, help="batch formats of hostile names")
+    parser.add_argument(
+        "--qasm", type=int, default=5_000, help="OpenQASM programs read three ways (0: skip)"
+    )
     parser.add_argument("--seed", type=int, default=None, help="hypothesis seed (default: random)")
     parser.add_argument(
         "--shrink", action="store_true", help="stop at the first failure and shrink it"
@@ -159,6 +244,44 @@ def main() -> int:
                     args.seed,
                 )
             )
+    if args.topologies:
+        tallies.append(
+            collect(
+                "topologies",
+                test_hostile_inputs.topologies(),
+                check_topology,
+                args.topologies,
+                args.seed,
+            )
+        )
+    if args.formats:
+        tallies.append(
+            collect(
+                "formats",
+                st.tuples(
+                    st.lists(test_hostile_inputs.HOSTILE_NAME, min_size=1, max_size=4),
+                    st.lists(st.text(min_size=1, max_size=16), min_size=1, max_size=3),
+                    st.booleans(),
+                ),
+                check_formats,
+                args.formats,
+                args.seed,
+                render=lambda drawn: drawn,
+            )
+        )
+    if args.qasm:
+        import test_qasm_fuzz  # type: ignore[import-not-found]  # needs qiskit
+
+        tallies.append(
+            collect(
+                "qasm",
+                test_qasm_fuzz.programs(),
+                check_qasm,
+                args.qasm,
+                args.seed,
+                render=lambda drawn: drawn,
+            )
+        )
     total = sum(t.runs for t in tallies)
     failed = sum(t.outcomes["failed"] for t in tallies)
     print(f"total: {total} documents in {time.perf_counter() - start:.1f} s, {failed} failed")

@@ -9,6 +9,7 @@ from weakref import WeakKeyDictionary
 import numpy as np
 
 from qcalc.errors import ScenarioError
+from qcalc.limits import LIMITS
 from qcalc.linkbudget import LinkBudget, link_budget
 from qcalc.scenario import Demand, Link, Scenario
 
@@ -96,15 +97,48 @@ def lowest_loss_route(scenario: Scenario, start: str, goal: str) -> tuple[str, .
 
 
 def demand_route(scenario: Scenario, demand: Demand) -> tuple[str, ...]:
-    """The demand's ``path`` if given, else the lowest-loss route between its ends."""
-    if demand.path is not None:
-        return demand.path
-    return lowest_loss_route(scenario, *demand.ends)
+    """The demand's ``path`` if given, else the lowest-loss route between its ends.
+
+    Raises
+    ------
+    ScenarioError
+        When no route joins the ends, or the route has more hops than the limit
+        ``path_hops`` of :mod:`qcalc.limits` (checked before any hop is evaluated).
+    """
+    route = demand.path if demand.path is not None else lowest_loss_route(scenario, *demand.ends)
+    entry = LIMITS["path_hops"]
+    if len(route) - 1 > entry.value:
+        raise ScenarioError(
+            entry.refusal(len(route) - 1, f"the route of demand {demand.name!r} has "),
+            file=scenario.file,
+        )
+    return route
+
+
+#: The links joining each pair of nodes, per scenario, in the order given (built once:
+#: looking up every hop of a 10⁴-hop route by scanning every link took minutes).
+_PARALLEL: WeakKeyDictionary[Scenario, dict[frozenset[str], list[Link]]] = WeakKeyDictionary()
+
+
+def links_joining(scenario: Scenario, a: str, b: str) -> list[Link]:
+    """Every link joining ``a`` and ``b`` directly, in the order given (O(1) per call)."""
+    table = _PARALLEL.get(scenario)
+    if table is None:
+        table = _PARALLEL[scenario] = {}
+        for link in scenario.links:
+            table.setdefault(frozenset(link.ends), []).append(link)
+    return table.get(frozenset((a, b)), [])
 
 
 def best_link(scenario: Scenario, a: str, b: str) -> Link:
     """The lowest-loss link joining ``a`` and ``b`` (several parallel links are allowed)."""
-    candidates = [link for link in scenario.links if set(link.ends) == {a, b}]
+    candidates = links_joining(scenario, a, b)
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise ScenarioError(
+            f"no link joins {a!r} and {b!r}; the route needs one", file=scenario.file
+        )
     return min(candidates, key=lambda link: _weight_db(link, scenario))
 
 

@@ -16,6 +16,15 @@ be decomposed and are reported as unsupported.
 
 Every error names the place: ``circuit.qasm:12:5: unknown gate 'foo'; did you mean …``.
 
+The work is bounded and stated up front (:mod:`qcalc.limits`): the file size, the qubits
+and registers declared, the nesting of parameter expressions (checked with an explicit
+depth, never Python's recursion limit), the gate applications after register broadcast,
+and the two-qubit gates a circuit expands to. Gate definitions are expanded by counting:
+a definition keeps how many times each primitive acts on each pair of its arguments, so
+forty levels of gates that each call the previous one twice cost forty small tables, not
+2⁴⁰ list entries, and the circuit keeps one count per (gate, qubit pair), not one object
+per gate. Register lookups and labels are O(1) and O(log R).
+
 References
 ----------
 .. [1] A. W. Cross, L. S. Bishop, J. A. Smolin, J. M. Gambetta, "Open Quantum Assembly
@@ -28,14 +37,16 @@ References
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from qcalc.errors import QcalcError
+from qcalc.errors import QcalcError, ScenarioError
+from qcalc.limits import LIMITS
 
 # --------------------------------------------------------------------------------------
 # Errors
@@ -68,39 +79,56 @@ class QasmError(QcalcError, ValueError):
 #: The nonlocal SWAP: two teleportations, two Bell pairs.
 SWAP_GATES: frozenset[str] = frozenset({"swap"})
 
+#: Deepest nesting of parentheses and functions in a parameter expression.
+MAX_EXPRESSION_DEPTH = LIMITS["qasm_depth"].default
+#: Most digits of a register size or qubit index (a larger one is over every limit).
+_MAX_INDEX_DIGITS = 15
+
 
 @dataclass(frozen=True)
 class _GateDef:
-    """A gate: primitive (``body is None``) or a sequence of (gate, argument indices)."""
+    """A gate, expanded by counting.
+
+    ``pairs`` maps (primitive kind, argument i, argument j) to how many times that
+    primitive acts on those two arguments of the gate; ``single_qubit_gates`` counts the
+    one-qubit gates of the expansion. Both may be very large numbers (Python integers),
+    never materialised lists.
+    """
 
     name: str
     n_params: int
     n_qubits: int
-    # Flattened content: two-qubit primitives as (kind, i, j) and the single-qubit count.
-    interactions: tuple[tuple[str, int, int], ...]
+    pairs: Mapping[tuple[str, int, int], int]
     single_qubit_gates: int
     opaque: bool = False
 
+    @property
+    def two_qubit_gates(self) -> int:
+        """Two-qubit primitives in one application. [gates]"""
+        return sum(self.pairs.values())
+
 
 def _primitive(name: str, n_params: int, n_qubits: int) -> _GateDef:
-    interactions = ((name, 0, 1),) if n_qubits == 2 else ()
-    return _GateDef(name, n_params, n_qubits, interactions, 1 if n_qubits == 1 else 0)
+    pairs = {(name, 0, 1): 1} if n_qubits == 2 else {}
+    return _GateDef(name, n_params, n_qubits, pairs, 1 if n_qubits == 1 else 0)
 
 
 def _composite(
     name: str,
     n_qubits: int,
     body: Sequence[tuple[str, tuple[int, ...]]],
-    gates: dict[str, _GateDef],
+    gates: Mapping[str, _GateDef],
     n_params: int = 0,
 ) -> _GateDef:
-    interactions: list[tuple[str, int, int]] = []
+    """The counted expansion of a gate whose body applies ``gates`` to its arguments."""
+    pairs: Counter[tuple[str, int, int]] = Counter()
     singles = 0
     for gate_name, args in body:
         inner = gates[gate_name]
-        interactions += [(kind, args[i], args[j]) for kind, i, j in inner.interactions]
+        for (kind, i, j), times in inner.pairs.items():
+            pairs[(kind, args[i], args[j])] += times
         singles += inner.single_qubit_gates
-    return _GateDef(name, n_params, n_qubits, tuple(interactions), singles)
+    return _GateDef(name, n_params, n_qubits, dict(pairs), singles)
 
 
 def _builtin_gates() -> dict[str, _GateDef]:
@@ -142,43 +170,70 @@ _FUNCTIONS = frozenset({"sin", "cos", "tan", "exp", "ln", "sqrt"})
 class _Token(NamedTuple):
     kind: str  # "id", "real", "int", "string", "op", "eof"
     text: str
-    line: int
-    column: int
+    pos: int  # offset in the text; line and column are found only for a message
 
 
+# One match: white space and comments, then exactly one token (or one bad character, so
+# that ``finditer`` never skips text). Scanning in C keeps a 10 MB file to seconds.
 _TOKEN_RE = re.compile(
     r"""
-    (?P<ws>[ \t\r\f\v]+)
-  | (?P<nl>\n)
-  | (?P<comment>//[^\n]*)
-  | (?P<real>(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)
-  | (?P<int>\d+)
-  | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<string>"[^"\n]*")
-  | (?P<op>->|==|[;,()\[\]{}+\-*/^])
+    (?:[ \t\r\f\v\n]+|//[^\n]*)*
+    (?:
+      (?P<real>(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)
+    | (?P<int>\d+)
+    | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<string>"[^"\n]*")
+    | (?P<op>->|==|[;,()\[\]{}+\-*/^])
+    | (?P<bad>[^ \t\r\f\v\n])
+    )
     """,
     re.VERBOSE,
 )
 
 
-def _tokenize(text: str, filename: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    pos, line, line_start = 0, 1, 0
-    while pos < len(text):
-        match = _TOKEN_RE.match(text, pos)
-        column = pos - line_start + 1
+def _position(text: str, pos: int) -> tuple[int, int]:
+    """1-based (line, column) of offset ``pos``."""
+    return text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+
+
+#: The most common statement, a gate on indexed qubits without parameters
+#: (``cx q[3], r[0];``), read in one match; anything else goes through the tokens.
+_SIMPLE_OPERATION = re.compile(
+    r"(?:[ \t\r\f\v\n]+|//[^\n]*)*(?P<gate>[A-Za-z_][A-Za-z0-9_]*)[ \t]+(?P<args>[A-Za-z_][A-Za-z0-9_]*[ \t]*\[[ \t]*\d{1,15}[ \t]*\]"
+    r"(?:[ \t]*,[ \t]*[A-Za-z_][A-Za-z0-9_]*[ \t]*\[[ \t]*\d{1,15}[ \t]*\])*)[ \t]*;"
+)
+_SIMPLE_ARGUMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t]*\[[ \t]*(\d+)")
+#: Words that start a statement other than a gate application.
+_KEYWORDS = frozenset(
+    {"OPENQASM", "include", "qreg", "creg", "gate", "opaque", "if", "measure", "reset",
+     "barrier"}
+)  # fmt: skip
+
+
+class _Lexer:
+    """Tokens one at a time (a 10 MB file never becomes a list of millions of tokens)."""
+
+    def __init__(self, text: str, filename: str) -> None:
+        self.text = text
+        self.filename = filename
+        self.matches = _TOKEN_RE.finditer(text)
+
+    def seek(self, pos: int) -> None:
+        """Continue after offset ``pos`` (past a statement read in one match)."""
+        self.matches = _TOKEN_RE.finditer(self.text, pos)
+
+    def next(self) -> _Token:
+        match = next(self.matches, None)
         if match is None:
-            char = text[pos]
-            what = "unterminated string" if char == '"' else f"unexpected character {char!r}"
-            raise QasmError(what, file=filename, line=line, column=column)
+            return _Token("eof", "", len(self.text))
         kind = match.lastgroup or ""
-        if kind == "nl":
-            line, line_start = line + 1, match.end()
-        elif kind not in ("ws", "comment"):
-            tokens.append(_Token(kind, match.group(), line, column))
-        pos = match.end()
-    tokens.append(_Token("eof", "", line, pos - line_start + 1))
-    return tokens
+        pos = match.start(kind)
+        if kind == "bad":
+            char = match.group(kind)
+            what = "unterminated string" if char == '"' else f"unexpected character {char!r}"
+            line, column = _position(self.text, pos)
+            raise QasmError(what, file=self.filename, line=line, column=column)
+        return _Token(kind, match.group(kind), pos)
 
 
 # --------------------------------------------------------------------------------------
@@ -196,34 +251,6 @@ class Register:
 
 
 @dataclass(frozen=True)
-class TwoQubitGate:
-    """One two-qubit interaction after broadcast and decomposition.
-
-    Attributes
-    ----------
-    kind : str
-        Primitive gate (``cx``, ``cz``, ``swap``…), after expanding definitions.
-    gate : str
-        Gate as written in the file (``ccx``, ``mygate``…).
-    qubits : tuple of int
-        Global qubit indices (in register declaration order).
-    line, column : int
-        Where the gate is applied in the file.
-    """
-
-    kind: str
-    gate: str
-    qubits: tuple[int, int]
-    line: int
-    column: int
-
-    @property
-    def is_swap(self) -> bool:
-        """A SWAP (two Bell pairs when nonlocal) rather than a controlled gate (one)."""
-        return self.kind in SWAP_GATES
-
-
-@dataclass(frozen=True)
 class QasmCircuit:
     """What :func:`parse_qasm` keeps of a circuit.
 
@@ -233,31 +260,45 @@ class QasmCircuit:
         Name used in messages.
     registers : tuple of Register
         Quantum registers in declaration order.
-    two_qubit_gates : tuple of TwoQubitGate
-        Every two-qubit interaction, in program order.
+    interactions : dict
+        Two-qubit interactions after broadcast and expansion, counted: (primitive kind,
+        gate as written, global qubit a, global qubit b) → how many times. [gates]
     single_qubit_gates : int
-        Single-qubit gate applications (after broadcast and decomposition).
+        Single-qubit gate applications (after broadcast and decomposition). [gates]
     measurements : int
-        Single-qubit measurements.
+        Single-qubit measurements. [count]
     """
 
     filename: str
     registers: tuple[Register, ...]
-    two_qubit_gates: tuple[TwoQubitGate, ...]
+    interactions: Mapping[tuple[str, str, int, int], int]
     single_qubit_gates: int
     measurements: int
 
     @property
     def num_qubits(self) -> int:
         """Total number of qubits over all registers."""
-        return sum(r.size for r in self.registers)
+        last = self.registers[-1] if self.registers else None
+        return 0 if last is None else last.offset + last.size
+
+    @property
+    def two_qubit_gates(self) -> int:
+        """Two-qubit gate applications after broadcast and expansion. [gates]"""
+        return sum(self.interactions.values())
 
     def qubit_label(self, index: int) -> str:
-        """``q[3]`` for a global index."""
-        for reg in self.registers:
-            if reg.offset <= index < reg.offset + reg.size:
-                return f"{reg.name}[{index - reg.offset}]"
-        raise ValueError(f"qubit index {index} out of range; the circuit has {self.num_qubits}")
+        """``q[3]`` for a global index (binary search over the registers)."""
+        return _label(self.registers, index)
+
+
+def _label(registers: Sequence[Register], index: int) -> str:
+    offsets = [r.offset for r in registers]
+    at = bisect.bisect_right(offsets, index) - 1
+    if at >= 0 and index < registers[at].offset + registers[at].size:
+        reg = registers[at]
+        return f"{reg.name}[{index - reg.offset}]"
+    total = registers[-1].offset + registers[-1].size if registers else 0
+    raise ValueError(f"qubit index {index} out of range; the circuit has {total}")
 
 
 # --------------------------------------------------------------------------------------
@@ -275,38 +316,55 @@ class _Arg:
 @dataclass
 class _State:
     qregs: dict[str, Register] = field(default_factory=dict)
+    qreg_list: list[Register] = field(default_factory=list)
+    qubits: int = 0
     cregs: dict[str, int] = field(default_factory=dict)
     gates: dict[str, _GateDef] = field(default_factory=lambda: dict(_BUILTIN_GATES))
     user_gates: set[str] = field(default_factory=set)
-    two_qubit: list[TwoQubitGate] = field(default_factory=list)
+    # (kind, gate as written) → small id; records keyed by (id, qubit a, qubit b).
+    labels: dict[tuple[str, str], int] = field(default_factory=dict)
+    records: Counter[tuple[int, int, int]] = field(default_factory=Counter)
+    labelled: dict[str, tuple[_GateDef, list[tuple[int, int, int, int]]]] = field(
+        default_factory=dict
+    )
+    two_qubit: int = 0
     singles: int = 0
     measurements: int = 0
+    work: int = 0
 
 
 class _Parser:
     def __init__(self, text: str, filename: str) -> None:
         self.filename = filename
-        self.tokens = _tokenize(text, filename)
-        self.pos = 0
+        self.lexer = _Lexer(text, filename)
+        self.current = self.lexer.next()
         self.state = _State()
+        self.max_qubits = LIMITS["qasm_qubits"].value
+        self.max_registers = LIMITS["qasm_registers"].value
+        self.max_work = LIMITS["qasm_applications"].value
+        self.max_gates = LIMITS["qasm_gate_count"].value
 
     # -- token helpers -------------------------------------------------------------------
 
     def error(self, message: str, token: _Token | None = None) -> QasmError:
         tok = token or self.peek()
-        return QasmError(message, file=self.filename, line=tok.line, column=tok.column)
+        pos = tok.pos
+        if tok.kind == "eof":  # after the last character, where the file ends
+            pos = len(self.lexer.text)
+        line, column = _position(self.lexer.text, pos)
+        return QasmError(message, file=self.filename, line=line, column=column)
 
     def peek(self) -> _Token:
-        return self.tokens[self.pos]
+        return self.current
 
     def advance(self) -> _Token:
-        tok = self.tokens[self.pos]
+        tok = self.current
         if tok.kind != "eof":
-            self.pos += 1
+            self.current = self.lexer.next()
         return tok
 
     def at(self, text: str) -> bool:
-        tok = self.peek()
+        tok = self.current
         return tok.kind in ("op", "id") and tok.text == text
 
     def expect(self, text: str, context: str) -> _Token:
@@ -322,6 +380,14 @@ class _Parser:
             got = "end of file" if tok.kind == "eof" else repr(tok.text)
             raise self.error(f"expected {what}, got {got}")
         return self.advance()
+
+    def small_int(self, tok: _Token, what: str, limit: int, key: str) -> int:
+        """An integer token no larger than ``limit`` (read only when it is short enough)."""
+        if len(tok.text.lstrip("0")) > _MAX_INDEX_DIGITS or int(tok.text) > limit:
+            shown = tok.text if len(tok.text) <= 30 else f"a {len(tok.text):,}-digit number"
+            how = f"; set {LIMITS[key].env} to raise it" if LIMITS[key].raisable else ""
+            raise self.error(f"{what} is {shown}, more than the limit of {limit:,}{how}", tok)
+        return int(tok.text)
 
     # -- program -------------------------------------------------------------------------
 
@@ -340,10 +406,12 @@ class _Parser:
         while self.peek().kind != "eof":
             self.statement()
         s = self.state
+        names = {number: label for label, number in s.labels.items()}
+        interactions = {(*names[label], a, b): times for (label, a, b), times in s.records.items()}
         return QasmCircuit(
             filename=self.filename,
-            registers=tuple(s.qregs.values()),
-            two_qubit_gates=tuple(s.two_qubit),
+            registers=tuple(s.qreg_list),
+            interactions=interactions,
             single_qubit_gates=s.singles,
             measurements=s.measurements,
         )
@@ -353,6 +421,8 @@ class _Parser:
         if tok.kind != "id":
             raise self.error(f"expected a statement, got {tok.text!r}")
         keyword = tok.text
+        if keyword not in _KEYWORDS and self.simple_operations(tok):
+            return
         if keyword == "OPENQASM":
             raise self.error("'OPENQASM' must be the first statement")
         handler = {
@@ -384,17 +454,37 @@ class _Parser:
         name = self.expect_kind("id", f"a register name after '{keyword.text}'")
         self.expect("[", "after the register name")
         size_tok = self.expect_kind("int", "a register size")
-        size = int(size_tok.text)
+        s = self.state
+        quantum = keyword.text == "qreg"
+        size = self.small_int(
+            size_tok, f"the size of register {name.text!r}", self.max_qubits, "qasm_qubits"
+        )
+        if quantum and s.qubits + size > self.max_qubits:
+            entry = LIMITS["qasm_qubits"]
+            raise self.error(
+                f"register {name.text!r} of {size:,} qubits brings the circuit to "
+                f"{s.qubits + size:,} qubits, more than the limit of {self.max_qubits:,}; "
+                f"set {entry.env} to raise it",
+                size_tok,
+            )
         if size < 1:
             raise self.error(f"register {name.text!r} has size {size}; expected ≥ 1", size_tok)
         self.expect("]", "after the register size")
         self.expect(";", "after the register declaration")
-        s = self.state
         if name.text in s.qregs or name.text in s.cregs:
             raise self.error(f"register {name.text!r} is already declared", name)
-        if keyword.text == "qreg":
-            offset = sum(r.size for r in s.qregs.values())
-            s.qregs[name.text] = Register(name.text, offset, size)
+        if len(s.qregs) + len(s.cregs) >= self.max_registers:
+            entry = LIMITS["qasm_registers"]
+            raise self.error(
+                f"register {name.text!r} is one more than the limit of "
+                f"{self.max_registers:,} registers; set {entry.env} to raise it",
+                name,
+            )
+        if quantum:
+            reg = Register(name.text, s.qubits, size)
+            s.qregs[name.text] = reg
+            s.qreg_list.append(reg)
+            s.qubits += size
         else:
             s.cregs[name.text] = size
 
@@ -421,22 +511,46 @@ class _Parser:
             self.expect(")", "after the gate parameters")
         qubit_tokens = self.identifier_list("a qubit argument name")
         qubits = [t.text for t in qubit_tokens]
+        index = {}
         for i, tok in enumerate(qubit_tokens):
-            if tok.text in qubits[:i]:
+            if tok.text in index:
                 raise self.error(f"qubit argument {tok.text!r} appears twice", tok)
+            index[tok.text] = i
         if keyword.text == "opaque":
             self.expect(";", "after an opaque gate declaration")
             singles = 1 if len(qubits) == 1 else 0
             s.gates[name.text] = _GateDef(
-                name.text, len(params), len(qubits), (), singles, opaque=True
+                name.text, len(params), len(qubits), {}, singles, opaque=True
             )
         else:
             self.expect("{", "to open the gate body")
-            body = self.gate_body(set(params), qubits)
-            s.gates[name.text] = _composite(name.text, len(qubits), body, s.gates, len(params))
+            body = self.gate_body(set(params), qubits, index)
+            gate = _composite(name.text, len(qubits), body, s.gates, len(params))
+            total = gate.two_qubit_gates + gate.single_qubit_gates
+            if total > self.max_gates:
+                raise self.error(
+                    f"gate {name.text!r} expands to {total:.3g} gates, more than the limit "
+                    f"of {self.max_gates:.3g}; set {LIMITS['qasm_gate_count'].env} to raise it",
+                    name,
+                )
+            s.gates[name.text] = gate
         s.user_gates.add(name.text)
 
-    def gate_body(self, params: set[str], qubits: list[str]) -> list[tuple[str, tuple[int, ...]]]:
+    def count_work(self, steps: int, tok: _Token) -> None:
+        """Count table updates (expansion and application); refuse past the limit."""
+        self.state.work += steps
+        if self.state.work > self.max_work:
+            entry = LIMITS["qasm_applications"]
+            raise self.error(
+                f"the circuit needs more than {self.max_work:,} gate applications (after "
+                f"broadcast over registers and expansion of gate definitions) by here; set "
+                f"{entry.env} to raise the limit",
+                tok,
+            )
+
+    def gate_body(
+        self, params: set[str], qubits: list[str], index: dict[str, int]
+    ) -> list[tuple[str, tuple[int, ...]]]:
         body: list[tuple[str, tuple[int, ...]]] = []
         while not self.at("}"):
             if self.peek().kind == "eof":
@@ -452,17 +566,18 @@ class _Parser:
             arg_tokens = self.identifier_list("a qubit argument")
             args: list[int] = []
             for arg in arg_tokens:
-                if arg.text not in qubits:
+                if arg.text not in index:
                     raise self.error(
                         f"{arg.text!r} is not a qubit argument of this gate "
                         f"(arguments: {', '.join(qubits)})",
                         arg,
                     )
-                if qubits.index(arg.text) in args:
+                if index[arg.text] in args:
                     raise self.error(f"gate {tok.text!r} uses qubit {arg.text!r} twice", arg)
-                args.append(qubits.index(arg.text))
+                args.append(index[arg.text])
             self.check_qubit_count(gate, tok, len(args))
             self.expect(";", f"after '{tok.text}'")
+            self.count_work(max(1, len(gate.pairs)), tok)
             body.append((gate.name, tuple(args)))
         self.advance()
         return body
@@ -497,6 +612,10 @@ class _Parser:
             )
 
     # -- parameter expressions (checked, not evaluated) ----------------------------------
+    # exp := term (('+'|'-') term)*;  term := factor (('*'|'/') factor)*;
+    # factor := ('+'|'-')* primary ('^' ('+'|'-')* primary)*  (iterative: a chain of
+    # 10,000 powers or signs costs no stack); primary := number | pi | name |
+    # fn '(' exp ')' | '(' exp ')', the only recursion, bounded by MAX_EXPRESSION_DEPTH.
 
     def parameters(self, names: set[str]) -> int:
         if not self.at("("):
@@ -506,49 +625,58 @@ class _Parser:
             self.advance()
             return 0
         count = 1
-        self.expression(names)
+        self.expression(names, 0)
         while self.at(","):
             self.advance()
-            self.expression(names)
+            self.expression(names, 0)
             count += 1
         self.expect(")", "after the gate parameters")
         return count
 
-    def expression(self, names: set[str]) -> None:
-        self.term(names)
+    def expression(self, names: set[str], depth: int) -> None:
+        self.term(names, depth)
         while self.at("+") or self.at("-"):
             self.advance()
-            self.term(names)
+            self.term(names, depth)
 
-    def term(self, names: set[str]) -> None:
-        self.factor(names)
+    def term(self, names: set[str], depth: int) -> None:
+        self.factor(names, depth)
         while self.at("*") or self.at("/"):
             self.advance()
-            self.factor(names)
+            self.factor(names, depth)
 
-    def factor(self, names: set[str]) -> None:
-        if self.at("-") or self.at("+"):
+    def factor(self, names: set[str], depth: int) -> None:
+        while self.at("-") or self.at("+"):
             self.advance()
-            self.factor(names)
-            return
-        self.primary(names)
-        if self.at("^"):
+        self.primary(names, depth)
+        while self.at("^"):
             self.advance()
-            self.factor(names)
+            while self.at("-") or self.at("+"):
+                self.advance()
+            self.primary(names, depth)
 
-    def primary(self, names: set[str]) -> None:
+    def primary(self, names: set[str], depth: int) -> None:
         tok = self.advance()
         if tok.kind in ("real", "int") or (
             tok.kind == "id" and (tok.text in names or tok.text == "pi")
         ):
             return
+        nested = (tok.kind == "id" and tok.text in _FUNCTIONS) or (
+            tok.kind == "op" and tok.text == "("
+        )
+        if nested and depth >= MAX_EXPRESSION_DEPTH:
+            raise self.error(
+                f"the parameter expression nests parentheses and functions deeper than "
+                f"{MAX_EXPRESSION_DEPTH} levels; expected an ordinary expression",
+                tok,
+            )
         if tok.kind == "id" and tok.text in _FUNCTIONS:
             self.expect("(", f"after '{tok.text}'")
-            self.expression(names)
+            self.expression(names, depth + 1)
             self.expect(")", f"to close '{tok.text}('")
             return
         if tok.kind == "op" and tok.text == "(":
-            self.expression(names)
+            self.expression(names, depth + 1)
             self.expect(")", "to close '('")
             return
         if tok.kind == "id":
@@ -577,7 +705,8 @@ class _Parser:
         index: int | None = None
         if self.at("["):
             self.advance()
-            index = int(self.expect_kind("int", "a qubit index").text)
+            tok = self.expect_kind("int", "a qubit index")
+            index = self.small_int(tok, "the index", self.max_qubits, "qasm_qubits")
             self.expect("]", "after the index")
         return _Arg(name.text, index, name)
 
@@ -588,7 +717,7 @@ class _Parser:
             args.append(self.argument())
         return args
 
-    def resolve(self, arg: _Arg, classical: bool = False) -> list[int]:
+    def resolve(self, arg: _Arg, classical: bool = False) -> range:
         """Global indices of a quantum argument (or bit indices of a classical one)."""
         s = self.state
         kind = "classical" if classical else "quantum"
@@ -604,26 +733,28 @@ class _Parser:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise self.error(f"{arg.register!r} is not a {kind} register{hint}", arg.token)
         if arg.index is None:
-            return list(range(offset, offset + size))
+            return range(offset, offset + size)
         if arg.index >= size:
             raise self.error(
                 f"index {arg.index} is out of range for {arg.register!r} of size {size}",
                 arg.token,
             )
-        return [offset + arg.index]
+        return range(offset + arg.index, offset + arg.index + 1)
 
-    def broadcast(self, args: list[_Arg], resolved: list[list[int]]) -> list[tuple[int, ...]]:
-        """One tuple of global qubits per application (``cx a, b;`` → one per index)."""
-        pairs = list(zip(args, resolved, strict=True))
-        whole = [(a, r) for a, r in pairs if a.index is None]
-        if len({len(r) for _, r in whole}) > 1:
-            sizes = ", ".join(f"{a.register}[{len(r)}]" for a, r in whole)
+    def broadcast(self, args: list[_Arg], resolved: list[range]) -> int:
+        """How many applications ``cx a, b;`` makes (one per index of whole registers)."""
+        sizes = {len(r) for a, r in zip(args, resolved, strict=True) if a.index is None}
+        if len(sizes) > 1:
+            shown = ", ".join(
+                f"{a.register}[{len(r)}]"
+                for a, r in zip(args, resolved, strict=True)
+                if a.index is None
+            )
             raise self.error(
-                f"registers of different sizes in one operation ({sizes}); expected equal sizes",
+                f"registers of different sizes in one operation ({shown}); expected equal sizes",
                 args[0].token,
             )
-        width = len(whole[0][1]) if whole else 1
-        return [tuple(r[i] if a.index is None else r[0] for a, r in pairs) for i in range(width)]
+        return sizes.pop() if sizes else 1
 
     def quantum_operation(self) -> None:
         tok = self.advance()
@@ -646,13 +777,53 @@ class _Parser:
                 f"expected ',' or ';' after the arguments of '{tok.text}', got {shown}"
             )
         self.check_qubit_count(gate, tok, len(args))
-        applications = self.broadcast(args, [self.resolve(a) for a in args])
+        resolved = [self.resolve(a) for a in args]
+        width = self.broadcast(args, resolved)
         self.advance()
-        for qubits in applications:
+        self.count_work(width * max(1, len(gate.pairs)), tok)
+        whole = [a.index is None for a in args]
+        for i in range(width):
+            qubits = tuple(r[i] if w else r[0] for r, w in zip(resolved, whole, strict=True))
             if len(set(qubits)) != len(qubits):
                 dup = next(q for q in qubits if qubits.count(q) > 1)
                 raise self.error(f"gate {tok.text!r} uses qubit {self.label(dup)} twice", tok)
             self.apply(gate, tok, qubits)
+
+    def simple_operations(self, tok: _Token) -> bool:
+        """Apply ``gate q[i], r[j];`` statements read one match each, from ``tok`` on, until
+        a statement of another form; False when the first is not of this form (nothing
+        read). Gates the token path must check (parameters, opaque, unknown) end the run.
+        """
+        text = self.lexer.text
+        gates, qregs = self.state.gates, self.state.qregs
+        pos, done = tok.pos, 0
+        while True:
+            match = _SIMPLE_OPERATION.match(text, pos)
+            if match is None:
+                break
+            name = match.group("gate")
+            gate = gates.get(name)
+            if gate is None or gate.opaque or gate.n_params or name in _KEYWORDS:
+                break
+            here = _Token("id", name, match.start("gate"))
+            qubits: list[int] = []
+            for m in _SIMPLE_ARGUMENT.finditer(text, match.start("args"), match.end("args")):
+                register, index = m.group(1), int(m.group(2))
+                reg = qregs.get(register)
+                if reg is None or index >= reg.size:  # the token path's message
+                    self.resolve(_Arg(register, index, _Token("id", register, m.start())))
+                qubits.append(reg.offset + index)  # type: ignore[union-attr]
+            self.check_qubit_count(gate, here, len(qubits))
+            if len(set(qubits)) != len(qubits):
+                dup = next(q for q in qubits if qubits.count(q) > 1)
+                raise self.error(f"gate {name!r} uses qubit {self.label(dup)} twice", here)
+            self.count_work(max(1, len(gate.pairs)), here)
+            self.apply(gate, here, tuple(qubits))
+            pos, done = match.end(), done + 1
+        if done:
+            self.lexer.seek(pos)
+            self.current = self.lexer.next()
+        return done > 0
 
     def measure(self, tok: _Token) -> None:
         source = self.argument()
@@ -668,22 +839,37 @@ class _Parser:
         self.state.measurements += len(qubits)
 
     def label(self, index: int) -> str:
-        for reg in self.state.qregs.values():
-            if reg.offset <= index < reg.offset + reg.size:
-                return f"{reg.name}[{index - reg.offset}]"
-        return str(index)  # pragma: no cover - indices always come from a register
+        return _label(self.state.qreg_list, index)
+
+    def labelled(self, gate: _GateDef) -> list[tuple[int, int, int, int]]:
+        """The gate's pairs as (label id, argument i, argument j, times), made once a gate."""
+        s = self.state
+        found = s.labelled.get(gate.name)
+        if found is None or found[0] is not gate:
+            rows = [
+                (s.labels.setdefault((kind, gate.name), len(s.labels)), i, j, times)
+                for (kind, i, j), times in gate.pairs.items()
+            ]
+            found = s.labelled[gate.name] = (gate, rows)
+        return found[1]
 
     def apply(self, gate: _GateDef, tok: _Token, qubits: tuple[int, ...]) -> None:
         s = self.state
         s.singles += gate.single_qubit_gates
-        for kind, i, j in gate.interactions:
-            s.two_qubit.append(
-                TwoQubitGate(kind, gate.name, (qubits[i], qubits[j]), tok.line, tok.column)
+        records = s.records
+        for label, i, j, times in self.labelled(gate):
+            records[(label, qubits[i], qubits[j])] += times
+            s.two_qubit += times
+        if s.two_qubit + s.singles > self.max_gates:
+            raise self.error(
+                f"the circuit expands to more than {self.max_gates:.3g} gates by here; set "
+                f"{LIMITS['qasm_gate_count'].env} to raise the limit",
+                tok,
             )
 
 
 def parse_qasm(text: str, filename: str = "<qasm>") -> QasmCircuit:
-    """Parse an OpenQASM 2.0 program and keep its two-qubit interactions.
+    """Parse an OpenQASM 2.0 program and count its two-qubit interactions.
 
     Parameters
     ----------
@@ -695,15 +881,55 @@ def parse_qasm(text: str, filename: str = "<qasm>") -> QasmCircuit:
     Returns
     -------
     QasmCircuit
-        Registers, every two-qubit interaction (after broadcast and decomposition of
-        ``ccx``, ``cswap`` and user gates) and the single-qubit gate count.
+        Registers, every two-qubit interaction counted per (gate, qubit pair) (after
+        broadcast and decomposition of ``ccx``, ``cswap`` and user gates) and the
+        single-qubit gate count.
 
     Raises
     ------
     QasmError
-        (a ``ValueError``) with ``file:line:column: message`` for anything it cannot read.
+        (a ``ValueError``) with ``file:line:column: message`` for anything it cannot read
+        or that exceeds a limit of :mod:`qcalc.limits`.
     """
+    entry = LIMITS["qasm_bytes"]
+    if len(text) > entry.value:
+        raise QasmError(
+            f"the program has {len(text):,} characters, more than the limit of "
+            f"{entry.value:,} bytes; set {entry.env} to raise it",
+            file=filename,
+            line=1,
+            column=1,
+        )
     return _Parser(text, filename).parse()
+
+
+def read_qasm(path: str) -> str:
+    """The text of the OpenQASM file ``path``: a regular file, at most the documented size.
+
+    Raises
+    ------
+    ScenarioError
+        For a missing, unreadable, special (FIFO, device) or too large file, or one that
+        is not UTF-8 text.
+    """
+    from qcalc._yaml import read_bytes
+
+    entry = LIMITS["qasm_bytes"]
+
+    def too_large(file: str) -> ScenarioError:
+        return ScenarioError(
+            f"the OpenQASM file is larger than {entry.value / (1024 * 1024):g} MB"
+            f"{entry.how_to_raise}",
+            file=file,
+        )
+
+    raw = read_bytes(path, entry.value, too_large)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"is not UTF-8 text (byte {exc.start}); expected an OpenQASM 2 file", file=path
+        ) from None
 
 
 # --------------------------------------------------------------------------------------
@@ -715,17 +941,31 @@ _PART_ITEM_RE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 def _ranges(indices: Iterable[int]) -> str:
     """``0-3, 7, 9-10`` for a set of indices."""
-    out: list[str] = []
-    ordered = sorted(set(indices))
-    start = prev = None
-    for i in [*ordered, None]:
-        if start is not None and (i is None or prev is None or i != prev + 1):
-            out.append(f"{start}" if start == prev else f"{start}-{prev}")
-            start = None
-        if i is not None and start is None:
-            start = i
-        prev = i
-    return ", ".join(out)
+    return _interval_text(_intervals(sorted(set(indices))))
+
+
+def _intervals(ordered: Sequence[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for i in ordered:
+        if out and i == out[-1][1] + 1:
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
+    return out
+
+
+def _interval_text(intervals: Iterable[tuple[int, int]]) -> str:
+    return ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in intervals)
+
+
+def _merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(intervals):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
 
 
 def parse_partition(spec: str, num_qubits: int | None = None) -> list[frozenset[int]]:
@@ -733,7 +973,8 @@ def parse_partition(spec: str, num_qubits: int | None = None) -> list[frozenset[
 
     Parts are separated by ``:``; each part is a comma-separated list of qubit indices and
     inclusive ranges (``0-3,8:4-7``). Indices are the global ones of :func:`parse_qasm`
-    (registers flattened in declaration order).
+    (registers flattened in declaration order). Ranges are checked as ranges before any
+    set is built: ``0-1:2-99999999999`` is refused at once, not after filling memory.
 
     Parameters
     ----------
@@ -741,7 +982,8 @@ def parse_partition(spec: str, num_qubits: int | None = None) -> list[frozenset[
         The partition.
     num_qubits : int, optional
         Qubits of the circuit; when given, every qubit 0 … num_qubits − 1 must be in
-        exactly one part and no part may name a qubit beyond it.
+        exactly one part and no part may name a qubit beyond it. Without it, no qubit may
+        lie beyond the qubit limit of :mod:`qcalc.limits`.
 
     Returns
     -------
@@ -754,30 +996,56 @@ def parse_partition(spec: str, num_qubits: int | None = None) -> list[frozenset[
         For a malformed part, a reversed range, fewer than two parts, a qubit in two
         parts, a qubit out of range, or (with ``num_qubits``) a qubit in no part.
     """
-    where = f"partition {spec!r}"
+    where = f"partition {spec[:200]!r}"
     raw_parts = spec.split(":")
     if len(raw_parts) < 2:
         raise ValueError(
             f"{where} has one part; separate the QPUs' qubits with ':' (e.g. 0-49:50-99)"
         )
-    parts: list[frozenset[int]] = []
-    owner: dict[int, int] = {}
+    entry = LIMITS["qasm_qubits"]
+    limit = entry.value
+    items: list[list[tuple[int, int]]] = []
     for number, raw in enumerate(raw_parts, start=1):
-        members: set[int] = set()
+        part: list[tuple[int, int]] = []
         for item in raw.split(","):
             match = _PART_ITEM_RE.match(item)
             if match is None:
                 raise ValueError(
-                    f"{where}: part {number} ({raw.strip()!r}) has {item.strip()!r}; expected "
-                    "qubit indices or ranges like 0-49, separated by ','"
+                    f"{where}: part {number} ({raw.strip()[:40]!r}) has {item.strip()[:40]!r}; "
+                    "expected qubit indices or ranges like 0-49, separated by ','"
                 )
-            low = int(match.group(1))
-            high = int(match.group(2)) if match.group(2) is not None else low
+            texts = [match.group(1), match.group(2) or match.group(1)]
+            if any(len(t.lstrip("0")) > _MAX_INDEX_DIGITS for t in texts):
+                raise ValueError(
+                    f"{where}: part {number} names qubit {max(texts, key=len)[:30]}…, more "
+                    f"than the limit of {limit:,} qubits; set {entry.env} to raise it"
+                )
+            low, high = int(texts[0]), int(texts[1])
             if high < low:
                 raise ValueError(
                     f"{where}: range {item.strip()!r} in part {number} runs backwards; "
                     f"expected {high}-{low}"
                 )
+            part.append((low, high))
+        items.append(part)
+    everything = _merge(i for part in items for i in part)
+    if num_qubits is not None:
+        beyond = [(max(lo, num_qubits), hi) for lo, hi in everything if hi >= num_qubits]
+        if beyond:
+            raise ValueError(
+                f"{where} names qubit(s) {_interval_text(beyond)}, but the circuit has "
+                f"{num_qubits} qubit(s) (0-{num_qubits - 1})"
+            )
+    elif everything and everything[-1][1] >= limit:
+        raise ValueError(
+            f"{where} names qubit {everything[-1][1]:,}, more than the limit of {limit:,} "
+            f"qubits; set {entry.env} to raise it"
+        )
+    parts: list[frozenset[int]] = []
+    owner: dict[int, int] = {}
+    for number, part in enumerate(items, start=1):
+        members: set[int] = set()
+        for low, high in part:
             members.update(range(low, high + 1))
         for q in sorted(members):
             if q in owner:
@@ -797,8 +1065,8 @@ def _check_covers(parts: Sequence[frozenset[int]], num_qubits: int, where: str) 
             f"{where} names qubit(s) {_ranges(beyond)}, but the circuit has {num_qubits} "
             f"qubit(s) (0-{num_qubits - 1})"
         )
-    missing = set(range(num_qubits)) - everything
-    if missing:
+    if len(everything) < num_qubits:
+        missing = [q for q in range(num_qubits) if q not in everything]
         raise ValueError(
             f"{where} leaves qubit(s) {_ranges(missing)} in no part; every qubit "
             f"0-{num_qubits - 1} of the circuit must be in exactly one part"
@@ -898,15 +1166,15 @@ def count_cross_partition(
     local: Counter[str] = Counter()
     between: Counter[tuple[int, int]] = Counter()
     qubits: set[int] = set()
-    for g in circuit.two_qubit_gates:
-        a, b = (part_of[q] for q in g.qubits)
+    for (kind, gate, qa, qb), times in circuit.interactions.items():
+        a, b = part_of[qa], part_of[qb]
         if a == b:
-            local[g.kind] += 1
+            local[kind] += times
             continue
-        by_gate[g.gate] += 1
-        by_kind[g.kind] += 1
-        between[(min(a, b), max(a, b))] += 1
-        qubits.update(g.qubits)
+        by_gate[gate] += times
+        by_kind[kind] += times
+        between[(min(a, b), max(a, b))] += times
+        qubits.update((qa, qb))
     swaps = sum(n for kind, n in by_kind.items() if kind in SWAP_GATES)
     ordered = tuple(sorted(qubits))
     return PartitionCounts(
@@ -919,7 +1187,7 @@ def count_cross_partition(
         local_by_kind=dict(sorted(local.items())),
         cross_between_parts=dict(sorted(between.items())),
         cross_qubits=ordered,
-        cross_qubit_labels=tuple(circuit.qubit_label(q) for q in ordered),
+        cross_qubit_labels=tuple(_label(circuit.registers, q) for q in ordered),
     )
 
 
@@ -949,5 +1217,6 @@ def count_cross_partition_gates(
     ValueError
         For a partition that is malformed or does not cover the circuit's qubits.
     """
+    parse_partition(partition)  # its form and size first: refused before the parse
     circuit = parse_qasm(text, filename)
     return count_cross_partition(circuit, parse_partition(partition, circuit.num_qubits))

@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qcalc._yaml import shown
 from qcalc.errors import UsageError
+from qcalc.limits import LIMITS
 from qcalc.scenario import (
     CRITERIA_FIELDS,
     DEFAULTS_FIELDS,
@@ -45,8 +47,9 @@ from qcalc.scenario import (
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Most points one sweep evaluates at once (a 10⁷-point grid needs about 1 GB of arrays).
-MAX_POINTS = 10_000_000
+#: Most points one sweep evaluates at once by default (``QCALC_MAX_SWEEP_POINTS`` raises
+#: it, :mod:`qcalc.limits`): a million points of a metro link take about 15 s and 400 MB.
+MAX_POINTS = LIMITS["sweep_points"].default
 #: Field kinds a sweep can vary.
 NUMERIC_KINDS = ("number", "integer", "number_or_optimise")
 #: Demand quantities a sweep reports; ``protocol:<name>`` adds one protocol's key rate.
@@ -75,16 +78,16 @@ class Vary:
 
 
 def _bad_vary(text: str, problem: str) -> UsageError:
-    return UsageError(f"--vary {text!r}: {problem}; {_FORM}")
+    return UsageError(f"--vary {shown(text, 120)}: {problem}; {_FORM}")
 
 
 def _finite(text: str, part: str, name: str) -> float:
     try:
         value = float(part)
     except ValueError:
-        raise _bad_vary(text, f"{name} {part.strip()!r} is not a number") from None
+        raise _bad_vary(text, f"{name} {shown(part.strip(), 40)} is not a number") from None
     if not math.isfinite(value):
-        raise _bad_vary(text, f"{name} {part.strip()!r} is not a finite number")
+        raise _bad_vary(text, f"{name} {shown(part.strip(), 40)} is not a finite number")
     return value
 
 
@@ -128,13 +131,27 @@ def parse_vary(text: str) -> Vary:
         raise _bad_vary(text, f"the range {spec.strip()!r} is not START:STOP:NUM")
     start = _finite(text, parts[0], "START")
     stop = _finite(text, parts[1], "STOP")
+    entry = LIMITS["sweep_points"]
+    digits = len(parts[2].lstrip("+0"))
+    if parts[2].lstrip("+").isdigit() and digits > 15:  # never a 5,000-digit int
+        raise _bad_vary(
+            text,
+            f"NUM has {digits:,} digits, more than the limit of {entry.value:,} points; set "
+            f"{entry.env} to raise it",
+        )
     num = _count(parts[2])
     if num < 1:
-        raise _bad_vary(text, f"NUM {parts[2]!r} is not a whole number ≥ 1")
-    if num > MAX_POINTS:
-        raise _bad_vary(text, f"NUM {num} is more than {MAX_POINTS:,} points")
+        raise _bad_vary(text, f"NUM {shown(parts[2], 40)} is not a whole number ≥ 1")
+    if num > entry.value:
+        raise _bad_vary(text, f"NUM is {entry.refusal(num)}")
     if log and (start <= 0 or stop <= 0):
         raise _bad_vary(text, f"a log range needs START and STOP > 0, not {start:g} and {stop:g}")
+    if not log and not math.isfinite(stop - start):
+        raise _bad_vary(
+            text,
+            f"the range from {start:g} to {stop:g} is wider than the largest number "
+            "(about 1.8e308); expected START and STOP closer together",
+        )
     values = np.geomspace(start, stop, num) if log else np.linspace(start, stop, num)
     return Vary(field=name, values=values, log=log)
 
@@ -381,6 +398,8 @@ class SweepResult:
     plob_bps: FloatArray | None = None
     criteria: Criteria = field(default_factory=Criteria)
     notes: tuple[str, ...] = ()
+    #: The derivation over the whole grid, for ``--explain`` (ranges where values vary).
+    steps: tuple[Any, ...] = ()
 
     @property
     def points(self) -> int:
@@ -396,10 +415,14 @@ class SweepResult:
         ]
 
     def to_csv(self) -> str:
-        """CSV text: a header of column names, then one row per point, full precision."""
+        """CSV text: a header of column names, then one row per point, full precision.
+
+        A column name is a field path as typed; it is never a spreadsheet formula."""
+        from qcalc.outputs import csv_cell
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(list(self.columns))
+        writer.writerow([csv_cell(c) for c in self.columns])
         writer.writerows(self._cells(""))
         return buffer.getvalue()
 
@@ -475,6 +498,14 @@ def run_sweep(
     wanted = check_metrics(metrics)
     _check_varies(varies)
     doc, base, chosen = _read(path, demand)
+    _check_repeater_points(base, chosen, math.prod(v.values.size for v in varies))
+    if any(m.startswith(PROTOCOL_METRIC) for m in wanted):
+        # A protocol that gives no end-to-end rate is said before the grid is evaluated:
+        # which protocols apply depends on the route and hardware, not on the values.
+        single = evaluate_demand(base, base.demands[chosen])
+        for metric in wanted:
+            if metric.startswith(PROTOCOL_METRIC):
+                _metric(metric, single, {})
     targets = [_target(v.field, doc.data, base) for v in varies]
     for vary, target in zip(varies, targets, strict=True):
         _check_values(vary, target.spec)
@@ -506,6 +537,7 @@ def run_sweep(
         plob_bps=np.array(np.broadcast_to(derived["plob_bps"], shape)),
         criteria=scenario.criteria,
         notes=(f"route {' → '.join(result.path)} ({how})", *result.notes),
+        steps=tuple(result.steps),
     )
 
 
@@ -521,9 +553,25 @@ def _check_varies(varies: Sequence[Vary]) -> None:
     if empty:
         raise UsageError(f"--vary {empty[0]!r} has no values")
     points = math.prod(v.values.size for v in varies)
-    if points > MAX_POINTS:
+    entry = LIMITS["sweep_points"]
+    if points > entry.value:
+        raise UsageError(entry.refusal(points, "the grid has "))
+
+
+def _check_repeater_points(scenario: Scenario, chosen: int, points: int) -> None:
+    """A demand through repeaters costs a thousand times more a point: its own limit."""
+    from qcalc.network import demand_route
+
+    demand = scenario.demands[chosen]
+    route = demand_route(scenario, demand)
+    if not any(scenario.nodes[n].role == "repeater" for n in route[1:-1]):
+        return
+    entry = LIMITS["sweep_repeater_points"]
+    if points > entry.value:
         raise UsageError(
-            f"the grid has {points:,} points; at most {MAX_POINTS:,} are evaluated at once"
+            entry.refusal(
+                points, f"demand {demand.name!r} runs through repeaters and the grid has "
+            )
         )
 
 

@@ -122,14 +122,15 @@ def test_alias_bombs_are_refused_quickly(runner, write, what, text, where):
     path = write(text)
     assert refused(runner, path) == (
         f"{path}{where}the document expands to more than 200,000 values (an alias bomb?); "
-        "expected a scenario of ordinary size"
+        "expected a scenario of ordinary size (set QCALC_MAX_YAML_VALUES to raise the limit)"
     ), what
 
 
 def test_file_over_10_mb_is_refused_before_parsing(runner, write):
     path = write("qcalc: 1\n# " + "x" * (10 * 1024 * 1024) + "\n")
     assert refused(runner, path) == (
-        f"{path}: the file is larger than 10 MB; expected a scenario of ordinary size"
+        f"{path}: the file is larger than 10 MB; expected a scenario of ordinary size "
+        "(set QCALC_MAX_YAML_BYTES to raise the limit)"
     )
 
 

@@ -82,8 +82,8 @@ BAD = [
     (
         "YAML 1.1 boolean",
         ("length_km: 10", "length_km: yes"),
-        ":6:37: links[0].length_km: is True (YAML reads yes/no/on/off/true/false as a boolean); "
-        "expected a number ≥ 0 and ≤ 1e+06 in km, written as a plain number",
+        ":6:37: links[0].length_km: is the text 'yes'; expected a number ≥ 0 and ≤ 1e+06 in km, "
+        "written as a plain number (YAML 1.2 reads yes/no/on/off as text)",
     ),
     (
         "efficiency above 1",
