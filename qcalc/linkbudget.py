@@ -131,9 +131,10 @@ def orient(link: Link, nodes: dict[str, Node] | Any) -> tuple[str, str]:
 
 
 def fmt_value(value: Any, unit: str = "") -> str:
-    arr = np.asarray(value, dtype=float)
-    text = f"{float(arr):.4g}" if arr.ndim == 0 else f"{arr.min():.4g}…{arr.max():.4g}"
-    return f"{text} {unit}".rstrip()
+    """A number (or an array's range) for people: :func:`qcalc.units.fmt`."""
+    from qcalc.units import fmt
+
+    return fmt(value, unit)
 
 
 def fibre_budget(link: Link, sender: str, receiver: str) -> LinkBudget:

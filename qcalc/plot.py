@@ -55,13 +55,26 @@ SUFFIXES = (".png", ".svg")
 NEEDS_MATPLOTLIB = "plotting needs matplotlib: pip install 'qcalc[plot]'"
 
 
-def _figure(width_in: float, height_in: float) -> Any:
-    """A bare matplotlib Figure on the Agg canvas (UsageError when matplotlib is missing)."""
+def require_matplotlib() -> None:
+    """Raise :class:`UsageError` (what to install) when the plot extra is missing.
+
+    Called before any drawing, and by the CLI before any evaluation, so a missing extra
+    is a usage error (exit 2) and never a crash half-way through a plot.
+    """
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+        import matplotlib  # noqa: F401
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+        from matplotlib.figure import Figure  # noqa: F401
     except ImportError:
         raise UsageError(NEEDS_MATPLOTLIB) from None
+
+
+def _figure(width_in: float, height_in: float) -> Any:
+    """A bare matplotlib Figure on the Agg canvas (UsageError when matplotlib is missing)."""
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(width_in, height_in), layout="constrained")
     FigureCanvasAgg(figure)
     return figure
@@ -196,6 +209,19 @@ def _draw_metric(ax: Any, result: SweepResult, metric: str) -> None:
         ax.set_yscale("log")
     elif rate:
         ax.text(0.5, 0.5, "zero over the whole sweep", transform=ax.transAxes, ha="center")
+    note = _above_bound_note(result, curves, bounds)
+    if note:
+        import textwrap
+
+        ax.text(
+            0.01,
+            0.02,
+            "\n".join(textwrap.wrap(note, 78)),
+            transform=ax.transAxes,
+            fontsize="x-small",
+            color="0.2",
+            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 2},
+        )
     if metric == "fidelity":
         _fidelity_thresholds(ax, result)
     if metric == "stage":
@@ -210,6 +236,36 @@ def _draw_metric(ax: Any, result: SweepResult, metric: str) -> None:
         ax.figure.colorbar(mappable, ax=ax, label=second_label)
     elif len(curves) > 1 or bounds:
         ax.legend(fontsize="small")
+
+
+def _above_bound_note(
+    result: SweepResult,
+    curves: list[tuple[Any, FloatArray]],
+    bounds: list[tuple[Any, FloatArray]],
+) -> str:
+    """Why a key may cross its own dashed PLOB line, when it does: the bound is that of
+    one repeaterless channel (Pirandola et al., Nat. Commun. 8, 15043 (2017)), and a
+    route through intermediate nodes, or twin-field QKD, is not one."""
+    if not bounds:
+        return ""
+    above = any(
+        np.any(np.asarray(y, dtype=float) > np.asarray(b, dtype=float) * (1 + 1e-9))
+        for (_, y), (_, b) in zip(curves, bounds, strict=True)
+    )
+    if not above:
+        return ""
+    if result.protocol is not None and result.protocol.startswith("tf"):
+        return (
+            "key above the dashed PLOB line: twin-field QKD interferes at an untrusted middle "
+            "station and scales as √η, past the repeaterless bound (Lucamarini et al. 2018)"
+        )
+    route = next((n for n in result.notes if n.startswith("route ")), "")
+    hops = route.split(" (")[0].count("→")
+    where = f"its {hops} hops" if hops > 1 else "the route"
+    return (
+        "key above the dashed PLOB line: the bound is for one repeaterless channel; "
+        f"trusted relays or repeaters split {where}, and it binds each hop, not the route"
+    )
 
 
 def _fidelity_thresholds(ax: Any, result: SweepResult) -> None:
@@ -250,6 +306,7 @@ def plot_sweep(result: SweepResult, out_path: str) -> None:
         that cannot be written.
     """
     suffix = _check_suffix(out_path)
+    require_matplotlib()
     if len(result.varies) > 2:
         raise UsageError(
             f"--plot draws one or two varied fields; this sweep varies {len(result.varies)} "
@@ -356,6 +413,7 @@ def plot_link_waterfall(budgets: list[LinkBudget], out_path: str) -> None:
     suffix = _check_suffix(out_path)
     if not budgets:
         raise UsageError("no link budgets to plot")
+    require_matplotlib()
     from matplotlib import colormaps  # after the arguments are checked
 
     figure = _figure(7.0, 1.0)
