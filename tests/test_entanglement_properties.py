@@ -7,6 +7,9 @@ slower distillation rounds never give a better pair, and fidelities stay in [1/4
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -105,3 +108,23 @@ def test_a_cutoff_trades_rate_for_fidelity(length_km, cutoff):
     cut = evaluate(chain(2, length_km, 0.01, cutoff=cutoff))
     assert float(cut.pair_rate_hz) <= float(free.pair_rate_hz) * (1 + 1e-9)
     assert float(cut.fidelity) >= float(free.fidelity) - 1e-9
+
+
+@pytest.mark.parametrize("m", [2, 4, 8, 16])
+@pytest.mark.parametrize("cutoff", [None, 0.002])
+def test_monte_carlo_agrees_through_the_cli(m, cutoff, tmp_path):
+    # Issue 11: `qcalc rate --monte-carlo N` simulates the protocol the exact chain
+    # statistics solve (Li, Coopmans, Elkouss 2021), with memory decay and cut-offs; the
+    # exact rate and fidelity sit inside the simulation's 99 % intervals.
+    from typer.testing import CliRunner
+
+    from qcalc.cli import app
+
+    path = tmp_path / "chain.yaml"
+    path.write_text(chain(m, 2.0, 0.05, cutoff=cutoff), encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["rate", str(path), "-f", "json", "--monte-carlo", "3000", "--seed", "7"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    mc = json.loads(result.stdout)["demands"][0]["monte_carlo"]
+    assert mc["agrees"] is True, mc
