@@ -1396,10 +1396,10 @@ CASES: tuple[Case, ...] = (
         _src(SANGOUARD_2011, "Sec. III.B (3/(2p) attempts)"),
         10 / 1.5,
         _measured_chain_rate_hz,
-        _rel(4e-3),
+        _rel(1e-5),
         note="the exact chain statistics coarse-grain the measured links' continuous time "
-        "(p = 1e-6 per attempt) to steps of k attempts with k p ≤ 0.01; swaps at step ends "
-        "move the mean by at most half a step per swap level.",
+        "(p = 1e-6 per attempt) to steps of k attempts with k p ≤ 0.01, keeping mean times "
+        "(an error of second order in k p).",
     ),
     *(
         Case(

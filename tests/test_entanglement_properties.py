@@ -43,9 +43,12 @@ def chain(
     measured_rate_hz: float | None = None,
 ) -> str:
     nodes = "\n".join(
-        f"  n{i}: {{role: {'end' if i in (0, m) else 'repeater'}, bsm_success_probability: 0.5}}"
+        f"  n{i}: {{role: end}}"
+        if i in (0, m)
+        else f"  n{i}: {{role: repeater, bsm_success_probability: 0.5}}"
         for i in range(m + 1)
     )
+
     if measured_rate_hz is None:
         extra = ", memory_modes: 2"
     else:
