@@ -127,16 +127,19 @@ def _worker_start(parent: int) -> None:
 
 
 def _stop_workers(pool: Any) -> None:
-    """Terminate every worker of a ProcessPoolExecutor and wait for them to end."""
+    """Kill every worker of a ProcessPoolExecutor and wait for them to end.
+
+    SIGKILL rather than SIGTERM: a worker forked a moment before still runs with the
+    parent's SIGTERM handler until its initializer replaces it, and a SIGTERM then
+    prints a traceback from inside the fork. The workers write nothing, so there is
+    nothing for them to clean up.
+    """
     processes = list(getattr(pool, "_processes", {}).values())  # no public API before 3.14
     for process in processes:
         if process.is_alive():
-            process.terminate()
+            process.kill()
     for process in processes:
         process.join(5.0)
-        if process.is_alive():  # pragma: no cover - a worker that ignores SIGTERM
-            process.kill()
-            process.join()
     # The pool now sees its workers gone, fails what was pending and ends its thread;
     # cancelling the futures first races with that (InvalidStateError in Python 3.11).
     pool.shutdown(wait=True)

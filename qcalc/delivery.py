@@ -54,7 +54,7 @@ ATTEMPT_PREPARATION_S = 1e-6
 
 #: Largest time grid of one exact chain evaluation; longer chains are coarse-grained in
 #: time (:func:`qcalc.protocols.chain.chain_statistics`). [points]
-CHAIN_MAX_POINTS = 2**16
+CHAIN_MAX_POINTS = 2**15
 
 
 @dataclass(frozen=True)
@@ -207,6 +207,7 @@ def _spdc_segment(
         for d, b in zip(detectors, budgets, strict=True)
     ]
     etas = (budgets[0].transmittance, budgets[1].transmittance)
+    etas, y0 = _dead_time_scaled(mu, 1.0 / window_s, detectors, etas, y0)
     link = spdc_midpoint_link(
         mu,
         etas[0],
@@ -226,6 +227,30 @@ def _spdc_segment(
         no_click_probability=spdc_no_click_probability(mu, etas[0], etas[1], y0[0], y0[1]),
         local_detection_efficiency=etas,
     )
+
+
+def _dead_time_scaled(
+    mu: Any, rate_hz: Any, detectors: list[Any], etas: tuple[Any, Any], y0: list[Any]
+) -> tuple[tuple[Any, Any], list[Any]]:
+    """Each receiver's detection probabilities (signal and background) scaled by its live
+    fraction c = 1/(1 + P n_d) (non-paralysable dead time, Müller, NIM 112, 47 (1973)),
+    P its click probability per window from the pair source's photon statistics (Ma,
+    Fung, Lo, PRA 76, 012307 (2007)) and n_d = R τ_d its dead time in windows."""
+    from qcalc.physics.detectors import dead_time_live_fraction, dead_time_pulses
+    from qcalc.protocols.entanglement import spdc_no_click_probability
+
+    scaled_etas, scaled_y0 = list(etas), list(y0)
+    for side, detector in enumerate(detectors):
+        if detector is None or detector.dead_time_ns is None:
+            continue
+        # P(no click at this side): the other side's detector left out (η = 0, Y0 = 0)
+        alone = spdc_no_click_probability(mu, etas[side], 0.0, y0[side], 0.0)
+        live = dead_time_live_fraction(
+            1.0 - alone, dead_time_pulses(rate_hz, detector.dead_time_ns)
+        )
+        scaled_etas[side] = np.asarray(etas[side]) * live
+        scaled_y0[side] = np.asarray(y0[side]) * live
+    return (scaled_etas[0], scaled_etas[1]), scaled_y0
 
 
 def _yield(detector: Any) -> Any:
@@ -859,6 +884,7 @@ def _distil_rounds(
             parallel=mode == "parallel",
             end_decay_rate_per_attempt=end_rate,
             communication_attempts=comm,
+            max_points=CHAIN_MAX_POINTS,
         )
         successes += stats.round_success_probabilities
         fidelities += stats.round_fidelities
