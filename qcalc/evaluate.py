@@ -1069,6 +1069,8 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
             "end to end: MDI/TF-QKD needs weak-coherent sources with a repetition rate at both ends"
         )
         return
+    from qcalc.physics.detectors import dead_time_live_fraction, dead_time_pulses
+
     alice, bob = (s for s in sources if s is not None)
     rep = np.minimum(
         np.asarray(alice.repetition_rate_hz, dtype=float),
@@ -1077,7 +1079,17 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
     eff = np.asarray(relay.detector.efficiency, dtype=float)
     arm_a, arm_b = (np.asarray(h.channel_transmittance, dtype=float) for h in result.hops)
     eta_a, eta_b = arm_a * eff, arm_b * eff
-    y0 = np.asarray(detector_yield(relay.detector), dtype=float)
+    # The relay's background yield: its detectors' dark counts and the background light
+    # each arm brings to it (background_photons_per_window, sky), as a receiver's Y0.
+    y0 = np.clip(
+        np.asarray(detector_yield(relay.detector), dtype=float)
+        + sum((np.asarray(h.background_yield, dtype=float) for h in result.hops), 0.0),
+        0.0,
+        1.0,
+    )
+    # A click blinds the whole relay for its dead time: n_d pulse periods.
+    n_d = dead_time_pulses(rep, relay.detector.dead_time_ns)
+    dead_ns = relay.detector.dead_time_ns
     e_d, e_d_origin = relay_misalignment_error(relay, result.hops)
     f = demand.error_correction_efficiency
     q = 1.0  # efficient basis choice (see the module constants EFFICIENT_MDI/TF)
@@ -1086,7 +1098,20 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
     rates: list[ProtocolRate] = []
     block = demand.block_size
 
-    def add(protocol: str, bits: Any, mu: Any, sifting: str, asymptotic: Any = None) -> None:
+    def add(
+        protocol: str,
+        bits: Any,
+        mu: Any,
+        sifting: str,
+        asymptotic: Any = None,
+        click: Any = None,
+        note: str = "",
+    ) -> None:
+        """One row; ``click`` is the live relay's click probability per pulse (pair)."""
+        clicks = None
+        if click is not None and dead_ns is not None and np.any(np.asarray(n_d) > 0):
+            clicks = rep * click * dead_time_live_fraction(click, n_d)
+            note = _join(note, _relay_dead_time_note(relay.name, clicks, dead_ns))
         rates.append(
             ProtocolRate(
                 protocol,
@@ -1096,10 +1121,12 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
                 rep,
                 plob_bps,
                 mu,
+                note=note,
                 asymptotic_key_rate_bps=None if asymptotic is None else asymptotic * rep,
                 bound_bps=bound_bps,
                 bound=RELAY_BOUND,
                 sifting=sifting,
+                click_rate_hz=clicks,
             )
         )
 
@@ -1113,6 +1140,7 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
         from qcalc.protocols.mdi import (
             mdi_decoy_key_rate,
             mdi_qkd_rate,
+            mdi_relay_click_probability,
             optimise_mdi_decoy_key,
             optimise_mdi_qkd,
         )
@@ -1120,23 +1148,33 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
         decoys = alice.decoy_photon_numbers
         four_set = _four_intensity_decoys(decoys)
         mu_z, mu_b = fixed_mu(alice), fixed_mu(bob)
+        p_d = y0 / MDI_RELAY_DETECTORS
         if not isinstance(decoys, str) and four_set is None:
+            given = any(not isinstance(s.intensity_probabilities, str) for s in (alice, bob))
             result.notes.append(
                 f"end to end: mdi-qkd: decoys {list(decoys)} are not the four-intensity set "
                 "[ν_y, ν_x, 0.0]; its asymptotic key takes the infinite-decoy bound"
+                + (
+                    ", every pulse a signal (the sources' intensity_probabilities are "
+                    "not used by it)"
+                    if given
+                    else ""
+                )
             )
         if four_set is None and mu_z is not None and mu_b is not None:
             bits = mdi_qkd_rate(
                 eta_a,
                 eta_b,
-                y0 / MDI_RELAY_DETECTORS,
+                p_d,
                 e_d,
                 mean_photon_number_a=mu_z,
                 mean_photon_number_b=mu_b,
                 error_correction_efficiency=f,
                 sifting_factor=q,
+                dead_time_pulses=n_d,
             )
-            add("mdi-qkd", bits, mu_z, mdi_sifting)
+            click = mdi_relay_click_probability(eta_a, eta_b, p_d, mu_z, mu_b)
+            add("mdi-qkd", bits, mu_z, mdi_sifting, click=click)
             method = "infinite decoys: Y11, e11 exact"
         elif four_set is None:
             scalar = [None if mu is None or mu.size != 1 else float(mu) for mu in (mu_z, mu_b)]
@@ -1148,48 +1186,70 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
             bits, params = optimise_mdi_qkd(
                 eta_a,
                 eta_b,
-                y0 / MDI_RELAY_DETECTORS,
+                p_d,
                 e_d,
                 error_correction_efficiency=f,
                 sifting_factor=q,
                 mean_photon_number_a=scalar[0],
                 mean_photon_number_b=scalar[1],
+                dead_time_pulses=n_d,
             )
-            add("mdi-qkd", bits, params["mean_photon_number_a"], mdi_sifting)
+            used = (params["mean_photon_number_a"], params["mean_photon_number_b"])
+            click = mdi_relay_click_probability(eta_a, eta_b, p_d, *used)
+            add("mdi-qkd", bits, used[0], mdi_sifting, click=click)
             method = "infinite decoys: Y11, e11 exact"
         else:
             nonzero = four_set
-            if not (
-                _same(bob.mean_photon_number, alice.mean_photon_number)
-                and _same(bob.decoy_photon_numbers, decoys)
+            if not all(
+                _same(getattr(bob, k), getattr(alice, k))
+                for k in ("mean_photon_number", "decoy_photon_numbers", "intensity_probabilities")
             ):
                 result.notes.append(
                     "end to end: mdi-qkd: the four-intensity key takes the first end's "
-                    "intensities for both ends"
+                    "intensities and their probabilities for both ends"
                 )
+            shares = _four_intensity_probabilities(alice, nonzero[0])
             if mu_z is None:
                 bits, used_mu = optimise_mdi_decoy_key(
                     eta_a,
                     eta_b,
-                    y0 / MDI_RELAY_DETECTORS,
+                    p_d,
                     e_d,
                     weak_decoy_photon_number=nonzero[0],
                     strong_decoy_photon_number=nonzero[1],
                     error_correction_efficiency=f,
+                    intensity_probabilities=shares,
+                    dead_time_pulses=n_d,
                 )
             else:
                 used_mu = mu_z
                 bits = mdi_decoy_key_rate(
                     eta_a,
                     eta_b,
-                    y0 / MDI_RELAY_DETECTORS,
+                    p_d,
                     e_d,
                     signal_photon_number=mu_z,
                     weak_decoy_photon_number=nonzero[0],
                     strong_decoy_photon_number=nonzero[1],
                     error_correction_efficiency=f,
+                    intensity_probabilities=shares,
+                    dead_time_pulses=n_d,
                 )
-            add("mdi-qkd", q * bits, used_mu, mdi_sifting)
+            if shares is None:
+                click = mdi_relay_click_probability(eta_a, eta_b, p_d, used_mu, used_mu)
+                sifting = mdi_sifting
+            else:
+                p_z, p_0, p_x = shares
+                mix = [used_mu, 0.0, nonzero[0], nonzero[1]]
+                weights = [p_z, p_0, p_x, 1.0 - p_z - p_0 - p_x]
+                click = mdi_relay_click_probability(eta_a, eta_b, p_d, mix, mix, weights, weights)
+                sifting = (
+                    f"four intensities: both send Z signals with p_z = {fmt_value(p_z)} "
+                    "(the sources' intensity_probabilities), so key comes from "
+                    f"p_z² = {fmt_value(np.asarray(p_z) ** 2)} of the pulse pairs (Zhou, Yu, "
+                    "Wang 2016)"
+                )
+            add("mdi-qkd", q * bits, used_mu, sifting, click=click)
             method = f"decoys ν_x = {nonzero[0]:g}, ν_y = {nonzero[1]:g} and vacuum (bounds)"
         result.steps.append(
             _relay_step("mdi-qkd", relay.name, rates[-1], eta_a, eta_b, y0, e_d, e_d_origin, method)
@@ -1200,19 +1260,31 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
                 "end to end: mdi-qkd-finite needs the demand's block_size (pulse pairs N)"
             )
         else:
-            _finite_mdi(result, relay.name, (alice, bob), eta_a, eta_b, y0, e_d, e_d_origin, add)
+            _finite_mdi(
+                result, relay.name, (alice, bob), eta_a, eta_b, y0, e_d, e_d_origin, add, n_d
+            )
     if wanted in (None, "tf-qkd"):
-        from qcalc.protocols.twinfield import optimise_sns_tf_qkd
+        from qcalc.protocols.twinfield import optimise_sns_tf_qkd, sns_click_probability
 
         balanced = np.minimum(eta_a, eta_b) ** 2
+        tf_mu, tf_notes = _tf_settings(alice, bob)
+        result.notes.extend(tf_notes)
         bits, params = optimise_sns_tf_qkd(
             balanced,
             y0 / TF_RELAY_DETECTORS,
             e_d,
             error_correction_efficiency=f,
             sifting_factor=q,
+            mean_photon_number=tf_mu,
+            dead_time_pulses=n_d,
         )
-        add("tf-qkd", bits, params["mean_photon_number"], tf_sifting)
+        click = sns_click_probability(
+            balanced,
+            y0 / TF_RELAY_DETECTORS,
+            params["mean_photon_number"],
+            params["sending_probability"],
+        )
+        add("tf-qkd", bits, params["mean_photon_number"], tf_sifting, click=click)
         result.steps.append(
             _relay_step("tf-qkd", relay.name, rates[-1], eta_a, eta_b, y0, e_d, e_d_origin)
         )
@@ -1228,6 +1300,54 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
     result.end_to_end = (*result.end_to_end, *rates)
 
 
+def _four_intensity_probabilities(source: Source, weak_decoy: float) -> tuple[Any, Any, Any] | None:
+    """(p_z, p_0, p_x) of a four-intensity source's intensity_probabilities (given in the
+    order [μ_z, *decoy_photon_numbers]); None when it leaves them to be optimised."""
+    probs, decoys = source.intensity_probabilities, source.decoy_photon_numbers
+    if isinstance(probs, str) or isinstance(decoys, str):
+        return None
+    values = [float(d) for d in decoys]
+    by_value = dict(zip(values, probs[1:], strict=True))
+    return probs[0], by_value[0.0], by_value[weak_decoy]
+
+
+def _tf_settings(alice: Source, bob: Source) -> tuple[Any, list[str]]:
+    """The SNS signal μ the sources fix (None: optimised), and notes on source fields the
+    asymptotic twin-field key does not use."""
+    notes: list[str] = []
+    given = [
+        s.mean_photon_number for s in (alice, bob) if not isinstance(s.mean_photon_number, str)
+    ]
+    mu = None if not given else np.asarray(given[0], dtype=float)
+    if given and (len(given) == 1 or not _same(given[0], given[1])):
+        notes.append(
+            "end to end: tf-qkd: the sending-or-not-sending key has both ends send the "
+            f"same μ; it takes {fmt_value(mu)} (the first mean_photon_number given) for both"
+        )
+    unused = [
+        key
+        for key in ("decoy_photon_numbers", "intensity_probabilities")
+        if any(not isinstance(getattr(s, key), str) for s in (alice, bob))
+    ]
+    if unused:
+        notes.append(
+            f"end to end: tf-qkd: the sources' {' and '.join(unused)} are not used: the "
+            "twin-field key here is the asymptotic sending-or-not-sending key with "
+            "infinitely many decoys (s1 and e1 exact, Wang, Yu, Hu 2018), the most those "
+            "decoys can give; finite-decoy SNS bounds are not modelled"
+        )
+    return mu, notes
+
+
+def _relay_dead_time_note(relay: str, clicks_hz: Any, dead_time_ns: Any) -> str:
+    """Clicks per second at a measuring relay and how long its dead time blinds it."""
+    blind = np.asarray(clicks_hz, dtype=float) * np.asarray(dead_time_ns, dtype=float) * 1e-9
+    return (
+        f"{fmt_value(clicks_hz, 'clicks/s')} at relay {relay}; dead time "
+        f"{fmt_value(dead_time_ns, 'ns')} blinds it {fmt_value(100.0 * blind)} % of the time"
+    )
+
+
 def _finite_mdi(
     result: DemandResult,
     relay: str,
@@ -1238,9 +1358,15 @@ def _finite_mdi(
     e_d: Any,
     e_d_origin: str,
     add: Any,
+    dead_time_pulses: Any = 0.0,
 ) -> None:
-    """The ``mdi-qkd-finite`` row (four intensities, N = block_size pulse pairs)."""
-    from qcalc.protocols.mdi import mdi_finite_key_estimates, optimise_mdi_finite_key
+    """The ``mdi-qkd-finite`` row (four intensities, N = block_size pulse pairs), the
+    relay blind for ``dead_time_pulses`` pulse periods after each click."""
+    from qcalc.protocols.mdi import (
+        mdi_finite_key_estimates,
+        mdi_relay_click_probability,
+        optimise_mdi_finite_key,
+    )
 
     demand = result.demand
     settings, notes = _mdi_settings(list(sources), demand)
@@ -1275,6 +1401,7 @@ def _finite_mdi(
             intensities=settings.get("intensities"),
             error_correction_efficiency=float(np.max(demand.error_correction_efficiency)),
             **epsilons,
+            dead_time_pulses=dead_time_pulses,
         )
     est = mdi_finite_key_estimates(
         eta_a,
@@ -1285,8 +1412,19 @@ def _finite_mdi(
         **point,
         error_correction_efficiency=demand.error_correction_efficiency,
         **epsilons,
+        dead_time_pulses=dead_time_pulses,
     )
     p_z = np.asarray(point["signal_probability"], dtype=float)
+    p_0 = np.asarray(point["vacuum_probability"], dtype=float)
+    p_x = np.asarray(point["weak_decoy_probability"], dtype=float)
+    mix = [
+        point["signal_photon_number"],
+        0.0,
+        point["weak_decoy_photon_number"],
+        point["strong_decoy_photon_number"],
+    ]
+    weights = [p_z, p_0, p_x, 1.0 - p_z - p_0 - p_x]
+    click = mdi_relay_click_probability(eta_a, eta_b, p_d, mix, mix, weights, weights)
     sifting = (
         f"four intensities: both send Z signals with p_z = {fmt_value(p_z)}, so key comes "
         f"from p_z² = {fmt_value(p_z**2)} of the pulse pairs (Zhou, Yu, Wang 2016)"
@@ -1297,6 +1435,7 @@ def _finite_mdi(
         point["signal_photon_number"],
         sifting,
         est["asymptotic_bits_per_pulse_pair"],
+        click=click,
     )
     result.steps.append(
         Step(
@@ -1684,6 +1823,50 @@ def entanglement(scenario: Scenario, result: DemandResult) -> None:
 # ----------------------------------------------------------------------------- chain
 
 
+#: The prepare-and-measure BB84 rows: those the demand's BB84 operating point acts on.
+BB84_PROTOCOLS = ("bb84-decoy", "bb84-finite", "bb84-single-photon", "gllp")
+
+
+def unused_demand_fields(result: DemandResult) -> list[str]:
+    """Notes on demand fields the route chosen for the demand gives nothing to act on.
+
+    Which protocols run depends on the route (its sources, detectors, memories and
+    relays), known only once it is evaluated; the checker refuses what the demand's own
+    ``protocol`` rules out. Here a finite-key block with no BB84 or MDI key on the route,
+    a BB84 operating point with no BB84 key, and a distillation with no delivered pairs
+    are named, so that no field is dropped without a word.
+    """
+    demand = result.demand
+    rows = [*result.end_to_end, *(r for r in result.hop_rates if r is not None)]
+    bb84 = any(r.protocol in BB84_PROTOCOLS for r in rows)
+    relay = any(r.protocol.startswith("mdi-qkd") for r in rows)
+    notes: list[str] = []
+    blocks = [k for k in ("block_size", "block_key_detections") if getattr(demand, k) is not None]
+    if blocks and not bb84 and not relay:
+        notes.extend(
+            f"{key}: no BB84 or MDI-QKD key runs on this route, so no finite key is "
+            "computed and it has no effect"
+            for key in blocks
+        )
+    if not bb84:
+        if demand.key_basis_probability is not None:
+            notes.append(
+                "key_basis_probability: no BB84 protocol runs on this route, so it has no effect"
+            )
+        if not demand.vacuum_contribution:
+            notes.append(
+                "vacuum_contribution: no decoy-state BB84 protocol runs on this route, so it "
+                "has no effect"
+            )
+    delivery = result.entanglement
+    if demand.distillation is not None and (delivery is None or not delivery.delivers):
+        why = getattr(delivery, "reason", "") or "no entanglement is distributed"
+        notes.append(
+            f"distillation: this route delivers no entangled pairs ({why}), so it has no effect"
+        )
+    return notes
+
+
 def evaluate_demand(scenario: Scenario, demand: Demand) -> DemandResult:
     """Evaluate one demand of ``scenario``: route, budgets, rates, stages and checks."""
     from qcalc.stage import evaluate_stages
@@ -1695,6 +1878,7 @@ def evaluate_demand(scenario: Scenario, demand: Demand) -> DemandResult:
     hop_key_rates(scenario, result)
     end_to_end_rates(scenario, result)
     entanglement(scenario, result)
+    result.notes.extend(unused_demand_fields(result))
     evaluate_stages(scenario, result)
     result.checks = check_expectations(result)
     return result

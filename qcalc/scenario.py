@@ -152,10 +152,21 @@ SOURCE_FIELDS: dict[str, Field] = {
     "wavelength_nm": _num("wavelength [nm]", gt=True),
 }
 MEMORY_FIELDS: dict[str, Field] = {
-    "qubits": _int("number of memory qubits (modes) per node", lo=1, default=1),
+    "qubits": _int(
+        "memory qubits per node; a chain copy takes memory_modes of them for each of the "
+        "node's links on the route (a repeater: both sides), the ends one more per "
+        "sequential distillation round, and copies that fit run distillation inputs in "
+        "parallel",
+        lo=1,
+        default=1,
+    ),
     "coherence_time_s": _num("coherence time T2 [s]", gt=True, required=True),
     "efficiency": _num("write-read efficiency (0..1]", 0.0, 1.0, gt=True, default=1.0),
-    "cutoff_s": _num("discard a stored pair older than this (two-segment chains) [s]", gt=True),
+    "cutoff_s": _num(
+        "discard a stored pair that waited longer than this for its partner; the shortest "
+        "on the route applies to the whole chain [s]",
+        gt=True,
+    ),
     "noise": Field(
         "enum",
         "how stored qubits decohere: toward the maximally mixed state, or by losing phase (T2)",
@@ -274,7 +285,12 @@ LINK_FIELDS: dict[str, Field] = {
     "filter_bandwidth_nm": _num("receiver spectral filter width [nm]", gt=True),
     "elementary_pair_rate_hz": _num("measured heralded pair rate of this link [Hz]"),
     "elementary_fidelity": _num("measured fidelity of this link's pairs", 0.25, 1.0),
-    "memory_modes": _int("multiplexed modes per attempt", lo=1, default=1),
+    "memory_modes": _int(
+        "multiplexed modes per attempt, each holding a memory qubit at both ends; more "
+        "than the end memories' qubits is refused",
+        lo=1,
+        default=1,
+    ),
     "heralding": Field(
         "enum",
         "heralded entanglement scheme between memories",
@@ -725,6 +741,53 @@ def _unknown_key(key: str, options: list[str] | tuple[str, ...]) -> str:
     )
 
 
+#: Link fields that act on some channels only: key → the channels whose model reads it.
+#: Written on a link of another channel it would change nothing, so it is refused there
+#: (a ``defaults:`` value, which applies to every link, is not). tx_obscuration_m,
+#: atmosphere, and length_km/cn2_m_minus_2_3 on a satellite link have checks of their own.
+_OPTICS = ("free_space", "satellite")
+CHANNEL_LINK_KEYS: dict[str, tuple[str, ...]] = {
+    "attenuation_db_per_km": ("fibre",),
+    "wavelength_nm": _OPTICS,
+    "tx_beam_waist_m": _OPTICS,
+    "tx_aperture_m": _OPTICS,
+    "rx_aperture_m": _OPTICS,
+    "pointing_jitter_urad": _OPTICS,
+    "fried_parameter_m": _OPTICS,
+    "receiver_efficiency": _OPTICS,
+    "sky": _OPTICS,
+    "field_of_view_urad": _OPTICS,
+    "filter_bandwidth_nm": _OPTICS,
+    "atmospheric_attenuation_db_per_km": ("free_space",),
+    "visibility_km": ("free_space",),
+    "cn2_m_minus_2_3": ("free_space", "satellite"),  # refused on satellite links below
+    "direction": ("satellite",),
+    "elevation_deg": ("satellite",),
+    "min_elevation_deg": ("satellite",),
+    "max_elevation_deg": ("satellite",),
+    "divergence_urad": ("satellite",),
+    "zenith_transmittance": ("satellite",),
+    "passes_per_day": ("satellite",),
+}
+#: Source fields that mean something for some kinds of source only (intensity_probabilities
+#: has a check of its own).
+SOURCE_KIND_KEYS: dict[str, tuple[str, ...]] = {
+    "mean_photon_number": ("weak_coherent",),
+    "decoy_photon_numbers": ("weak_coherent",),
+    "pair_rate_hz": ("entangled_pair",),
+    "mean_pairs_per_pulse": ("entangled_pair",),
+}
+#: What the model of each channel reads instead, for the refusal's "why".
+_CHANNEL_MODEL = {
+    "fibre": "its loss is length_km × attenuation_db_per_km plus extra_loss_db (no telescope, "
+    "no air, no orbit)",
+    "free_space": "a horizontal path of length_km between two telescopes through air of "
+    "atmospheric_attenuation_db_per_km or visibility_km (no orbit, no elevation)",
+    "satellite": "its slant path comes from the orbit and the elevation, its air from "
+    "zenith_transmittance or atmosphere (no horizontal extinction per km, no fibre)",
+}
+
+
 def _atmosphere_model(clean: Mapping[str, Any]) -> str:
     """The atmosphere model a link's checked fields ask for."""
     given = clean.get("atmosphere")
@@ -935,6 +998,7 @@ class _Checker:
                 )
             return Detector(**clean)
         if kind == "source":
+            self.source_kind_fields(path, clean, value)
             mu, decoys = clean.get("mean_photon_number"), clean.get("decoy_photon_numbers")
             if isinstance(mu, float) and isinstance(decoys, tuple) and mu <= max(decoys):
                 raise self.err(
@@ -946,7 +1010,57 @@ class _Checker:
             return Source(**clean)
         if kind == "memory":
             return Memory(**clean)
+        if isinstance(value, dict) and "logical_qubits" in value and "physical_qubits" in value:
+            raise self.err(
+                (*path, "physical_qubits"),
+                f"is {shown(value['physical_qubits'])}, but logical_qubits "
+                f"{shown(value['logical_qubits'])} is given too, and it overrides the "
+                "surface-code estimate from physical_qubits and two_qubit_gate_error; keep "
+                "logical_qubits (the count you know) or physical_qubits (qcalc estimates it)",
+                at_key=True,
+            )
         return Processor(**clean)
+
+    def source_kind_fields(self, path: Path, clean: dict[str, Any], written: Any) -> None:
+        """Source keys written for another kind of source, or two ways of giving one rate:
+        refused (a field's default, e.g. ``mean_photon_number: optimise``, is not)."""
+        if not isinstance(written, dict):
+            return
+        kind = clean["kind"]
+        for key, kinds in SOURCE_KIND_KEYS.items():
+            if key in written and kind not in kinds:
+                raise self.err(
+                    (*path, key),
+                    f"is {shown(written[key])}, but {key} applies to {' and '.join(kinds)} "
+                    f"sources and this source is {kind}: "
+                    + (
+                        "it emits pairs, described by pair_rate_hz (a continuous pump) or "
+                        "mean_pairs_per_pulse with repetition_rate_hz (a pulsed one)"
+                        if kind == "entangled_pair"
+                        else "it emits pulses at repetition_rate_hz"
+                        + (
+                            ", each holding one photon (no intensity to set)"
+                            if kind == "single_photon"
+                            else " of mean_photon_number photons"
+                        )
+                    )
+                    + f". Remove {key}, or give the source the kind it describes",
+                    at_key=True,
+                )
+        if kind != "entangled_pair" or "pair_rate_hz" not in written:
+            return
+        for key in ("mean_pairs_per_pulse", "repetition_rate_hz"):
+            if key in written:
+                where = "pair_rate_hz" if key == "mean_pairs_per_pulse" else key
+                raise self.err(
+                    (*path, where),
+                    f"is {shown(written[where])}, but pair_rate_hz (a continuously pumped "
+                    "source, its pairs counted in the receivers' gate_window_ns) and "
+                    f"{key} (a pulsed pump: mean_pairs_per_pulse at repetition_rate_hz) are "
+                    "both given, and only one way of giving the rate is used; keep "
+                    "pair_rate_hz, or mean_pairs_per_pulse with repetition_rate_hz",
+                    at_key=True,
+                )
 
     def intensity_probabilities(self, path: Path, clean: dict[str, Any]) -> None:
         """A source's intensity probabilities: one per intensity, summing to one."""
@@ -1102,6 +1216,17 @@ class _Checker:
                     f"is set on a node with role {clean.get('role')}; only an "
                     "untrusted_relay that measures (MDI-/TF-QKD) interferes the two arms",
                 )
+            if "bsm_success_probability" in body and clean.get("role") != "repeater":
+                role = clean.get("role")
+                raise self.err(
+                    (*path, name, "bsm_success_probability"),
+                    f"is {shown(body['bsm_success_probability'])}, but node {name} has role "
+                    f"{role}{'' if 'role' in body else ' (the default)'}, which swaps no "
+                    "entanglement: only a repeater joins two elementary links by a "
+                    "Bell-state measurement. Give it role: repeater (with a memory) if it "
+                    "swaps, or remove bsm_success_probability",
+                    at_key=True,
+                )
             nodes[name] = Node(
                 name=name,
                 **clean,
@@ -1171,6 +1296,7 @@ class _Checker:
         written: Mapping[str, Any],
     ) -> None:
         """Checks that need several fields of one link at once."""
+        self.placement_fields(path, clean, nodes, written)
         channel = clean["channel"]
         measured = "elementary_pair_rate_hz" in clean or "elementary_fidelity" in clean
         if channel in ("fibre", "free_space") and "length_km" not in clean and not measured:
@@ -1258,6 +1384,86 @@ class _Checker:
                 )
         self.heralding_fields(path, clean, nodes, written, measured)
         self.optics_fields(path, clean, nodes, written)
+
+    def placement_fields(
+        self,
+        path: Path,
+        clean: dict[str, Any],
+        nodes: Mapping[str, Node],
+        written: Mapping[str, Any],
+    ) -> None:
+        """Keys written on a link where its channel or its other fields leave them nothing
+        to act on: refused, naming the key, its value, why and what to do instead. A key
+        that came from ``defaults:`` (it applies to every link) is not refused."""
+        if not isinstance(written, dict):
+            return
+        channel = clean["channel"]
+        for key, value in written.items():
+            where = CHANNEL_LINK_KEYS.get(key)
+            if where is None or channel in where:
+                continue
+            raise self.err(
+                (*path, key),
+                f"is {shown(value)}, but {key} applies to {' and '.join(where)} links and "
+                f"this is a {channel} link: {_CHANNEL_MODEL[channel]}. Remove it, or give "
+                f"the link channel: {' or '.join(where)}",
+                at_key=True,
+            )
+        if channel == "satellite" and "elevation_deg" in clean:
+            for key in ("max_elevation_deg", "passes_per_day"):
+                if key in written:
+                    raise self.err(
+                        (*path, key),
+                        f"is {shown(written[key])}, but elevation_deg places the satellite at "
+                        f"one position and {key} belongs to a whole pass; give "
+                        f"min_elevation_deg (the pass above that mask) instead of "
+                        f"elevation_deg, or remove {key}",
+                        at_key=True,
+                    )
+        if channel == "satellite" and "min_elevation_deg" in clean:
+            for key in ("elementary_pair_rate_hz", "elementary_fidelity"):
+                if key in written:
+                    raise self.err(
+                        (*path, key),
+                        f"is {shown(written[key])}, but min_elevation_deg asks for a whole "
+                        "pass, over which entanglement is not evaluated, and a measured rate "
+                        "and fidelity hold at one elevation: give elevation_deg, the position "
+                        f"they were measured at, or remove {key}",
+                        at_key=True,
+                    )
+        if "sky" not in clean:
+            for key in ("field_of_view_urad", "filter_bandwidth_nm"):
+                if key in written:
+                    raise self.err(
+                        (*path, key),
+                        f"is {shown(written[key])}, but it only sizes the sky background "
+                        "and the link names no sky: give sky (night_moonless, "
+                        "night_full_moon or day_clear), or give the background light as "
+                        f"background_photons_per_window and remove {key}",
+                        at_key=True,
+                    )
+        measured = "elementary_pair_rate_hz" in clean or "elementary_fidelity" in clean
+        light = any(
+            nodes[e].source is not None or nodes[e].detector is not None for e in clean["ends"]
+        )
+        if measured and not light and "misalignment_error" in written:
+            raise self.err(
+                (*path, "misalignment_error"),
+                f"is {shown(written['misalignment_error'])}, but this link gives measured "
+                "pairs (elementary_pair_rate_hz, elementary_fidelity) and neither end sends "
+                "or detects light on it: the measured elementary_fidelity already holds every "
+                "error of its pairs. Remove it (lower elementary_fidelity instead)",
+                at_key=True,
+            )
+        if "bright_state_population" in written and clean.get("heralding") == "double_click":
+            raise self.err(
+                (*path, "bright_state_population"),
+                f"is {shown(written['bright_state_population'])}, but heralding is "
+                "double_click, which heralds on two photons and has no bright-state "
+                "population: α sets the single-click scheme. Give heralding: single_click, "
+                "or remove it",
+                at_key=True,
+            )
 
     def optics_fields(
         self,
@@ -1515,13 +1721,15 @@ class _Checker:
             "block_key_detections": protocol == "bb84-finite",
             "key_basis_probability": bb84,
             "vacuum_contribution": protocol in ("bb84-decoy", "bb84-finite"),
+            # the measuring-relay keys choose their key basis efficiently (no sifting)
+            "sifting_factor": protocol not in ("mdi-qkd", "mdi-qkd-finite", "tf-qkd"),
         }
         for key, used in uses.items():
             if key in own and not used:
                 raise self.err(
                     (*path, key),
-                    f"has no effect with protocol: {protocol}; remove it or choose a protocol "
-                    "that uses it (" + DEMAND_FIELDS[key].doc + ")",
+                    f"has no effect with protocol: {protocol} (given {shown(own[key])}); "
+                    "remove it or choose a protocol that uses it (" + DEMAND_FIELDS[key].doc + ")",
                     at_key=True,
                 )
 

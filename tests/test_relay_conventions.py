@@ -171,11 +171,14 @@ def test_relay_misalignment_on_a_node_that_does_not_measure_is_refused() -> None
 
 
 @pytest.mark.parametrize("protocol", ["mdi-qkd", "tf-qkd"])
-def test_efficient_basis_choice_ignores_the_bb84_sifting_factor(protocol: str) -> None:
+def test_efficient_basis_choice_refuses_the_bb84_sifting_factor(protocol: str) -> None:
+    # The measuring-relay keys choose their key basis efficiently: a sifting_factor on a
+    # demand that asks for one of them only would change nothing, so it is refused.
     default = _row(_relay_scenario(protocol=protocol))
-    halved = _row(_relay_scenario(protocol=protocol, demand_extra=", sifting_factor: 1.0"))
-    assert float(default.key_rate_bps) == float(halved.key_rate_bps)
     assert default.sifting.startswith("efficient")
+    text = _relay_scenario(protocol=protocol, demand_extra=", sifting_factor: 1.0")
+    with pytest.raises(ScenarioError, match=f"sifting_factor.*protocol: {protocol}"):
+        parse_scenario(text)
 
 
 def test_the_bb84_key_basis_probability_leaves_measuring_relay_keys_efficient() -> None:

@@ -250,6 +250,72 @@ def x_basis_gain(
     return np.asarray(gain, dtype=float), np.asarray(np.maximum(wrong, 0.0), dtype=float)
 
 
+def mdi_relay_click_probability(
+    transmittance_a: npt.ArrayLike,
+    transmittance_b: npt.ArrayLike,
+    dark_count_probability: npt.ArrayLike,
+    intensities_a: Any,
+    intensities_b: Any,
+    probabilities_a: Any = None,
+    probabilities_b: Any = None,
+) -> FloatArray:
+    """Probability that any of the relay's four detectors clicks on a pulse pair.
+
+    .. math::
+        P = \\sum_{i,j} p^a_i p^b_j \\left[1 - (1-p_d)^4
+            e^{-(\\eta_a\\mu^a_i + \\eta_b\\mu^b_j)}\\right]
+
+    Phase-randomised coherent pulses are Poisson mixtures of photon numbers; the relay's
+    passive linear optics conserve photon number and each photon is detected
+    independently (the detection efficiency is folded into η), so the detected photons
+    are Poisson with mean η_aμ_a + η_bμ_b whichever detector they reach; a dark count in
+    any of the four detectors (p_d each) is a click too. This is the P of the dead-time
+    live fraction (:func:`qcalc.physics.detectors.dead_time_live_fraction`): whether the
+    relay is live for a pulse pair does not depend on the intensities that pair carries,
+    so P is averaged over the intensities both ends draw.
+
+    Parameters
+    ----------
+    transmittance_a, transmittance_b : array_like
+        η_a, η_b including the relay's detection efficiency. [unitless, 0..1]
+    dark_count_probability : array_like
+        p_d per window of each of the four detectors. [unitless, 0..1]
+    intensities_a, intensities_b : sequence of array_like, or array_like
+        The intensities each end sends (one value: that intensity only). [photons/pulse]
+    probabilities_a, probabilities_b : sequence of array_like, optional
+        Their probabilities, in the same order; ``None`` for a single intensity.
+        [unitless]
+
+    Returns
+    -------
+    numpy.ndarray
+        P per pulse pair. [unitless, 0..1]
+
+    References
+    ----------
+    .. [1] X. Ma, M. Razavi, Phys. Rev. A 86, 062319 (2012), Appendix A (threshold
+       detectors, Poisson inputs, a dark-count probability per detector).
+    """
+    eta_a, eta_b, p_d = _arrays(transmittance_a, transmittance_b, dark_count_probability)
+
+    def listed(values: Any) -> list[FloatArray]:
+        if isinstance(values, list | tuple):
+            return [np.asarray(v, dtype=float) for v in values]
+        return [np.asarray(values, dtype=float)]
+
+    mu_a, mu_b = listed(intensities_a), listed(intensities_b)
+    w_a = [np.asarray(1.0)] if probabilities_a is None else listed(probabilities_a)
+    w_b = [np.asarray(1.0)] if probabilities_b is None else listed(probabilities_b)
+    if len(w_a) != len(mu_a) or len(w_b) != len(mu_b):
+        raise ValueError("give one probability per intensity (or none for one intensity)")
+    total: FloatArray = np.asarray(0.0)
+    for m_a, p_a in zip(mu_a, w_a, strict=True):
+        for m_b, p_b in zip(mu_b, w_b, strict=True):
+            none = (1.0 - p_d) ** 4 * np.exp(-(eta_a * m_a + eta_b * m_b))
+            total = np.asarray(total + p_a * p_b * (1.0 - none), dtype=float)
+    return np.asarray(np.clip(total, 0.0, 1.0), dtype=float)
+
+
 def mdi_qkd_rate(
     transmittance_a: npt.ArrayLike,
     transmittance_b: npt.ArrayLike,
@@ -260,12 +326,19 @@ def mdi_qkd_rate(
     mean_photon_number_b: npt.ArrayLike = 0.3,
     error_correction_efficiency: npt.ArrayLike = 1.16,
     sifting_factor: npt.ArrayLike = 1.0,
+    dead_time_pulses: npt.ArrayLike = 0.0,
 ) -> FloatArray:
     """Asymptotic key rate of decoy-state MDI-QKD with asymmetric arms.
 
     .. math::
-        R = q\\,\\{\\mu_a\\mu_b e^{-\\mu_a-\\mu_b} Y_{11}[1 - h(e_{11}^X)]
+        R = c_\\mathrm{dt}\\, q\\,\\{\\mu_a\\mu_b e^{-\\mu_a-\\mu_b} Y_{11}[1 - h(e_{11}^X)]
               - Q^Z_{\\mu_a\\mu_b} f\\, h(E^Z_{\\mu_a\\mu_b})\\}
+
+    c_dt = 1/(1 + P n_d) is the live fraction of a relay that any click blinds for n_d
+    pulse periods (:func:`qcalc.physics.detectors.dead_time_live_fraction`, P from
+    :func:`mdi_relay_click_probability` at the signals, sent with probability → 1). It
+    scales every gain alike, so the error rates keep their values and R, linear in the
+    gains, takes the factor.
 
     .. math::
         Y_{11} = (1-p_d)^2\\left[\\tfrac{\\eta_a\\eta_b}{2}
@@ -299,6 +372,8 @@ def mdi_qkd_rate(
     sifting_factor : array_like
         q, fraction of pulse pairs where both chose the key (Z) basis; 1 for the
         asymptotic efficient protocol of [1], 1/4 for unbiased bases. [unitless, 0..1]
+    dead_time_pulses : array_like
+        n_d = R τ_d, the relay's dead time in pulse periods (0: none). [pulses, ≥ 0]
 
     Returns
     -------
@@ -316,7 +391,11 @@ def mdi_qkd_rate(
     .. [1] H.-K. Lo, M. Curty, B. Qi, Phys. Rev. Lett. 108, 130503 (2012), Eq. (1).
     .. [2] X. Ma, M. Razavi, Phys. Rev. A 86, 062319 (2012), Eqs. (A9), (A11),
        (B29)–(B31).
+    .. [3] J. W. Müller, "Dead-time problems", Nucl. Instrum. Methods 112, 47 (1973)
+       (non-paralysable dead time).
     """
+    from qcalc.physics.detectors import dead_time_live_fraction
+
     eta_a, eta_b, p_d, e_d, mu_a, mu_b, f, q = _arrays(
         transmittance_a,
         transmittance_b,
@@ -338,6 +417,8 @@ def mdi_qkd_rate(
         rate = q * (  # Eq. (1) of [1]
             single_pairs * (1 - binary_entropy(e11)) - gain * f * binary_entropy(qber)  # (B31)
         )
+        click = mdi_relay_click_probability(eta_a, eta_b, p_d, mu_a, mu_b)
+        rate = rate * dead_time_live_fraction(click, dead_time_pulses)  # [3]
     return np.asarray(np.where(np.isfinite(rate) & (rate > 0), rate, 0.0), dtype=float)
 
 
@@ -351,6 +432,7 @@ def optimise_mdi_qkd(
     sifting_factor: float = 1.0,
     mean_photon_number_a: float | None = None,
     mean_photon_number_b: float | None = None,
+    dead_time_pulses: npt.ArrayLike = 0.0,
 ) -> tuple[FloatArray, dict[str, FloatArray]]:
     """MDI-QKD rate maximised over the two signal intensities μ_a, μ_b.
 
@@ -374,6 +456,9 @@ def optimise_mdi_qkd(
     mean_photon_number_a, mean_photon_number_b : float, optional
         μ_a or μ_b fixed by the source; only the other (or neither) is searched.
         [photons/pulse, > 0]
+    dead_time_pulses : array_like
+        n_d, the relay's dead time in pulse periods (see :func:`mdi_qkd_rate`).
+        [pulses, ≥ 0]
 
     Returns
     -------
@@ -386,9 +471,15 @@ def optimise_mdi_qkd(
     .. [1] H.-K. Lo, M. Curty, B. Qi, Phys. Rev. Lett. 108, 130503 (2012), Eq. (1).
     """
     arrays = np.broadcast_arrays(
-        *_arrays(transmittance_a, transmittance_b, dark_count_probability, misalignment_error)
+        *_arrays(
+            transmittance_a,
+            transmittance_b,
+            dark_count_probability,
+            misalignment_error,
+            dead_time_pulses,
+        )
     )
-    _validate(*arrays)
+    _validate(*arrays[:4])
     shape = arrays[0].shape
     lo, hi = np.log(MDI_PHOTON_NUMBER_BOUNDS[0]), np.log(MDI_PHOTON_NUMBER_BOUNDS[1])
     fixed = [mean_photon_number_a, mean_photon_number_b]
@@ -401,7 +492,7 @@ def optimise_mdi_qkd(
     best_rate = np.zeros(shape)
     best_log_mu = np.zeros((*shape, 2))
     for index in np.ndindex(shape):
-        eta_a, eta_b, p_d, e_d = (float(a[index]) for a in arrays)
+        eta_a, eta_b, p_d, e_d, n_d = (float(a[index]) for a in arrays)
 
         def rate(
             log_mu: FloatArray,
@@ -409,6 +500,7 @@ def optimise_mdi_qkd(
             eta_b: float = eta_b,
             p_d: float = p_d,
             e_d: float = e_d,
+            n_d: float = n_d,
         ) -> FloatArray:
             return mdi_qkd_rate(
                 eta_a,
@@ -419,6 +511,7 @@ def optimise_mdi_qkd(
                 mean_photon_number_b=np.exp(log_mu[..., 1]),
                 error_correction_efficiency=error_correction_efficiency,
                 sifting_factor=sifting_factor,
+                dead_time_pulses=n_d,
             )
 
         if len(grid) == 1:  # both fixed: nothing to search
@@ -560,6 +653,7 @@ def mdi_finite_key_estimates(
     error_correction_efficiency: npt.ArrayLike = 1.16,
     epsilon_sec: float = 1e-10,
     epsilon_cor: float = 1e-15,
+    dead_time_pulses: npt.ArrayLike = 0.0,
 ) -> dict[str, FloatArray]:
     """Finite-key four-intensity MDI-QKD: every estimate behind the key length.
 
@@ -591,7 +685,9 @@ def mdi_finite_key_estimates(
     N p_x² ν_x² e^{−2ν_x} Y11^L of the (ν_x, ν_x) test data, and n_zz = N p_z² Q_zz.
     The asymptotic value of the same operating point (N → ∞: no fluctuation, no ε
     terms) is p_z²{μ_z² e^{−2μ_z} Y11^L[1 − h(e11^{X,U})] − f Q_zz h(E_zz)} with the
-    expected gains.
+    expected gains. A relay dead time of n_d pulse periods scales every expected gain by
+    the live fraction c_dt = 1/(1 + P̄ n_d), P̄ the click probability
+    (:func:`mdi_relay_click_probability`) averaged over the intensities both ends draw.
 
     Parameters
     ----------
@@ -613,6 +709,8 @@ def mdi_finite_key_estimates(
         f ≥ 1. [unitless]
     epsilon_sec, epsilon_cor : float
         Secrecy and correctness parameters. [unitless, 0..1]
+    dead_time_pulses : array_like
+        n_d = R τ_d, the relay's dead time in pulse periods (0: none). [pulses, ≥ 0]
 
     Returns
     -------
@@ -636,7 +734,11 @@ def mdi_finite_key_estimates(
     .. [2] M. Curty et al., Nat. Commun. 5, 3732 (2014), Methods: the key-length formula
        and the composition of ε_sec.
     .. [3] X. Ma, M. Razavi, Phys. Rev. A 86, 062319 (2012): the channel model.
+    .. [4] J. W. Müller, Nucl. Instrum. Methods 112, 47 (1973) (non-paralysable dead
+       time: every click rate is scaled by the live fraction).
     """
+    from qcalc.physics.detectors import dead_time_live_fraction
+
     eta_a, eta_b, p_d, e_d, pairs = _arrays(
         transmittance_a,
         transmittance_b,
@@ -668,9 +770,15 @@ def mdi_finite_key_estimates(
     if not (0 < epsilon_sec < 1 and 0 < epsilon_cor < 1):
         raise ValueError(f"epsilon_sec={epsilon_sec}, epsilon_cor={epsilon_cor}; expected (0, 1)")
     eps = epsilon_sec / MDI_FAILURE_EVENTS
+    mix = ([mu, 0.0, nu_x, nu_y], [p_z, p_0, p_x, p_y])
+    live = dead_time_live_fraction(  # Eq. of [4]: every gain scaled by c_dt
+        mdi_relay_click_probability(eta_a, eta_b, p_d, mix[0], mix[0], mix[1], mix[1]),
+        dead_time_pulses,
+    )
 
     def x_gain(mu_a: FloatArray | float, mu_b: FloatArray | float) -> tuple[FloatArray, ...]:
-        return x_basis_gain(eta_a, eta_b, p_d, e_d, mu_a, mu_b)
+        gain, wrong = x_basis_gain(eta_a, eta_b, p_d, e_d, mu_a, mu_b)
+        return live * gain, live * wrong
 
     zero = 0.0
     with np.errstate(divide="ignore", invalid="ignore", under="ignore", over="ignore"):
@@ -681,7 +789,7 @@ def mdi_finite_key_estimates(
         q_y0, _ = x_gain(nu_y, zero)
         q_0y, _ = x_gain(zero, nu_y)
         q_00, _ = x_gain(zero, zero)
-        q_zz, wrong_zz = z_basis_gain(eta_a, eta_b, p_d, e_d, mu, mu)
+        q_zz, wrong_zz = (live * g for g in z_basis_gain(eta_a, eta_b, p_d, e_d, mu, mu))
         # The pairs (ν, 0) and (0, ν) are sent equally often and enter only as a sum, so
         # each sum is one bracketed count (√2 narrower than two brackets added).
         observed = {
@@ -797,16 +905,23 @@ def mdi_decoy_key_rate(
     weak_decoy_photon_number: npt.ArrayLike,
     strong_decoy_photon_number: npt.ArrayLike,
     error_correction_efficiency: npt.ArrayLike = 1.16,
+    intensity_probabilities: tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike] | None = None,
+    dead_time_pulses: npt.ArrayLike = 0.0,
 ) -> FloatArray:
-    """Asymptotic four-intensity MDI-QKD: finitely many decoys, efficient basis choice.
+    """Asymptotic four-intensity MDI-QKD: finitely many decoys.
 
     .. math::
-        R = \\mu_z^2 e^{-2\\mu_z} Y_{11}^L [1 - h(e_{11}^{X,U})] - f Q_{zz} h(E_{zz})
+        R = c_\\mathrm{dt}\\, p_z^2 \\{\\mu_z^2 e^{-2\\mu_z} Y_{11}^L [1 - h(e_{11}^{X,U})]
+            - f Q_{zz} h(E_{zz})\\}
 
     with Y11^L and e11^{X,U} the decoy bounds of :func:`mdi_finite_key_estimates` from
-    the expected gains of the vacuum, ν_x and ν_y pulses (no fluctuation), and the key
-    basis chosen with probability → 1: the N → ∞ limit of that function divided by p_z².
-    Below the infinite-decoy :func:`mdi_qkd_rate` at the same μ_z, since Y11^L ≤ Y11.
+    the expected gains of the vacuum, ν_x and ν_y pulses (no fluctuation): the N → ∞
+    limit of that function. Key comes from the pulse pairs both ends send as Z signals,
+    a share p_z² [1]; without ``intensity_probabilities`` the key basis is chosen with
+    probability p_z → 1 (the efficient choice of [2]; decoys a vanishing share). Below
+    the infinite-decoy :func:`mdi_qkd_rate` at the same μ_z, since Y11^L ≤ Y11. c_dt is
+    the relay's dead-time live fraction (see :func:`mdi_finite_key_estimates`; with
+    p_z → 1, P at the signals).
 
     Parameters
     ----------
@@ -822,6 +937,11 @@ def mdi_decoy_key_rate(
         ν_x < ν_y. [photons/pulse, > 0]
     error_correction_efficiency : array_like
         f ≥ 1. [unitless]
+    intensity_probabilities : (array_like, array_like, array_like), optional
+        (p_z, p_0, p_x) of both ends (p_y = 1 − p_z − p_0 − p_x > 0); ``None``: p_z → 1.
+        [unitless]
+    dead_time_pulses : array_like
+        n_d = R τ_d, the relay's dead time in pulse periods (0: none). [pulses, ≥ 0]
 
     Returns
     -------
@@ -833,7 +953,37 @@ def mdi_decoy_key_rate(
     .. [1] Y.-H. Zhou, Z.-W. Yu, X.-B. Wang, Phys. Rev. A 93, 042324 (2016).
     .. [2] H.-K. Lo, M. Curty, B. Qi, Phys. Rev. Lett. 108, 130503 (2012), Eq. (1).
     """
+    if intensity_probabilities is not None:
+        p_z, p_0, p_x = intensity_probabilities
+        out = mdi_finite_key_estimates(
+            transmittance_a,
+            transmittance_b,
+            dark_count_probability,
+            misalignment_error,
+            1.0,
+            signal_photon_number=signal_photon_number,
+            weak_decoy_photon_number=weak_decoy_photon_number,
+            strong_decoy_photon_number=strong_decoy_photon_number,
+            signal_probability=p_z,
+            vacuum_probability=p_0,
+            weak_decoy_probability=p_x,
+            error_correction_efficiency=error_correction_efficiency,
+            dead_time_pulses=dead_time_pulses,
+        )
+        return np.asarray(out["asymptotic_bits_per_pulse_pair"], dtype=float)
+    from qcalc.physics.detectors import dead_time_live_fraction
+
     share = 0.25  # any valid probabilities: the N → ∞ key depends on them only via p_z²
+    live = dead_time_live_fraction(
+        mdi_relay_click_probability(
+            transmittance_a,
+            transmittance_b,
+            dark_count_probability,
+            signal_photon_number,
+            signal_photon_number,
+        ),
+        dead_time_pulses,
+    )
     out = mdi_finite_key_estimates(
         transmittance_a,
         transmittance_b,
@@ -848,7 +998,7 @@ def mdi_decoy_key_rate(
         weak_decoy_probability=share,
         error_correction_efficiency=error_correction_efficiency,
     )
-    return np.asarray(out["asymptotic_bits_per_pulse_pair"] / share**2, dtype=float)
+    return np.asarray(live * out["asymptotic_bits_per_pulse_pair"] / share**2, dtype=float)
 
 
 def _finite_operating_point(
@@ -888,6 +1038,7 @@ def optimise_mdi_finite_key(
     error_correction_efficiency: npt.ArrayLike = 1.16,
     epsilon_sec: float = 1e-10,
     epsilon_cor: float = 1e-15,
+    dead_time_pulses: npt.ArrayLike = 0.0,
 ) -> tuple[FloatArray, FloatArray, dict[str, FloatArray]]:
     """Four-intensity finite-key MDI-QKD maximised over its operating point.
 
@@ -916,6 +1067,8 @@ def optimise_mdi_finite_key(
         f ≥ 1. [unitless]
     epsilon_sec, epsilon_cor : float
         Security parameters. [unitless, 0..1]
+    dead_time_pulses : array_like
+        n_d, the relay's dead time in pulse periods. [pulses, ≥ 0]
 
     Returns
     -------
@@ -938,6 +1091,7 @@ def optimise_mdi_finite_key(
             misalignment_error,
             block_size_pulse_pairs,
             error_correction_efficiency,
+            dead_time_pulses,
         )
     )
     _validate(*arrays[:4])
@@ -973,7 +1127,7 @@ def optimise_mdi_finite_key(
         return out
 
     for index in np.ndindex(shape):
-        eta_a, eta_b, p_d, e_d, pairs, f = (float(a[index]) for a in arrays)
+        eta_a, eta_b, p_d, e_d, pairs, f, n_d = (float(a[index]) for a in arrays)
 
         def rate(
             x: FloatArray,
@@ -983,6 +1137,7 @@ def optimise_mdi_finite_key(
             e_d: float = e_d,
             pairs: float = pairs,
             f: float = f,
+            n_d: float = n_d,
         ) -> FloatArray:
             return mdi_finite_key_rate(
                 eta_a,
@@ -994,6 +1149,7 @@ def optimise_mdi_finite_key(
                 error_correction_efficiency=f,
                 epsilon_sec=epsilon_sec,
                 epsilon_cor=epsilon_cor,
+                dead_time_pulses=n_d,
             )[0]
 
         best_rate[index], x_best = maximise_from_grid(rate, grid, bounds, method="Nelder-Mead")
@@ -1009,6 +1165,7 @@ def optimise_mdi_finite_key(
                 error_correction_efficiency=f,
                 epsilon_sec=epsilon_sec,
                 epsilon_cor=epsilon_cor,
+                dead_time_pulses=n_d,
             )[1]
         )
     point = _finite_operating_point(best_x, fixed)
@@ -1028,6 +1185,8 @@ def optimise_mdi_decoy_key(
     weak_decoy_photon_number: float,
     strong_decoy_photon_number: float,
     error_correction_efficiency: npt.ArrayLike = 1.16,
+    intensity_probabilities: tuple[float, float, float] | None = None,
+    dead_time_pulses: npt.ArrayLike = 0.0,
 ) -> tuple[FloatArray, FloatArray]:
     """:func:`mdi_decoy_key_rate` maximised over the signal μ_z (decoys fixed).
 
@@ -1047,6 +1206,10 @@ def optimise_mdi_decoy_key(
         ν_x < ν_y. [photons/pulse]
     error_correction_efficiency : array_like
         f ≥ 1. [unitless]
+    intensity_probabilities : (float, float, float), optional
+        (p_z, p_0, p_x), see :func:`mdi_decoy_key_rate`. [unitless]
+    dead_time_pulses : array_like
+        n_d, the relay's dead time in pulse periods. [pulses, ≥ 0]
 
     Returns
     -------
@@ -1064,6 +1227,7 @@ def optimise_mdi_decoy_key(
             dark_count_probability,
             misalignment_error,
             error_correction_efficiency,
+            dead_time_pulses,
         )
     )
     _validate(*arrays[:4])
@@ -1072,7 +1236,7 @@ def optimise_mdi_decoy_key(
     grid = np.linspace(lo, hi, 15)[:, None]
     best_rate, best_log_mu = np.zeros(shape), np.zeros(shape)
     for index in np.ndindex(shape):
-        eta_a, eta_b, p_d, e_d, f = (float(a[index]) for a in arrays)
+        eta_a, eta_b, p_d, e_d, f, n_d = (float(a[index]) for a in arrays)
 
         def rate(
             log_mu: FloatArray,
@@ -1081,6 +1245,7 @@ def optimise_mdi_decoy_key(
             p_d: float = p_d,
             e_d: float = e_d,
             f: float = f,
+            n_d: float = n_d,
         ) -> FloatArray:
             return mdi_decoy_key_rate(
                 eta_a,
@@ -1091,6 +1256,8 @@ def optimise_mdi_decoy_key(
                 weak_decoy_photon_number=weak_decoy_photon_number,
                 strong_decoy_photon_number=strong_decoy_photon_number,
                 error_correction_efficiency=f,
+                intensity_probabilities=intensity_probabilities,
+                dead_time_pulses=n_d,
             )
 
         best_rate[index], x = maximise_from_grid(rate, grid, ((lo, hi),))

@@ -89,6 +89,56 @@ def phase_noise_misalignment(phase_noise_rad: npt.ArrayLike) -> FloatArray:
     return np.asarray(-0.5 * np.expm1(-(sigma**2) / 2.0), dtype=float)
 
 
+def sns_click_probability(
+    transmittance: npt.ArrayLike,
+    dark_count_probability: npt.ArrayLike,
+    mean_photon_number: npt.ArrayLike,
+    sending_probability: npt.ArrayLike,
+) -> FloatArray:
+    """Probability that either of the relay's two detectors clicks in a Z window.
+
+    .. math::
+        P = 1 - (1-p_d)^2\\left[(1-\\epsilon)^2 + 2\\epsilon(1-\\epsilon)e^{-\\eta_s\\mu}
+            + \\epsilon^2 e^{-2\\eta_s\\mu}\\right],\\qquad \\eta_s = \\sqrt{\\eta}
+
+    Each party sends a phase-randomised pulse of intensity μ with probability ε; the
+    beam splitter conserves photon number, so whatever the relative phase the detected
+    photons are Poisson with mean η_sμ per pulse sent, and a dark count (p_d per
+    detector) is a click too. X windows are a vanishing share in the asymptotic protocol.
+    This is the P of the dead-time live fraction
+    (:func:`qcalc.physics.detectors.dead_time_live_fraction`).
+
+    Parameters
+    ----------
+    transmittance : array_like
+        η, total transmittance including the relay's detection efficiency; each arm √η.
+        [unitless, 0..1]
+    dark_count_probability : array_like
+        p_d per window of each of the two detectors. [unitless, 0..1]
+    mean_photon_number : array_like
+        μ of a sent Z pulse. [photons/pulse, > 0]
+    sending_probability : array_like
+        ε. [unitless, 0..1]
+
+    Returns
+    -------
+    numpy.ndarray
+        P per window. [unitless, 0..1]
+
+    References
+    ----------
+    .. [1] M. Lucamarini et al., Nature 557, 400 (2018), Methods (detection model).
+    .. [2] X.-B. Wang, Z.-W. Yu, X.-L. Hu, Phys. Rev. A 98, 062323 (2018) (Z windows).
+    """
+    eta_s = np.sqrt(np.asarray(transmittance, dtype=float))
+    p_d = np.asarray(dark_count_probability, dtype=float)
+    mu = np.asarray(mean_photon_number, dtype=float)
+    eps = np.asarray(sending_probability, dtype=float)
+    none = (1 - eps) ** 2 + 2 * eps * (1 - eps) * np.exp(-eta_s * mu)
+    none = none + eps**2 * np.exp(-2 * eta_s * mu)
+    return np.asarray(np.clip(1 - (1 - p_d) ** 2 * none, 0.0, 1.0), dtype=float)
+
+
 def sns_tf_qkd_rate(
     transmittance: npt.ArrayLike,
     dark_count_probability: npt.ArrayLike,
@@ -98,11 +148,12 @@ def sns_tf_qkd_rate(
     sending_probability: npt.ArrayLike = 0.2,
     error_correction_efficiency: npt.ArrayLike = 1.16,
     sifting_factor: npt.ArrayLike = 1.0,
+    dead_time_pulses: npt.ArrayLike = 0.0,
 ) -> FloatArray:
     """Asymptotic key rate of sending-or-not-sending twin-field QKD (relay at midpoint).
 
     .. math::
-        R = q\\,\\{2\\epsilon(1-\\epsilon)\\mu e^{-\\mu} s_1 [1 - h(e_1^{ph})]
+        R = c_\\mathrm{dt}\\, q\\,\\{2\\epsilon(1-\\epsilon)\\mu e^{-\\mu} s_1 [1 - h(e_1^{ph})]
               - f\\, S_Z\\, h(E_Z)\\}
 
     with arm transmittance η_s = √η, s_1 = (1−p_d)[η_s + 2p_d(1−η_s)],
@@ -115,7 +166,9 @@ def sns_tf_qkd_rate(
         P_{11} = 2(1-p_d)e^{-\\eta_s\\mu}[I_0(\\eta_s\\mu) - (1-p_d)e^{-\\eta_s\\mu}]
 
     S_Z = (1−ε)²P00 + 2ε(1−ε)P10 + ε²P11 and E_Z S_Z = (1−ε)²P00 + ε²P11
-    (both or neither sending is a bit error).
+    (both or neither sending is a bit error). c_dt = 1/(1 + P n_d) is the live fraction of
+    a relay that any click blinds for n_d windows (P from :func:`sns_click_probability`):
+    it scales every count alike, so R, linear in the counts, takes the factor.
 
     Parameters
     ----------
@@ -137,6 +190,8 @@ def sns_tf_qkd_rate(
     sifting_factor : array_like
         q, fraction of windows where both chose Z; 1 in the asymptotic limit of [1].
         [unitless, 0..1]
+    dead_time_pulses : array_like
+        n_d = R τ_d, the relay's dead time in pulse periods (0: none). [pulses, ≥ 0]
 
     Returns
     -------
@@ -161,8 +216,12 @@ def sns_tf_qkd_rate(
     .. [1] X.-B. Wang, Z.-W. Yu, X.-L. Hu, Phys. Rev. A 98, 062323 (2018), key-rate
        formula of Sec. II (untagged single-photon counts, phase error from X windows).
     .. [2] M. Lucamarini et al., Nature 557, 400 (2018), Methods (detection model).
+    .. [3] J. W. Müller, Nucl. Instrum. Methods 112, 47 (1973) (non-paralysable dead
+       time).
     """
     from scipy.special import i0e
+
+    from qcalc.physics.detectors import dead_time_live_fraction
 
     eta = np.asarray(transmittance, dtype=float)
     p_d = np.asarray(dark_count_probability, dtype=float)
@@ -200,6 +259,8 @@ def sns_tf_qkd_rate(
         qber = np.where(gain > 0, wrong / np.where(gain > 0, gain, 1.0), 0.5)
         untagged = sent_one * mu * np.exp(-mu) * s1
         rate = q * (untagged * (1 - binary_entropy(e1)) - f * gain * binary_entropy(qber))
+        click = sns_click_probability(eta, p_d, mu, eps)
+        rate = rate * dead_time_live_fraction(click, dead_time_pulses)  # [3]
     return np.asarray(np.where(np.isfinite(rate) & (rate > 0), rate, 0.0), dtype=float)
 
 
@@ -210,13 +271,15 @@ def optimise_sns_tf_qkd(
     *,
     error_correction_efficiency: float = 1.16,
     sifting_factor: float = 1.0,
+    mean_photon_number: npt.ArrayLike | None = None,
+    dead_time_pulses: npt.ArrayLike = 0.0,
 ) -> tuple[FloatArray, dict[str, FloatArray]]:
     """SNS twin-field rate maximised over μ and the sending probability ε.
 
     .. math:: R^* = \\max_{\\mu \\in [10^{-3}, 1.5],\\ \\epsilon \\in [10^{-6}, 0.5]} R(\\mu, \\epsilon)
 
     A vectorised 20 × 20 logarithmic grid seeds a bounded L-BFGS-B search (scipy) per
-    point. ε reaches down to 1e-6: at large e_d the key needs a nearly error-free Z
+    point; with ``mean_photon_number`` given (the source's μ) only ε is searched. ε reaches down to 1e-6: at large e_d the key needs a nearly error-free Z
     basis (E_Z ≈ ε), so the best sending probability is tiny (how [1] keeps key at
     e_d = 45 %).
 
@@ -232,6 +295,11 @@ def optimise_sns_tf_qkd(
         f ≥ 1. [unitless]
     sifting_factor : float
         q. [unitless, 0..1]
+    mean_photon_number : array_like, optional
+        μ fixed by the sources; ``None`` searches it. [photons/pulse, > 0]
+    dead_time_pulses : array_like
+        n_d, the relay's dead time in pulse periods (see :func:`sns_tf_qkd_rate`).
+        [pulses, ≥ 0]
 
     Returns
     -------
@@ -243,10 +311,15 @@ def optimise_sns_tf_qkd(
     ----------
     .. [1] X.-B. Wang, Z.-W. Yu, X.-L. Hu, Phys. Rev. A 98, 062323 (2018).
     """
+    fixed = mean_photon_number is not None
+    if fixed and np.any(np.asarray(mean_photon_number, dtype=float) <= 0):
+        raise ValueError(f"mean_photon_number is {mean_photon_number!r}; expected > 0")
     arrays = np.broadcast_arrays(
         np.asarray(transmittance, dtype=float),
         np.asarray(dark_count_probability, dtype=float),
         np.asarray(misalignment_error, dtype=float),
+        np.asarray(dead_time_pulses, dtype=float),
+        np.asarray(mean_photon_number if fixed else 1.0, dtype=float),
     )
     shape = arrays[0].shape
     bounds = (
@@ -254,13 +327,17 @@ def optimise_sns_tf_qkd(
         (float(np.log(_SENDING_BOUNDS[0])), float(np.log(_SENDING_BOUNDS[1]))),
     )
     axes = [np.linspace(low, high, 20) for low, high in bounds]
-    grid = np.stack(np.meshgrid(axes[0], axes[1], indexing="ij"), axis=-1).reshape(-1, 2)
     best_rate = np.zeros(shape)
     best_x = np.zeros((*shape, 2))
     for index in np.ndindex(shape):
-        eta, p_d, e_d = (float(a[index]) for a in arrays)
+        eta, p_d, e_d, n_d, mu = (float(a[index]) for a in arrays)
+        box = ((np.log(mu),) * 2, bounds[1]) if fixed else bounds
+        first = np.array([np.log(mu)]) if fixed else axes[0]
+        grid = np.stack(np.meshgrid(first, axes[1], indexing="ij"), axis=-1).reshape(-1, 2)
 
-        def rate(x: FloatArray, eta: float = eta, p_d: float = p_d, e_d: float = e_d) -> FloatArray:
+        def rate(
+            x: FloatArray, eta: float = eta, p_d: float = p_d, e_d: float = e_d, n_d: float = n_d
+        ) -> FloatArray:
             return sns_tf_qkd_rate(
                 eta,
                 p_d,
@@ -269,9 +346,10 @@ def optimise_sns_tf_qkd(
                 sending_probability=np.exp(x[..., 1]),
                 error_correction_efficiency=error_correction_efficiency,
                 sifting_factor=sifting_factor,
+                dead_time_pulses=n_d,
             )
 
-        best_rate[index], best_x[index] = maximise_from_grid(rate, grid, bounds)
+        best_rate[index], best_x[index] = maximise_from_grid(rate, grid, box)
     return np.asarray(best_rate, dtype=float), {
         "mean_photon_number": np.asarray(np.exp(best_x[..., 0]), dtype=float),
         "sending_probability": np.asarray(np.exp(best_x[..., 1]), dtype=float),
