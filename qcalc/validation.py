@@ -17,6 +17,7 @@ Nelder–Mead optimisations) about 1 s.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 import time
@@ -664,6 +665,10 @@ def _li2021(segments: int, cutoff: float, which: str) -> float:
     return float(werner_parameter(stats.fidelity))
 
 
+def _boaron_key_bps(km: str) -> float:
+    return _float(_demand("boaron-2018-421km", f"key-{km}km").key_rate_bps)
+
+
 # -- device-independent key
 
 
@@ -955,7 +960,7 @@ CASES: tuple[Case, ...] = (
             "bit/s",
             Source("A. Boaron et al.", "Phys. Rev. Lett.", "121", "190502", 2018, "Table I"),
             published,
-            (lambda km=km: _float(_demand("boaron-2018-421km", f"key-{km}km").key_rate_bps)),
+            functools.partial(_boaron_key_bps, km),
             Tolerance("factor", 2.0),
             reason=reason,
             note="assumed: detector efficiency 20 %, background yield 8e-11 (fitted to the "
@@ -1414,7 +1419,7 @@ CASES: tuple[Case, ...] = (
                 "BoxiLi/repeater-cut-off-optimization, commit c9245ed)",
             ),
             value,
-            (lambda m=m, c=c, what=what: _li2021(m, c, what)),
+            functools.partial(_li2021, m, c, what),
             _rel(1e-8),  # the reference values are quoted to 8–10 figures
         )
         for m, c, p, a, w0, t, what, value in (

@@ -12,7 +12,6 @@ from conftest import MINIMAL, SCENARIOS
 from qcalc.cli import app
 from qcalc.errors import ScenarioError
 from qcalc.evaluate import evaluate_scenario
-from qcalc.protocols.repeater import two_segment_waiting_time
 from qcalc.scenario import parse_scenario
 
 
