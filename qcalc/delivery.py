@@ -32,7 +32,6 @@ from qcalc.linkbudget import (
     Step,
     detector_yield,
     fmt_value,
-    link_budget,
 )
 from qcalc.physics.detectors import combined_misalignment_error
 from qcalc.physics.fibre import loss_db_from_transmittance
@@ -55,6 +54,11 @@ ATTEMPT_PREPARATION_S = 1e-6
 #: Largest time grid of one exact chain evaluation; longer chains are coarse-grained in
 #: time (:func:`qcalc.protocols.chain.chain_statistics`). [points]
 CHAIN_MAX_POINTS = 2**15
+
+#: Below this success probability per attempt an elementary link delivers no pair in
+#: any time that means something (more than 1e100 attempts): the chain is not
+#: evaluated and its rate is 0 with the reason. [unitless]
+SMALLEST_CHAIN_PROBABILITY = 1e-100
 
 
 @dataclass(frozen=True)
@@ -268,7 +272,68 @@ def _heralded_segment(scenario: Scenario, budget: LinkBudget) -> Segment:
     indistinguishability. Without a heralding detector the station is ideal (efficiency
     1, no dark counts) and the memories' efficiency stands for all of emission,
     collection and detection; the segment says so in a note.
+
+    Hops with equal parameters (link, memories, channel) share one computation: a chain of
+    10⁴ equal hops computes one heralded link.
     """
+    from qcalc.network import parameter_key, remember
+
+    link = budget.link
+    a, b = (scenario.nodes[n] for n in link.ends)
+    assert a.memory is not None and b.memory is not None
+    try:
+        efficiencies = (parameter_key(a.memory.efficiency), parameter_key(b.memory.efficiency))
+    except TypeError:
+        efficiencies = None
+    known = None if efficiencies is None else _HERALDED_SEGMENTS.get((id(budget), efficiencies))
+    if known is not None and known[0] is budget:
+        return known[1]  # the same hop met again (a lever moving another parameter)
+    inputs = (
+        a.memory.efficiency,
+        b.memory.efficiency,
+        budget.channel_loss_db,
+        budget.background_yield,
+        budget.length_km,
+    )
+    try:
+        key = (parameter_key(link, ("name", "ends")), *map(parameter_key, inputs))
+    except TypeError:
+        key = None
+    shared = None if key is None else _SHARED_HERALDED.get(key)
+    if shared is None:
+        shared = _heralded_link(link, *inputs)
+        if key is not None:
+            remember(_SHARED_HERALDED, key, shared)
+    p, attempt_s, fidelity = shared
+    notes: tuple[str, ...] = ()
+    if link.heralding_detector is None:
+        notes = (
+            f"link {link.name}: no heralding_detector, so the heralding station's detectors "
+            "are ideal (no dark counts; the memories' efficiency includes detection)",
+        )
+    segment = Segment("heralded", link.ends, p, attempt_s, fidelity, notes=notes)
+    if efficiencies is not None:
+        remember(_HERALDED_SEGMENTS, (id(budget), efficiencies), (budget, segment))
+    return segment
+
+
+#: (p, τ, F) of a heralded link by its parameters (:func:`_heralded_segment`).
+_SHARED_HERALDED: dict[Any, tuple[Any, Any, Any]] = {}
+#: Heralded segments by (hop budget, memory efficiencies at its ends).
+_HERALDED_SEGMENTS: dict[Any, tuple[LinkBudget, Segment]] = {}
+
+
+def _heralded_link(
+    link: Any,
+    efficiency_a: Any,
+    efficiency_b: Any,
+    channel_loss_db: Any,
+    background_yield: Any,
+    length_km: Any,
+) -> tuple[Any, Any, Any]:
+    """Success probability per attempt, attempt time [s] and fidelity of a heralded link
+    (:func:`_heralded_segment`) from its memories' efficiencies [unitless], its channel
+    loss [dB], the background light at its station [per window] and its length [km]."""
     from qcalc.protocols.entanglement import (
         double_click_link,
         heralding_attempt_time_s,
@@ -277,23 +342,14 @@ def _heralded_segment(scenario: Scenario, budget: LinkBudget) -> Segment:
         station_dark_count_probability,
     )
 
-    link = budget.link
-    a, b = (scenario.nodes[n] for n in link.ends)
-    assert a.memory is not None and b.memory is not None
     # Each arm is half the hop's channel; the memory efficiency folds in emission and
     # collection (and detection, when the link names no heralding detector).
-    half = np.power(10.0, -np.asarray(budget.channel_loss_db, dtype=float) / 20.0)
-    eta_a = half * np.asarray(a.memory.efficiency, dtype=float)
-    eta_b = half * np.asarray(b.memory.efficiency, dtype=float)
+    half = np.power(10.0, -np.asarray(channel_loss_db, dtype=float) / 20.0)
+    eta_a = half * np.asarray(efficiency_a, dtype=float)
+    eta_b = half * np.asarray(efficiency_b, dtype=float)
     station = link.heralding_detector
-    notes: tuple[str, ...] = ()
-    if station is None:
-        notes = (
-            f"link {link.name}: no heralding_detector, so the heralding station's detectors "
-            "are ideal (no dark counts; the memories' efficiency includes detection)",
-        )
     station_yield = np.clip(
-        (0.0 if station is None else _yield(station)) + budget.background_yield, 0.0, 1.0
+        (0.0 if station is None else _yield(station)) + background_yield, 0.0, 1.0
     )
     noise = {
         "detector_efficiency": 1.0 if station is None else station.efficiency,
@@ -304,11 +360,10 @@ def _heralded_segment(scenario: Scenario, budget: LinkBudget) -> Segment:
         herald = single_click_link(link.bright_state_population, eta_a, eta_b, **noise)
     else:
         herald = double_click_link(eta_a, eta_b, **noise)
-    length_km = budget.length_km
     p = multiplexed_success_probability(herald.success_probability, link.memory_modes)
     fidelity = _werner_with_error(herald.fidelity, link.misalignment_error)
     attempt_s = heralding_attempt_time_s(length_km, preparation_time_s=ATTEMPT_PREPARATION_S)
-    return Segment("heralded", link.ends, p, attempt_s, fidelity, notes=notes)
+    return p, attempt_s, fidelity
 
 
 def _measured_segment(budget: LinkBudget) -> Segment | str:
@@ -336,6 +391,8 @@ def build_segments(
     scenario: Scenario, route: tuple[str, ...], hops: tuple[LinkBudget, ...]
 ) -> tuple[list[Segment], str]:
     """Cut ``route`` into elementary segments; the reason when it cannot be done."""
+    from qcalc.network import cached_budget
+
     segments: list[Segment] = []
     i = 0
     while i < len(hops):
@@ -349,8 +406,8 @@ def build_segments(
         elif _is_pair_source(nb) and nb.memory is None and i + 1 < len(hops):
             c = route[i + 2]
             budgets = (
-                link_budget(link, scenario, sender=b),
-                link_budget(hops[i + 1].link, scenario, sender=b),
+                cached_budget(link, scenario, b, over_pass=False),
+                cached_budget(hops[i + 1].link, scenario, b, over_pass=False),
             )
             seg = _spdc_segment(scenario, nb, a, c, budgets)
             i += 2
@@ -359,7 +416,7 @@ def build_segments(
             i += 1
         elif len(hops) == 1 and (_is_pair_source(na) or _is_pair_source(nb)):
             src, other = (na, b) if _is_pair_source(na) else (nb, a)
-            budget = link_budget(link, scenario, sender=src.name)
+            budget = cached_budget(link, scenario, src.name, over_pass=False)
             # The photon kept at the source meets only its own detector there.
             local_terms = (
                 ()
@@ -488,9 +545,11 @@ def _deliver(
     out.gate_factor = np.prod(
         np.stack(np.broadcast_arrays(1.0, *(_gate_factor(scenario, n) for n in junctions))), axis=0
     )
-    w = np.prod(
-        np.stack(np.broadcast_arrays(*(werner_parameter(s.fidelity) for s in segments))), axis=0
-    )
+    werner: dict[int, Any] = {}  # segments of one kind share their fidelity array
+    for s in segments:
+        if id(s.fidelity) not in werner:
+            werner[id(s.fidelity)] = werner_parameter(s.fidelity)
+    w = np.prod(np.stack(np.broadcast_arrays(*(werner[id(s.fidelity)] for s in segments))), axis=0)
     out.swapped_fidelity = fidelity_from_werner_parameter(w * out.gate_factor)
     if len(segments) == 1:
         _single_segment(out, segments[0], ends_rate)
@@ -526,15 +585,18 @@ def _merge_link_notes(notes: list[str]) -> list[str]:
     import re
 
     grouped: dict[str, list[str]] = {}
+    seen: dict[str, set[str]] = {}
     order: list[str] = []
     for note in notes:
         match = re.match(r"link (\S+): (.*)$", note, re.S)
         key, name = (match.group(2), match.group(1)) if match else (note, "")
         if key not in grouped:
             grouped[key] = []
+            seen[key] = set()
             order.append(key)
-        if name and name not in grouped[key]:
+        if name and name not in seen[key]:
             grouped[key].append(name)
+            seen[key].add(name)
     merged = []
     for key in order:
         names = grouped[key]
@@ -553,7 +615,11 @@ def _why_no_chain(
     segments: list[Segment],
 ) -> str:
     """Why the segments cannot make an end-to-end pair, or ``""``."""
-    dead = [s for s in segments if not np.any(np.asarray(s.success_probability) > 0)]
+    alive: dict[int, bool] = {}  # segments of one kind share their probability array
+    for s in segments:
+        if id(s.success_probability) not in alive:
+            alive[id(s.success_probability)] = bool(np.any(np.asarray(s.success_probability) > 0))
+    dead = [s for s in segments if not alive[id(s.success_probability)]]
     if dead:
         return f"link {'-'.join(dead[0].ends)} delivers no pairs (success probability 0)"
     for name in _junctions(route, segments):
@@ -586,17 +652,24 @@ def _chain_copies(
     takes at each memory node: the ``memory_modes`` of the route's heralded links that
     meet there (a repeater attempts on both sides at once)."""
     need = dict.fromkeys((n for n in route if scenario.nodes[n].memory is not None), 0)
+    most: dict[int, int] = {}  # links of one kind share their memory_modes
     for hop in hops:
         if hop.link.elementary_pair_rate_hz is not None:
             modes = 1  # a measured link: one pair held per attempt
         else:
-            modes = int(np.max(np.asarray(hop.link.memory_modes)))
+            if id(hop.link.memory_modes) not in most:
+                most[id(hop.link.memory_modes)] = int(np.max(np.asarray(hop.link.memory_modes)))
+            modes = most[id(hop.link.memory_modes)]
         for end in hop.link.ends:
             if end in need:
                 need[end] += modes
     if not need:
         return 1, need
-    copies = min(_qubits(scenario, n) // max(k, 1) for n, k in need.items())
+    qubits: dict[int, int] = {}  # nodes sharing a memory profile share its qubits
+    for n in need:
+        if id(scenario.nodes[n].memory) not in qubits:
+            qubits[id(scenario.nodes[n].memory)] = _qubits(scenario, n)
+    copies = min(qubits[id(scenario.nodes[n].memory)] // max(k, 1) for n, k in need.items())
     return copies, need
 
 
@@ -658,8 +731,12 @@ def _chain(
     )
     gates = np.stack(np.broadcast_arrays(*(_gate_factor(scenario, n) for n in junctions)))
     nodes = (route[0], *junctions, route[-1])
+    decay: dict[int, Any] = {}  # nodes sharing a memory profile share its decay rate
+    for n in nodes:
+        if id(scenario.nodes[n].memory) not in decay:
+            decay[id(scenario.nodes[n].memory)] = _decay_rate_per_s(scenario, (n,))
     rates = np.stack(
-        np.broadcast_arrays(*(_decay_rate_per_s(scenario, (n,)) for n in nodes))
+        np.broadcast_arrays(*(decay[id(scenario.nodes[n].memory)] for n in nodes))
     ).astype(float)
     cutoff_s = _cutoff_s(scenario, out.memory_nodes)
     shape = np.broadcast_shapes(
@@ -744,8 +821,30 @@ def _chain_statistics(inputs: ChainInputs) -> Any:
     levers revisit the same chains."""
     from dataclasses import replace
 
-    from qcalc.protocols.chain import chain_statistics
+    from qcalc.protocols.chain import ChainStatistics, chain_statistics
 
+    p_min = min(inputs.success_probability)
+    a_min = min(inputs.swap_probability, default=1.0)
+    if p_min < SMALLEST_CHAIN_PROBABILITY or a_min <= 0.0:
+        # No pair in any time that means something (a 15,000 km segment: p ≈ 1e-300), or
+        # a swap that never succeeds: the rate is 0 with the reason, not evaluated.
+        what = (
+            f"a swap succeeds with probability {a_min:g}"
+            if a_min <= 0.0
+            else f"an elementary link succeeds with probability {p_min:.3g} per attempt"
+        )
+        return ChainStatistics(
+            segments=len(inputs.success_probability),
+            attempts_per_step=1,
+            walsh=np.zeros((4, 1)),
+            mean_attempts=math.inf,
+            dropped_mass=1.0,
+            bell_weights=np.full(4, 0.25),
+            fidelity=0.25,
+            noise=inputs.noise,
+            method="not evaluated",
+            reason=f"{what}: the chain never delivers a pair (rate 0)",
+        )
     stats = chain_statistics(**inputs.as_kwargs(), max_points=CHAIN_MAX_POINTS)
     if not stats.reason and not (
         math.isfinite(stats.mean_attempts) and math.isfinite(stats.fidelity)
@@ -1019,13 +1118,20 @@ def _decay_rate_per_s(scenario: Scenario, nodes: tuple[str, ...]) -> Any:
 
 
 def _steps(out: Delivery) -> list[Step]:
+    # Segments of one kind of hop share their numbers (the same arrays): format them once.
+    shown: dict[tuple[int, int, int], tuple[tuple[tuple[str, str], ...], str]] = {}
+
+    def numbers(s: Segment) -> tuple[tuple[tuple[str, str], ...], str]:
+        key = (id(s.success_probability), id(s.attempt_time_s), id(s.fidelity))
+        if key not in shown:
+            shown[key] = (
+                (("p", fmt_value(s.success_probability)), ("τ", fmt_value(s.attempt_time_s, "s"))),
+                f"{fmt_value(s.rate_hz, 'Hz')} at fidelity {fmt_value(s.fidelity)}",
+            )
+        return shown[key]
+
     steps = [
-        Step(
-            f"elementary link {'-'.join(s.ends)} ({s.kind})",
-            "rate = p / τ",
-            (("p", fmt_value(s.success_probability)), ("τ", fmt_value(s.attempt_time_s, "s"))),
-            f"{fmt_value(s.rate_hz, 'Hz')} at fidelity {fmt_value(s.fidelity)}",
-        )
+        Step(f"elementary link {'-'.join(s.ends)} ({s.kind})", "rate = p / τ", *numbers(s))
         for s in out.segments
     ]
     m = len(out.segments)

@@ -6,6 +6,7 @@ here broadcasts over numpy arrays, so ``qcalc sweep`` evaluates a whole grid in 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -839,6 +840,10 @@ def _best(rates: list[ProtocolRate]) -> ProtocolRate | None:
     return max(rates, key=lambda r: float(np.max(np.asarray(r.key_rate_bps))))
 
 
+#: Rates of a kind of hop, computed once with a stand-in scope (:func:`hop_key_rates`).
+_SHARED_HOP_RATES: dict[Any, Any] = {}
+
+
 def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
     """Key of every hop on its own (a trusted-relay chain) and its bottleneck.
 
@@ -856,6 +861,19 @@ def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
     if any(not scenario.nodes[n].trusted for n in result.intermediates):
         result.hop_rates = tuple(None for _ in result.hops)
         return
+    from qcalc.network import STAND_IN, Shared, parameter_key, remember
+
+    # Hops of one kind (equal source, detector, channel and demand) have equal rates: a
+    # 10⁴-hop chain runs the key optimisation once per kind, and puts each hop's name in.
+    stand_in = f"{STAND_IN}scope{STAND_IN}"
+    try:
+        demand_key = parameter_key(result.demand, ("path",))
+    except TypeError:
+        demand_key = None
+    # Budgets of one kind hold the same loss arrays: their transmittances, once; and the
+    # hops of one kind (same objects at both ends, same loss arrays), their key, once.
+    channels: dict[tuple[tuple[int, bool], ...], tuple[Any, Any, Any, Any]] = {}
+    kinds: dict[tuple[Any, ...], Any] = {}
     best_rates: list[ProtocolRate | None] = []
     for budget in result.hops:
         if budget.measured_only:
@@ -868,21 +886,85 @@ def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
         sender = scenario.nodes[budget.sender]
         receiver = scenario.nodes[budget.receiver]
         scope = f"hop {budget.sender}→{budget.receiver}"
-        rates, notes = prepare_measure_rates(
+        losses = tuple((id(t.loss_db), t.receiver) for t in budget.terms)
+        channel = channels.get(losses)
+        if channel is None:
+            transmittance, channel_transmittance = (
+                budget.transmittance,
+                budget.channel_transmittance,
+            )
+            try:
+                channel_keys = (parameter_key(transmittance), parameter_key(channel_transmittance))
+            except TypeError:
+                channel_keys = None
+            channel = channels[losses] = (
+                transmittance,
+                channel_transmittance,
+                channel_keys,
+                budget,
+            )
+        inputs = (
             sender.source,
             receiver.detector,
-            budget.transmittance,
-            budget.channel_transmittance,
+            channel[0],
+            channel[1],
             budget.link.misalignment_error,
-            result.demand,
-            scope,
-            result.steps,
-            budget.background_yield,
-            budget.extra.get("pass_duration_s") if budget.pass_time_s is not None else None,
         )
-        result.notes.extend(notes)
-        rates = over_pass(rates, [budget], result)
-        best_rates.append(_best(rates))
+        known = None
+        if demand_key is not None and channel[2] is not None and budget.pass_time_s is None:
+            try:
+                background_key = parameter_key(budget.background_yield)
+            except TypeError:
+                background_key = None
+            # The objects named by id are held by the scenario and the hops' budgets.
+            kind = (*map(id, inputs), losses, background_key)
+            known = kinds.get(kind)
+            if known is None and background_key is not None:
+                try:
+                    key = (
+                        parameter_key(sender.source),
+                        parameter_key(receiver.detector),
+                        *channel[2],
+                        parameter_key(budget.link.misalignment_error),
+                        background_key,
+                        demand_key,
+                    )
+                except TypeError:
+                    key = None
+                if key is not None:
+                    known = _SHARED_HOP_RATES.get(key)
+                    if known is None:
+                        steps: list[Step] = []
+                        computed, notes = prepare_measure_rates(
+                            *inputs, result.demand, stand_in, steps, budget.background_yield
+                        )
+                        best = _best(computed)
+                        known = remember(
+                            _SHARED_HOP_RATES,
+                            key,
+                            (Shared.of((computed, notes, steps)), Shared.of((best, notes, steps))),
+                        )
+                    kinds[kind] = known
+        if known is None:
+            rates, notes = prepare_measure_rates(
+                *inputs,
+                result.demand,
+                scope,
+                result.steps,
+                budget.background_yield,
+                budget.extra.get("pass_duration_s") if budget.pass_time_s is not None else None,
+            )
+            result.notes.extend(notes)
+            rates = over_pass(rates, [budget], result)
+            best_rates.append(_best(rates))
+        else:
+            # One hop needs all its rows (they are the end-to-end ones); a chain, the best.
+            every, best_only = known
+            named = (every if len(result.hops) == 1 else best_only).named(((stand_in, scope),))
+            result.steps.extend(named[2])
+            result.notes.extend(named[1])
+            rates = list(named[0]) if len(result.hops) == 1 else []
+            best_rates.append(_best(rates) if len(result.hops) == 1 else named[0])
         if len(result.hops) == 1:
             # One hop is the whole route: its rates are the end-to-end ones too.
             result.end_to_end = tuple(replace(r, scope="end to end") for r in rates)
@@ -893,8 +975,13 @@ def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
                     )
     result.hop_rates = tuple(best_rates)
     if result.hops and all(r is not None for r in best_rates):
-        keys = [np.asarray(r.key_rate_bps) for r in best_rates if r is not None]
-        result.limiting_hop = int(np.argmin([float(np.min(k)) for k in keys]))
+        least: dict[int, float] = {}  # hops of one kind share their key array
+        for hop_rate in best_rates:
+            if hop_rate is not None and id(hop_rate.key_rate_bps) not in least:
+                least[id(hop_rate.key_rate_bps)] = float(np.min(hop_rate.key_rate_bps))
+        result.limiting_hop = int(
+            np.argmin([least[id(h.key_rate_bps)] for h in best_rates if h is not None])
+        )
 
 
 #: Threshold detectors in an MDI-QKD relay (two per output of the Bell-state analyser)
@@ -1570,14 +1657,33 @@ def entanglement_bounds(result: DemandResult, delivery: Any) -> EntanglementBoun
     .. [2] S. Pirandola, R. Laurenza, C. Ottaviani, L. Banchi, Nat. Commun. 8, 15043
        (2017), Eq. (1).
     """
-    path = result.path
+    position: dict[str, int] = {}
+    for i, name in enumerate(result.path):
+        position.setdefault(name, i)  # path.index: the first place a node appears
     uses: list[float] = []
     cuts: list[Any] = []
     kinds: list[str] = []
     unbounded = 0
+    known: dict[Any, tuple[float, Any]] = {}
     for segment in delivery.segments:
-        i, j = sorted((path.index(segment.ends[0]), path.index(segment.ends[1])))
+        i, j = sorted((position[segment.ends[0]], position[segment.ends[1]]))
         hops = result.hops[i:j]
+        kind = (
+            segment.kind,
+            id(segment.attempt_time_s),
+            id(hops[0].link.memory_modes) if hops else None,
+            tuple(tuple((id(t.loss_db), t.receiver) for t in h.terms) for h in hops),
+        )
+        if kind in known:  # the objects named by id live in `delivery` and `result`
+            use, cut = known[kind]
+            uses.append(use)
+            if cut is None:
+                unbounded += 1
+            else:
+                cuts.append(cut)
+                kinds.append(segment.kind)
+            continue
+        known[kind] = (math.nan, None)
         attempt = np.asarray(segment.attempt_time_s, dtype=float)
         modes = np.asarray(
             hops[0].link.memory_modes if segment.kind == "heralded" and hops else 1.0,
@@ -1586,6 +1692,7 @@ def entanglement_bounds(result: DemandResult, delivery: Any) -> EntanglementBoun
         with np.errstate(divide="ignore", invalid="ignore"):
             rate_hz = np.where((attempt > 0) & np.isfinite(attempt), modes / attempt, 0.0)
         uses.append(float(np.min(rate_hz)))
+        known[kind] = (uses[-1], None)
         if segment.kind == "heralded" and hops:
             arms = [np.power(10.0, -np.asarray(hops[0].channel_loss_db, dtype=float) / 20.0)]
         elif segment.kind in ("midpoint-source", "end-source") and hops:
@@ -1598,13 +1705,14 @@ def entanglement_bounds(result: DemandResult, delivery: Any) -> EntanglementBoun
             worst = np.minimum(worst, arm)
         cuts.append(plob_bound(worst) * rate_hz)
         kinds.append(segment.kind)
+        known[kind] = (uses[-1], cuts[-1])
     uses_hz = min(uses) if uses and np.isfinite(min(uses)) else 0.0
     plob_per_use = plob_bound(np.power(10.0, -np.asarray(result.channel_loss_db) / 10.0))
     if not cuts or kinds == ["end-source"]:
         label = DIRECT_BOUND + (" (measured links: no channel model)" if unbounded else "")
         return EntanglementBounds(plob_per_use, uses_hz, None, label)
     bound = cuts[0]
-    for cut in cuts[1:]:
+    for cut in {id(c): c for c in cuts[1:]}.values():  # each distinct cut once
         bound = np.minimum(bound, cut)
     if kinds == ["midpoint-source"]:
         label = "PLOB of the worse arm of the midpoint source (Pirandola 2019)"
@@ -1618,6 +1726,14 @@ def entanglement_bounds(result: DemandResult, delivery: Any) -> EntanglementBoun
     if unbounded:
         label += f"; {unbounded} measured link(s) bound nothing"
     return EntanglementBounds(plob_per_use, uses_hz, bound, label)
+
+
+def _loss_text(budget: LinkBudget, shown: dict[Any, str]) -> str:
+    """A hop's channel loss for a step, formatted once per set of loss arrays."""
+    kind = tuple((id(t.loss_db), t.receiver) for t in budget.terms)
+    if kind not in shown:
+        shown[kind] = fmt_value(budget.channel_loss_db, "dB")
+    return shown[kind]
 
 
 def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
@@ -1648,11 +1764,12 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
         total_db = channel_db + loss_db_from_transmittance(detector.efficiency)
     misalignment = combined_misalignment_error([h.link.misalignment_error for h in result.hops])
     if result.steps is not None and len(result.hops) > 1:
+        shown: dict[Any, str] = {}
         result.steps.append(
             Step(
                 "end-to-end channel",
                 "loss = Σ hop channel losses",
-                tuple((h.link.name, fmt_value(h.channel_loss_db, "dB")) for h in result.hops),
+                tuple((h.link.name, _loss_text(h, shown)) for h in result.hops),
                 fmt_value(channel_db, "dB"),
             )
         )
@@ -1780,8 +1897,7 @@ def entanglement(scenario: Scenario, result: DemandResult) -> None:
                         ("S pairs", fmt_value(s_cc)),
                         ("rounds", fmt_value(rounds_hz, "Hz")),
                     ),
-                    f"S = {fmt_value(s_bin)}, Q = {fmt_value(q_bin)}: "
-                    f"{fmt_value(bits, 'bit/s')}",
+                    f"S = {fmt_value(s_bin)}, Q = {fmt_value(q_bin)}: {fmt_value(bits, 'bit/s')}",
                 )
             )
             verdict = (

@@ -11,10 +11,12 @@ ever helps in one direction). The cheapest levers, by relative change, are repor
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -66,6 +68,19 @@ class _Knob:
 
 
 # ----------------------------------------------------------------------------- editing
+# A lever moves one parameter along a route of up to 10⁴ hops, some 25 times per lever:
+# the route's links are found once, and an edit copies only what it changes.
+
+
+_T = TypeVar("_T")
+
+
+def _edited(obj: _T, **changes: Any) -> _T:
+    """``dataclasses.replace`` for the scenario's frozen dataclasses (no ``__post_init__``
+    to run): a copy of the fields with ``changes`` applied."""
+    copy = object.__new__(type(obj))
+    copy.__dict__.update(obj.__dict__, **changes)
+    return copy
 
 
 def _with_nodes(sc: Scenario, names: list[str], edit: Callable[[Node], Node]) -> Scenario:
@@ -75,22 +90,36 @@ def _with_nodes(sc: Scenario, names: list[str], edit: Callable[[Node], Node]) ->
     return replace(sc, nodes=nodes)
 
 
+#: The positions in ``scenario.links`` of the links joining a route's hops, for the last
+#: (scenario, route) asked about (a lever asks for the same ones at every step).
+_ROUTE_LINKS: list[tuple[Scenario, tuple[str, ...], list[int]]] = []
+
+
+def _route_positions(sc: Scenario, route: tuple[str, ...]) -> list[int]:
+    for known, path, positions in _ROUTE_LINKS:
+        if known is sc and (path is route or path == route):
+            return positions
+    hops = {frozenset(p) for p in zip(route, route[1:], strict=False)}
+    positions = [i for i, link in enumerate(sc.links) if frozenset(link.ends) in hops]
+    _ROUTE_LINKS[:] = [(sc, route, positions)]
+    return positions
+
+
 def _with_links(
     sc: Scenario,
     route: tuple[str, ...],
     edit: Callable[[Link], Link | None],
 ) -> Scenario:
-    hops = {frozenset(p) for p in zip(route, route[1:], strict=False)}
-    links = []
-    for link in sc.links:
-        changed = edit(link) if frozenset(link.ends) in hops else None
-        links.append(changed or link)
+    links = list(sc.links)
+    for i in _route_positions(sc, route):
+        changed = edit(links[i])
+        if changed is not None:
+            links[i] = changed
     return replace(sc, links=tuple(links))
 
 
 def _route_links(sc: Scenario, route: tuple[str, ...]) -> list[Link]:
-    hops = {frozenset(p) for p in zip(route, route[1:], strict=False)}
-    return [link for link in sc.links if frozenset(link.ends) in hops]
+    return [sc.links[i] for i in _route_positions(sc, route)]
 
 
 def _device_knob(
@@ -116,13 +145,19 @@ def _device_knob(
         return out
 
     def apply(sc: Scenario, route: tuple[str, ...], value: float) -> Scenario:
+        # Nodes that share a device profile share its edited copy.
+        devices: dict[int, tuple[Any, Any]] = {}
+
         def edit(node: Node) -> Node:
             device = getattr(node, kind)
             old = getattr(device, attr)
             if old is None:
                 return node
-            new = max(old, value) if up else min(old, value)
-            return replace(node, **{kind: replace(device, **{attr: new})})
+            known = devices.get(id(device))
+            if known is None or known[0] is not device:
+                new = max(old, value) if up else min(old, value)
+                known = devices[id(device)] = (device, _edited(device, **{attr: new}))
+            return _edited(node, **{kind: known[1]})
 
         return _with_nodes(sc, nodes_of(sc, route), edit)
 
@@ -149,7 +184,7 @@ def _link_knob(
             old = getattr(link, attr)
             if old is None or link.channel not in channels:
                 return None
-            return replace(link, **{attr: max(old, value) if up else min(old, value)})
+            return _edited(link, **{attr: max(old, value) if up else min(old, value)})
 
         return _with_links(sc, route, edit)
 
@@ -173,7 +208,7 @@ def _route_length_knob() -> _Knob:
         def edit(link: Link) -> Link | None:
             if link.channel == "satellite" or link.length_km is None:
                 return None
-            return replace(link, length_km=link.length_km * value / total)
+            return _edited(link, length_km=link.length_km * value / total)
 
         return _with_links(sc, route, edit)
 
@@ -203,7 +238,7 @@ def _junction_knob() -> _Knob:
         return _with_nodes(
             sc,
             [n for n in nodes_of(route) if sc.nodes[n].memory is not None],
-            lambda node: replace(
+            lambda node: _edited(
                 node, bsm_success_probability=max(node.bsm_success_probability, value)
             ),
         )
@@ -303,9 +338,13 @@ def _solve(
     if (knob.up and limit <= now) or (not knob.up and limit >= now):
         return None
 
+    verdicts: dict[float, bool] = {}
+
     def ok(value: float) -> bool:
         value = float(math.ceil(value)) if knob.integer else value
-        return passes(knob.apply(scenario, route, value))
+        if value not in verdicts:  # an integer lever meets the same values again
+            verdicts[value] = passes(knob.apply(scenario, route, value))
+        return verdicts[value]
 
     if not ok(limit):
         return None
@@ -332,17 +371,44 @@ def next_stage_levers(scenario: Scenario, result: Any, most: int = 3) -> NextSta
     goal, why, meets = target
     demand = result.demand
     route = result.path
+    routed = replace(demand, path=route)
 
     def passes(changed: Scenario) -> bool:
         try:
-            return meets(evaluate_demand(changed, replace(demand, path=route)))
+            return meets(evaluate_demand(changed, routed))
         except (QcalcError, ValueError):
             return False
+        finally:
+            gc.collect(1)  # what this evaluation left in cycles (see _young_collections)
 
-    levers = [
-        lever
-        for knob in KNOBS
-        if (lever := _solve(knob, scenario, demand, route, passes)) is not None
-    ]
+    with _young_collections():
+        try:
+            levers = [
+                lever
+                for knob in KNOBS
+                if (lever := _solve(knob, scenario, demand, route, passes)) is not None
+            ]
+        finally:
+            _ROUTE_LINKS.clear()  # holds the scenario
     levers.sort(key=lambda lever: lever.relative_change)
     return NextStage(goal, why, tuple(levers[:most]))
+
+
+@contextmanager
+def _young_collections() -> Iterator[None]:
+    """No automatic garbage collection during a lever search; the caller collects the
+    young generations after each evaluation.
+
+    A long route holds millions of objects for the whole search (scenario, results,
+    shared hop results); the collector's automatic full passes scan them all, over and
+    over — a third of the search's time on a 10⁴-hop chain. What an evaluation leaves in
+    reference cycles is young, and collected after it; the collector is as it was after
+    the search.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -28,18 +31,243 @@ def hop_sender(scenario: Scenario, a: str, b: str) -> str:
     return a
 
 
+# ----------------------------------------------------------------------------- sharing
+# A long route repeats a few kinds of hop thousands of times. What a hop computes depends
+# on its parameters, not on its names: hops with equal parameters share one computation
+# (the names are put back afterwards), so the work grows with the kinds of hop, not the hops.
+
+#: Parameter keys already built, by the id of the object (kept alive beside its key).
+_KEYS: dict[tuple[int, tuple[str, ...]], tuple[object, Hashable]] = {}
+#: Entries a memo of shared results holds before it starts afresh: a little more than the
+#: hops of a 10⁴-hop route, which a lever search meets again at every step (a longer one
+#: shares less, with the same results); more only holds memory. [entries]
+MEMO_ENTRIES = 12_000
+
+
+#: Types a parameter key holds as they are (floats too, their sign of zero apart).
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
+def parameter_key(value: Any, leave_out: tuple[str, ...] = ()) -> Hashable:
+    """A hashable stand-in for ``value``: equal keys mean equal values of equal types.
+
+    Numbers, strings, None, numpy arrays and scalars, tuples, lists, dicts and (frozen)
+    dataclasses of these; a dataclass without the fields named in ``leave_out`` (its
+    names, when hops share what their parameters decide). 0.0 and −0.0 differ. A
+    dataclass's key is built once per object.
+
+    Raises
+    ------
+    TypeError
+        For a value of any other type (nothing is shared then).
+    """
+    cls = value.__class__
+    if cls in _PLAIN:
+        return (cls, value, math.copysign(1.0, value) if cls is float and value == 0.0 else 0)
+    if cls is np.ndarray:
+        return (cls, value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, np.generic):
+        return (cls, value.tobytes())
+    if cls is tuple or cls is list:
+        return (cls, tuple(parameter_key(v) for v in value))
+    if cls is dict:
+        return (cls, tuple((parameter_key(k), parameter_key(v)) for k, v in value.items()))
+    if not dataclasses.is_dataclass(value):
+        raise TypeError(f"no parameter key for a {cls.__name__}")
+    memo = _KEYS.get((id(value), leave_out))
+    if memo is not None and memo[0] is value:
+        return memo[1]
+    fields = dict(value.__dict__)
+    for name in leave_out:
+        del fields[name]
+    values = list(fields.values())
+    types = tuple(map(type, values))
+    if not _PLAIN.issuperset(types):
+        for i in [i for i, t in enumerate(types) if t not in _PLAIN]:
+            values[i] = parameter_key(values[i])
+    parts = tuple(values)
+    if 0.0 in parts:  # 0.0 == −0.0: the signs of the zeros go into the key
+        parts = tuple(
+            (v, math.copysign(1.0, v)) if t is float and v == 0.0 else v
+            for v, t in zip(parts, types, strict=True)
+        )
+    key = (cls, parts, types)
+    if len(_KEYS) >= MEMO_ENTRIES:
+        _KEYS.clear()
+    _KEYS[(id(value), leave_out)] = (value, key)
+    return key
+
+
+#: Every memo :func:`remember` has filled (by id), for :func:`forget_shared_results`.
+_MEMOS: dict[int, dict[Any, Any]] = {}
+
+
+def remember(memo: dict[Any, Any], key: Hashable, value: Any) -> Any:
+    """Store ``value`` under ``key`` in a memo of shared results (started afresh when it
+    holds :data:`MEMO_ENTRIES`); returns ``value``."""
+    if len(memo) >= MEMO_ENTRIES:
+        memo.clear()
+    _MEMOS.setdefault(id(memo), memo)
+    memo[key] = value
+    return value
+
+
+def forget_shared_results() -> None:
+    """Empty every memo of shared results, so that the next evaluation computes each
+    kind of hop afresh (results are the same either way; this frees their memory)."""
+    for memo in _MEMOS.values():
+        memo.clear()
+    _KEYS.clear()
+    _LAST_TABLE.clear()
+
+
+#: Marks a stand-in name in a shared result (no name in a scenario holds it: names with
+#: control characters are refused at load).
+STAND_IN = "\x00"
+
+
+Names = tuple[tuple[str, str], ...]
+
+
+def _put_names(text: str, names: Names) -> str:
+    for stand_in, name in names:
+        text = text.replace(stand_in, name)
+    return text
+
+
+def _fill_plan(value: Any) -> Callable[[Names], Any] | None:
+    """How to put names into ``value`` where it holds stand-ins; None where it holds none.
+
+    Walks strings, tuples, lists, dicts and dataclasses (numbers and arrays hold no
+    names); the plan rebuilds only what holds a stand-in and shares everything else.
+    """
+    cls = value.__class__
+    if cls is str:
+        return (lambda names: _put_names(value, names)) if STAND_IN in value else None
+    if cls in (tuple, list, dict):
+        pairs = value.items() if cls is dict else enumerate(value)
+        parts = [(k, plan) for k, v in pairs if (plan := _fill_plan(v)) is not None]
+        if not parts:
+            return None
+
+        def fill_items(names: Names) -> Any:
+            items = dict(value) if cls is dict else list(value)
+            for k, plan in parts:
+                items[k] = plan(names)
+            return items if cls is not tuple else tuple(items)
+
+        return fill_items
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return None
+    fields = [(k, plan) for k, v in value.__dict__.items() if (plan := _fill_plan(v)) is not None]
+    if not fields:
+        return None
+    plain = not hasattr(cls, "__post_init__") and not hasattr(cls, "__slots__")
+
+    def fill_fields(names: Names) -> Any:
+        changed = {k: plan(names) for k, plan in fields}
+        if not plain:
+            return dataclasses.replace(value, **changed)
+        copy = object.__new__(cls)  # a frozen dataclass: its fields as they are, these new
+        copy.__dict__.update(value.__dict__, **changed)
+        return copy
+
+    return fill_fields
+
+
+@dataclasses.dataclass(frozen=True)
+class Shared:
+    """A result computed once with stand-in names, for every hop of its kind."""
+
+    value: Any
+    plan: Callable[[Names], Any] | None
+
+    @classmethod
+    def of(cls, value: Any) -> Shared:
+        return cls(value, _fill_plan(value))
+
+    def named(self, names: Names) -> Any:
+        """The result with the real names put in for the stand-ins (``names``: pairs of
+        stand-in and name); what holds no stand-in is the shared object itself."""
+        return self.value if self.plan is None else self.plan(names)
+
+
+#: Stand-in names of the link and its two ends in a budget shared by equal hops.
+_LINK, _END_A, _END_B = "\x00link\x00", "\x00end-a\x00", "\x00end-b\x00"
+#: Fibre budgets with stand-in names, by the link's parameters, which end sends, and the
+#: receiver's detector.
+_SHARED_BUDGETS: dict[Hashable, Shared] = {}
+
+
+#: Named fibre budgets by (link, sender, receiver's detector): what a lever that moves
+#: another parameter finds again, the link objects being the same.
+_NAMED_BUDGETS: dict[tuple[int, str, Hashable], tuple[Link, LinkBudget]] = {}
+
+
+def _fibre_budget(link: Link, scenario: Scenario, sender: str) -> LinkBudget:
+    """:func:`link_budget` of a fibre link, computed once per kind of hop.
+
+    A fibre link's budget reads the link and the detector at its receiving end
+    (:func:`qcalc.linkbudget.link_budget`: the fibre's terms, then the receiver's
+    detector), never their names but in its text: it is computed for stand-in names,
+    once per kind, and each hop's names are put into the text.
+    """
+    a, b = link.ends
+    receiver = b if sender == a else a
+    nodes = scenario.nodes
+    detector_key = parameter_key(nodes[receiver].detector)
+    known = _NAMED_BUDGETS.get((id(link), sender, detector_key))
+    if known is not None and known[0] is link:
+        return known[1]
+    key = (parameter_key(link, ("name", "ends")), sender == a, detector_key)
+    shared = _SHARED_BUDGETS.get(key)
+    if shared is None:
+        stand_in = dataclasses.replace(link, name=_LINK, ends=(_END_A, _END_B))
+        alone = dataclasses.replace(
+            scenario,
+            nodes={
+                _END_A: dataclasses.replace(nodes[a], name=_END_A),
+                _END_B: dataclasses.replace(nodes[b], name=_END_B),
+            },
+            links=(stand_in,),
+        )
+        budget = link_budget(stand_in, alone, sender=_END_A if sender == a else _END_B)
+        shared = remember(
+            _SHARED_BUDGETS,
+            key,
+            Shared.of(
+                (budget.length_km, budget.delay_s, budget.terms, budget.steps, budget.notes)
+                + (budget.extra,)
+            ),
+        )
+    names = ((_LINK, link.name), (_END_A, a), (_END_B, b))
+    length_km, delay_s, terms, steps, notes, extra = shared.named(names)
+    budget = LinkBudget(
+        link, sender, receiver, length_km, delay_s, terms, steps, notes, dict(extra)
+    )
+    remember(_NAMED_BUDGETS, (id(link), sender, detector_key), (link, budget))
+    return budget
+
+
 #: Budgets already computed for a scenario (routing and hops need the same ones).
 _BUDGETS: WeakKeyDictionary[Scenario, dict[tuple[str, str, bool], LinkBudget]] = WeakKeyDictionary()
 
 
 def cached_budget(link: Link, scenario: Scenario, sender: str, over_pass: bool) -> LinkBudget:
-    """:func:`link_budget`, computed once per scenario, link, sender and pass flag."""
+    """:func:`link_budget`, computed once per scenario, link, sender and pass flag (and
+    once per kind of fibre hop: hops with equal parameters share it)."""
     over_pass = over_pass and link.channel == "satellite" and link.min_elevation_deg is not None
     memo = _BUDGETS.setdefault(scenario, {})
     key = (link.name, sender, over_pass)
-    if key not in memo:
-        memo[key] = link_budget(link, scenario, sender=sender, over_pass=over_pass)
-    return memo[key]
+    budget = memo.get(key)
+    if budget is None:
+        a, b = link.ends
+        if link.channel == "fibre" and a != b and sender in (a, b):
+            budget = _fibre_budget(link, scenario, sender)
+        else:
+            budget = link_budget(link, scenario, sender=sender, over_pass=over_pass)
+        memo[key] = budget
+    return budget
 
 
 def _weight_db(link: Link, scenario: Scenario) -> float:
@@ -47,7 +275,8 @@ def _weight_db(link: Link, scenario: Scenario) -> float:
     if link.length_km is None and link.channel != "satellite":
         return MEASURED_LINK_WEIGHT_DB
     budget = cached_budget(link, scenario, hop_sender(scenario, *link.ends), False)
-    value = float(np.median(np.asarray(budget.channel_loss_db, dtype=float)))
+    loss_db = np.asarray(budget.channel_loss_db, dtype=float)
+    value = float(loss_db) if loss_db.ndim == 0 else float(np.median(loss_db))
     return value if np.isfinite(value) else 1e300
 
 
@@ -118,15 +347,22 @@ def demand_route(scenario: Scenario, demand: Demand) -> tuple[str, ...]:
 #: The links joining each pair of nodes, per scenario, in the order given (built once:
 #: looking up every hop of a 10⁴-hop route by scanning every link took minutes).
 _PARALLEL: WeakKeyDictionary[Scenario, dict[frozenset[str], list[Link]]] = WeakKeyDictionary()
+#: The links tuple of the table built last, and that table.
+_LAST_TABLE: list[Any] = []
 
 
 def links_joining(scenario: Scenario, a: str, b: str) -> list[Link]:
     """Every link joining ``a`` and ``b`` directly, in the order given (O(1) per call)."""
     table = _PARALLEL.get(scenario)
     if table is None:
-        table = _PARALLEL[scenario] = {}
-        for link in scenario.links:
-            table.setdefault(frozenset(link.ends), []).append(link)
+        if _LAST_TABLE and _LAST_TABLE[0] is scenario.links:
+            table = _LAST_TABLE[1]  # a scenario with the same links (a lever moved a node)
+        else:
+            table = {}
+            for link in scenario.links:
+                table.setdefault(frozenset(link.ends), []).append(link)
+            _LAST_TABLE[:] = [scenario.links, table]
+        _PARALLEL[scenario] = table
     return table.get(frozenset((a, b)), [])
 
 

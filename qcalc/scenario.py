@@ -1593,9 +1593,7 @@ class _Checker:
         ground = next(e for e in clean["ends"] if e != orbiting)
         sender = orbiting if clean["direction"] == "downlink" else ground
         source = nodes[sender].source
-        wavelength = clean.get(
-            "wavelength_nm", None if source is None else source.wavelength_nm
-        )
+        wavelength = clean.get("wavelength_nm", None if source is None else source.wavelength_nm)
         if wavelength is None:
             return
         for value in np.unique(np.asarray(wavelength, dtype=float)):

@@ -61,7 +61,9 @@ def trusted_repeater_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]
     rates = [np.asarray(r.key_rate_bps) for r in result.hop_rates]
     worst = result.limiting_hop if result.limiting_hop is not None else 0
     budget = result.hops[worst]
-    met = np.logical_and.reduce([r > 0 for r in np.broadcast_arrays(*rates)])
+    # Hops of one kind share their key array: each distinct one is tested once.
+    distinct = list({id(r): r for r in rates}.values())
+    met = np.logical_and.reduce([r > 0 for r in np.broadcast_arrays(*distinct)])
     where = f"hop {budget.sender}→{budget.receiver}"
     relays = len(result.intermediates)
     if np.all(met):
@@ -163,10 +165,18 @@ def select_key_rate(result: Any, met1: Any, met2: Any) -> None:
         )
     chain = result.hop_rates
     if chain and all(r is not None for r in chain):
+        # Hops of one kind share their arrays: the first hop of each kind stands for it
+        # (np.argmin picks the first of equal values, so the hop chosen is the same).
+        first: dict[tuple[int, int], int] = {}
+        for i, r in enumerate(chain):
+            first.setdefault((id(r.key_rate_bps), id(r.repetition_rate_hz)), i)
+        kinds = list(first.values())
         key, rep, worst = select_elementwise(
-            [r.key_rate_bps for r in chain], [r.repetition_rate_hz for r in chain], np.argmin
+            [chain[i].key_rate_bps for i in kinds],
+            [chain[i].repetition_rate_hz for i in kinds],
+            np.argmin,
         )
-        protocol = chain[int(np.min(worst))].protocol
+        protocol = chain[kinds[int(np.min(worst))]].protocol
         candidates.append((np.where(met1, key, 0.0), rep, protocol, "trusted chain"))
     if result.demand.application == "diqkd":
         # A DIQKD demand's key is DIQKD's, zero included: no other protocol stands in.
@@ -226,16 +236,56 @@ def memory_verdict(scenario: Scenario, result: Any, delivery: Any) -> tuple[Any,
     ]
     missing = [n for n in needs if scenario.nodes[n].memory is None]
     if missing:
-        return False, f"no quantum memory at {', '.join(missing)}"
+        shown = ", ".join(missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        return False, f"no quantum memory at {shown}"
     times = {n: scenario.nodes[n].memory.coherence_time_s for n in needs}  # type: ignore[union-attr]
-    worst = min(times, key=lambda n: float(np.min(np.asarray(times[n]))))
+    # The first node with the shortest coherence; nodes sharing a memory profile share
+    # its value, worked out once.
+    shortest: dict[int, float] = {}
+
+    def least_s(node: str) -> float:
+        t = times[node]
+        if id(t) not in shortest:
+            shortest[id(t)] = float(np.min(np.asarray(t)))
+        return shortest[id(t)]
+
+    worst = needs[0]
+    least = least_s(worst)
+    for n in needs[1:]:
+        if least_s(n) < least:  # strictly: the first of equals stays, as min() keeps it
+            worst, least = n, least_s(n)
     herald = np.asarray(delivery.heralding_time_s)
     coherence = np.asarray(times[worst], dtype=float)
     met = coherence > herald
     return met, (
         f"shortest memory coherence {fmt_value(coherence, 's')} at {worst} vs end-to-end "
-        f"heralding time {fmt_value(herald, 's')} (1/rate + classical round trip)"
+        f"heralding time {heralding_text(herald)} (1/rate + classical round trip)"
     )
+
+
+#: What an end-to-end time is when the rate it comes from is zero (or so small that its
+#: inverse overflows): the pairs never arrive, at the rate modelled.
+NEVER = "never, at this rate"
+
+
+def heralding_text(time_s: Any) -> str:
+    """An end-to-end heralding time for people: its value, or :data:`NEVER` where the
+    rate is zero (an infinite time); over a sweep, the finite range and at how many
+    points it is never.
+
+    >>> heralding_text(0.0021), heralding_text(float("inf"))
+    ('2.1 ms', 'never, at this rate')
+    """
+    values = np.asarray(time_s, dtype=float)
+    finite = np.isfinite(values)
+    if np.all(finite):
+        return fmt_value(values, "s")
+    if not np.any(finite):
+        return NEVER
+    never = int(np.sum(~finite))
+    return f"{fmt_value(values[finite], 's')} ({NEVER} at {never} of {values.size} points)"
 
 
 def logical_qubits_at(scenario: Scenario, node: str) -> Any:

@@ -370,6 +370,7 @@ def _coarse_probability(p: FloatArray, k: int) -> FloatArray:
 
 
 def _pad(values: FloatArray, length: int) -> FloatArray:
+    length = int(length)  # sizes computed in floats (a factor of a huge mean) stay whole
     if values.shape[-1] >= length:
         return np.asarray(values[..., :length], dtype=float)
     width = [(0, 0)] * (values.ndim - 1) + [(0, length - values.shape[-1])]
@@ -459,6 +460,7 @@ def _rebin_mean(walsh: FloatArray, factor: int) -> FloatArray:
     """Merge ``factor`` steps into one, keeping every mean: step n = q f + r is split
     between coarse steps q (weight 1 − r/f) and q + 1 (weight r/f), on ⌈n/f⌉ + 1 points.
     """
+    factor = int(factor)
     if factor == 1:
         return walsh
     rows, n = walsh.shape
