@@ -715,17 +715,7 @@ def optimise_finite_key(
         return np.asarray(best, dtype=float), _settings(decode(np.zeros((*shape, 0))), shape)
     grid = np.array(list(itertools.product(*(_GRID[n] for n in names))), dtype=float)
     bounds = [_BOUNDS[n] for n in names]
-    best_rate = np.zeros(shape)
-    best_x = np.broadcast_to(grid[len(grid) // 2], (*shape, len(names))).copy()
-    for index in np.ndindex(shape):
-        point = tuple(float(a[index]) for a in arrays)
-
-        def objective(x: FloatArray, point: tuple[float, ...] = point) -> FloatArray:
-            return rate_at(x, *point)
-
-        best_rate[index], best_x[index] = maximise_from_grid(
-            objective, grid, bounds, method="Nelder-Mead"
-        )
+    best_rate, best_x = maximise_each_point(rate_at, arrays, grid, bounds, method="Nelder-Mead")
     return np.asarray(best_rate, dtype=float), _settings(decode(best_x), shape)
 
 
@@ -743,6 +733,37 @@ def _settings(setting: dict[str, Any], shape: tuple[int, ...]) -> dict[str, Floa
         "decoy_probability": full(probabilities[1]),
         "key_basis_probability": full(setting["key_basis_probability"]),
     }
+
+
+def maximise_each_point(
+    objective: Callable[..., FloatArray],
+    arrays: Sequence[FloatArray],
+    grid: FloatArray,
+    bounds: Sequence[tuple[float, float]],
+    *,
+    method: str = "L-BFGS-B",
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`maximise_from_grid` at every point of broadcast input arrays.
+
+    ``objective(x, *values)`` takes the search point(s) x (..., d) and the scalar inputs
+    of one point (one value from each of ``arrays``, all of one shape). A grid of a
+    single point is evaluated, not searched. Returns the best rate (shape of the arrays)
+    and its point (shape + (d,)).
+    """
+    shape = np.shape(arrays[0])
+    best_rate = np.zeros(shape)
+    best_x = np.zeros((*shape, np.shape(grid)[-1]))
+    for index in np.ndindex(shape):
+        values = tuple(float(a[index]) for a in arrays)
+
+        def at_point(x: FloatArray, values: tuple[float, ...] = values) -> FloatArray:
+            return objective(x, *values)
+
+        if len(grid) == 1:
+            best_rate[index], best_x[index] = float(at_point(grid[0])), grid[0]
+            continue
+        best_rate[index], best_x[index] = maximise_from_grid(at_point, grid, bounds, method=method)
+    return best_rate, best_x
 
 
 def maximise_from_grid(

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qcalc.protocols.finite_key import maximise_from_grid
+from qcalc.protocols.finite_key import maximise_each_point
 from qcalc.protocols.qkd import binary_entropy
 
 FloatArray = npt.NDArray[np.float64]
@@ -480,7 +480,6 @@ def optimise_mdi_qkd(
         )
     )
     _validate(*arrays[:4])
-    shape = arrays[0].shape
     lo, hi = np.log(MDI_PHOTON_NUMBER_BOUNDS[0]), np.log(MDI_PHOTON_NUMBER_BOUNDS[1])
     fixed = [mean_photon_number_a, mean_photon_number_b]
     for value in fixed:
@@ -489,35 +488,23 @@ def optimise_mdi_qkd(
     axes = [np.linspace(lo, hi, 15) if mu is None else np.array([np.log(mu)]) for mu in fixed]
     box = tuple((lo, hi) if mu is None else (float(np.log(mu)),) * 2 for mu in fixed)
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
-    best_rate = np.zeros(shape)
-    best_log_mu = np.zeros((*shape, 2))
-    for index in np.ndindex(shape):
-        eta_a, eta_b, p_d, e_d, n_d = (float(a[index]) for a in arrays)
 
-        def rate(
-            log_mu: FloatArray,
-            eta_a: float = eta_a,
-            eta_b: float = eta_b,
-            p_d: float = p_d,
-            e_d: float = e_d,
-            n_d: float = n_d,
-        ) -> FloatArray:
-            return mdi_qkd_rate(
-                eta_a,
-                eta_b,
-                p_d,
-                e_d,
-                mean_photon_number_a=np.exp(log_mu[..., 0]),
-                mean_photon_number_b=np.exp(log_mu[..., 1]),
-                error_correction_efficiency=error_correction_efficiency,
-                sifting_factor=sifting_factor,
-                dead_time_pulses=n_d,
-            )
+    def rate(
+        log_mu: FloatArray, eta_a: float, eta_b: float, p_d: float, e_d: float, n_d: float
+    ) -> FloatArray:
+        return mdi_qkd_rate(
+            eta_a,
+            eta_b,
+            p_d,
+            e_d,
+            mean_photon_number_a=np.exp(log_mu[..., 0]),
+            mean_photon_number_b=np.exp(log_mu[..., 1]),
+            error_correction_efficiency=error_correction_efficiency,
+            sifting_factor=sifting_factor,
+            dead_time_pulses=n_d,
+        )
 
-        if len(grid) == 1:  # both fixed: nothing to search
-            best_rate[index], best_log_mu[index] = float(rate(grid[0])), grid[0]
-            continue
-        best_rate[index], best_log_mu[index] = maximise_from_grid(rate, grid, box)
+    best_rate, best_log_mu = maximise_each_point(rate, arrays, grid, box)
     return np.asarray(best_rate, dtype=float), {
         "mean_photon_number_a": np.asarray(np.exp(best_log_mu[..., 0]), dtype=float),
         "mean_photon_number_b": np.asarray(np.exp(best_log_mu[..., 1]), dtype=float),
@@ -1117,57 +1104,35 @@ def optimise_mdi_finite_key(
     bounds = tuple(_FINITE_BOUNDS[d] for d in dims)
     axes = [np.asarray(_FINITE_GRID[d]) for d in dims]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(dims))
-    best_rate = np.zeros(shape)
     best_asymptotic = np.zeros(shape)
-    best_x = np.zeros((*shape, len(_FINITE_BOUNDS)))
 
     def full(x: FloatArray) -> FloatArray:
         out = np.broadcast_to(centre, (*np.shape(x)[:-1], len(centre))).copy()
         out[..., dims] = x
         return out
 
-    for index in np.ndindex(shape):
-        eta_a, eta_b, p_d, e_d, pairs, f, n_d = (float(a[index]) for a in arrays)
-
-        def rate(
-            x: FloatArray,
-            eta_a: float = eta_a,
-            eta_b: float = eta_b,
-            p_d: float = p_d,
-            e_d: float = e_d,
-            pairs: float = pairs,
-            f: float = f,
-            n_d: float = n_d,
-        ) -> FloatArray:
-            return mdi_finite_key_rate(
-                eta_a,
-                eta_b,
-                p_d,
-                e_d,
-                pairs,
-                **_finite_operating_point(full(np.asarray(x)), fixed),
-                error_correction_efficiency=f,
-                epsilon_sec=epsilon_sec,
-                epsilon_cor=epsilon_cor,
-                dead_time_pulses=n_d,
-            )[0]
-
-        best_rate[index], x_best = maximise_from_grid(rate, grid, bounds, method="Nelder-Mead")
-        best_x[index] = full(x_best)
-        best_asymptotic[index] = float(
-            mdi_finite_key_rate(
-                eta_a,
-                eta_b,
-                p_d,
-                e_d,
-                pairs,
-                **_finite_operating_point(best_x[index], fixed),
-                error_correction_efficiency=f,
-                epsilon_sec=epsilon_sec,
-                epsilon_cor=epsilon_cor,
-                dead_time_pulses=n_d,
-            )[1]
+    def terms(x: FloatArray, *values: float) -> tuple[FloatArray, FloatArray]:
+        eta_a, eta_b, p_d, e_d, pairs, f, n_d = values
+        return mdi_finite_key_rate(
+            eta_a,
+            eta_b,
+            p_d,
+            e_d,
+            pairs,
+            **_finite_operating_point(full(np.asarray(x)), fixed),
+            error_correction_efficiency=f,
+            epsilon_sec=epsilon_sec,
+            epsilon_cor=epsilon_cor,
+            dead_time_pulses=n_d,
         )
+
+    best_rate, x_best = maximise_each_point(
+        lambda x, *values: terms(x, *values)[0], arrays, grid, bounds, method="Nelder-Mead"
+    )
+    best_x = full(x_best)
+    for index in np.ndindex(shape):
+        values = tuple(float(a[index]) for a in arrays)
+        best_asymptotic[index] = float(terms(x_best[index], *values)[1])
     point = _finite_operating_point(best_x, fixed)
     return (
         np.asarray(best_rate, dtype=float),
@@ -1231,35 +1196,25 @@ def optimise_mdi_decoy_key(
         )
     )
     _validate(*arrays[:4])
-    shape = arrays[0].shape
     lo, hi = np.log(MDI_PHOTON_NUMBER_BOUNDS[0]), np.log(MDI_PHOTON_NUMBER_BOUNDS[1])
     grid = np.linspace(lo, hi, 15)[:, None]
-    best_rate, best_log_mu = np.zeros(shape), np.zeros(shape)
-    for index in np.ndindex(shape):
-        eta_a, eta_b, p_d, e_d, f, n_d = (float(a[index]) for a in arrays)
 
-        def rate(
-            log_mu: FloatArray,
-            eta_a: float = eta_a,
-            eta_b: float = eta_b,
-            p_d: float = p_d,
-            e_d: float = e_d,
-            f: float = f,
-            n_d: float = n_d,
-        ) -> FloatArray:
-            return mdi_decoy_key_rate(
-                eta_a,
-                eta_b,
-                p_d,
-                e_d,
-                signal_photon_number=np.exp(log_mu[..., 0]),
-                weak_decoy_photon_number=weak_decoy_photon_number,
-                strong_decoy_photon_number=strong_decoy_photon_number,
-                error_correction_efficiency=f,
-                intensity_probabilities=intensity_probabilities,
-                dead_time_pulses=n_d,
-            )
+    def rate(
+        log_mu: FloatArray, eta_a: float, eta_b: float, p_d: float, e_d: float, f: float, n_d: float
+    ) -> FloatArray:
+        return mdi_decoy_key_rate(
+            eta_a,
+            eta_b,
+            p_d,
+            e_d,
+            signal_photon_number=np.exp(log_mu[..., 0]),
+            weak_decoy_photon_number=weak_decoy_photon_number,
+            strong_decoy_photon_number=strong_decoy_photon_number,
+            error_correction_efficiency=f,
+            intensity_probabilities=intensity_probabilities,
+            dead_time_pulses=n_d,
+        )
 
-        best_rate[index], x = maximise_from_grid(rate, grid, ((lo, hi),))
-        best_log_mu[index] = x[0]
+    best_rate, best_x = maximise_each_point(rate, arrays, grid, ((lo, hi),))
+    best_log_mu = best_x[..., 0]
     return np.asarray(best_rate, dtype=float), np.asarray(np.exp(best_log_mu), dtype=float)
