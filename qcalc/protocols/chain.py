@@ -820,6 +820,45 @@ def _summarise(
     )
 
 
+def validated_chain(
+    success_probability: npt.ArrayLike,
+    segments: int | None = None,
+    *,
+    link_fidelity: npt.ArrayLike | None = None,
+    link_weights: npt.ArrayLike | None = None,
+    swap_probability: npt.ArrayLike = 1.0,
+    swap_gate_factor: npt.ArrayLike = 1.0,
+    node_decay_rate_per_attempt: npt.ArrayLike = 0.0,
+    noise: str = "depolarising",
+    cutoff_attempts: float = np.inf,
+) -> _Chain:
+    """The arguments of :func:`chain_statistics` checked and expanded per segment, node
+    and junction; shared with :func:`qcalc.protocols.montecarlo.simulate_chain`, so the
+    simulation runs exactly the chain the algorithm solves."""
+    p_in = np.asarray(success_probability, dtype=float)
+    if segments is None:
+        segments = int(p_in.size) if p_in.ndim == 1 else 1
+    if isinstance(segments, bool) or not isinstance(segments, int | np.integer) or segments < 1:
+        raise ValueError(f"segments is {segments!r}; expected an integer ≥ 1")
+    m = int(segments)
+    p = _per_item("success_probability", p_in, m)
+    _check_probability("success_probability", p)
+    links = _walsh_links(m, link_fidelity, link_weights)
+    a = _per_item("swap_probability", swap_probability, max(m - 1, 0))
+    _check_probability("swap_probability", a)
+    gate = _per_item("swap_gate_factor", swap_gate_factor, max(m - 1, 0))
+    _check_probability("swap_gate_factor", gate, allow_zero=True)
+    rate = _per_item("node_decay_rate_per_attempt", node_decay_rate_per_attempt, m + 1)
+    if np.any(~(rate >= 0.0) | np.isinf(rate)):
+        raise ValueError(
+            f"node_decay_rate_per_attempt is {float(rate[~(rate >= 0) | np.isinf(rate)][0])!r}; "
+            "expected a finite rate ≥ 0 per attempt"
+        )
+    _check_noise(noise)
+    c = _check_cutoff(cutoff_attempts)
+    return _Chain(p=p, links=links, a=a, gate=gate, rate=rate, cutoff=c, decaying=_DECAYING[noise])
+
+
 def chain_statistics(
     success_probability: npt.ArrayLike,
     segments: int | None = None,
@@ -930,27 +969,18 @@ def chain_statistics(
     .. [4] W. Dür, H.-J. Briegel, Rep. Prog. Phys. 70, 1381 (2007), Sec. 6 (swapping
        Bell-diagonal pairs).
     """
-    p_in = np.asarray(success_probability, dtype=float)
-    if segments is None:
-        segments = int(p_in.size) if p_in.ndim == 1 else 1
-    if isinstance(segments, bool) or not isinstance(segments, int | np.integer) or segments < 1:
-        raise ValueError(f"segments is {segments!r}; expected an integer ≥ 1")
-    m = int(segments)
-    p = _per_item("success_probability", p_in, m)
-    _check_probability("success_probability", p)
-    links = _walsh_links(m, link_fidelity, link_weights)
-    a = _per_item("swap_probability", swap_probability, max(m - 1, 0))
-    _check_probability("swap_probability", a)
-    gate = _per_item("swap_gate_factor", swap_gate_factor, max(m - 1, 0))
-    _check_probability("swap_gate_factor", gate, allow_zero=True)
-    rate = _per_item("node_decay_rate_per_attempt", node_decay_rate_per_attempt, m + 1)
-    if np.any(~(rate >= 0.0) | np.isinf(rate)):
-        raise ValueError(
-            f"node_decay_rate_per_attempt is {float(rate[~(rate >= 0) | np.isinf(rate)][0])!r}; "
-            "expected a finite rate ≥ 0 per attempt"
-        )
-    _check_noise(noise)
-    c = _check_cutoff(cutoff_attempts)
+    chain = validated_chain(
+        success_probability,
+        segments,
+        link_fidelity=link_fidelity,
+        link_weights=link_weights,
+        swap_probability=swap_probability,
+        swap_gate_factor=swap_gate_factor,
+        node_decay_rate_per_attempt=node_decay_rate_per_attempt,
+        noise=noise,
+        cutoff_attempts=cutoff_attempts,
+    )
+    m, p, c = len(chain.p), chain.p, chain.cutoff
     if not 0.0 < mass_tolerance < 0.1:
         raise ValueError(f"mass_tolerance is {mass_tolerance!r}; expected a value in (0, 0.1)")
     if max_points < 64:
@@ -958,7 +988,6 @@ def chain_statistics(
     cap = 2 ** int(math.floor(math.log2(max_points)))
 
     depth = math.log(1.0 / mass_tolerance) + 3.0  # tail e^{−t/μ} below the tolerance
-    chain = _Chain(p=p, links=links, a=a, gate=gate, rate=rate, cutoff=c, decaying=_DECAYING[noise])
     walsh, k, steps, evaluated = _evaluate(chain, depth, mass_tolerance, cap)
     horizon = walsh.shape[1] * k
     if k == 1:

@@ -31,11 +31,6 @@ IntArray = npt.NDArray[np.int64]
 #: Two-sided 99 % quantile of the standard normal distribution, Φ⁻¹(0.995). [unitless]
 Z_99 = 2.5758293035489004
 
-#: Walsh–Hadamard matrix in the order (Φ+, Ψ−, Ψ+, Φ−), as in :mod:`.chain`.
-_WALSH = np.array(
-    [[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, -1.0, -1.0], [1.0, -1.0, 1.0, -1.0], [1.0, -1.0, -1.0, 1.0]]
-)
-
 
 class MonteCarloResult(NamedTuple):
     """Sample means of a repeater simulation with normal-approximation 99 % intervals."""
@@ -108,15 +103,6 @@ def _interval(samples: npt.NDArray[np.floating]) -> tuple[float, tuple[float, fl
     return mean, (mean - half, mean + half)
 
 
-def _per_item(name: str, value: npt.ArrayLike, count: int) -> FloatArray:
-    array = np.asarray(value, dtype=float)
-    if array.ndim == 0:
-        return np.full(count, float(array))
-    if array.shape == (count,):
-        return array
-    raise ValueError(f"{name} has shape {array.shape}; expected a scalar or ({count},)")
-
-
 def simulate_chain(
     success_probability: npt.ArrayLike,
     segments: int | None = None,
@@ -183,59 +169,30 @@ def simulate_chain(
     .. [2] E. Shchukin, F. Schmidt, P. van Loock, Phys. Rev. A 100, 032322 (2019).
     .. [3] W. Dür, H.-J. Briegel, Rep. Prog. Phys. 70, 1381 (2007), Sec. 6.
     """
-    p_in = np.asarray(success_probability, dtype=float)
-    if segments is None:
-        segments = int(p_in.size) if p_in.ndim == 1 else 1
-    if isinstance(segments, bool) or not isinstance(segments, int | np.integer) or segments < 1:
-        raise ValueError(f"segments is {segments!r}; expected an integer ≥ 1")
-    m = int(segments)
-    p = _per_item("success_probability", p_in, m)
-    if np.any(~((p > 0.0) & (p <= 1.0))):
-        raise ValueError(
-            f"p is {float(p[~((p > 0) & (p <= 1))][0])!r}; expected a probability in (0, 1]"
-        )
-    a = _per_item("swap_probability", swap_probability, max(m - 1, 0))
-    if np.any(~((a > 0.0) & (a <= 1.0))):
-        raise ValueError(
-            f"a is {float(a[~((a > 0) & (a <= 1))][0])!r}; expected a probability in (0, 1]"
-        )
-    gate = _per_item("swap_gate_factor", swap_gate_factor, max(m - 1, 0))
-    if np.any(~((gate >= 0.0) & (gate <= 1.0))):
-        raise ValueError("swap_gate_factor must lie in [0, 1]")
-    rate = _per_item("node_decay_rate_per_attempt", node_decay_rate_per_attempt, m + 1)
-    if np.any(~(rate >= 0.0) | np.isinf(rate)):
-        raise ValueError("node_decay_rate_per_attempt must be finite and ≥ 0")
-    if link_weights is not None:
-        weights = np.broadcast_to(np.asarray(link_weights, dtype=float), (m, 4))
-        if np.any(weights < 0) or np.any(np.abs(weights.sum(axis=1) - 1.0) > 1e-9):
-            raise ValueError("link_weights must be Bell-diagonal weights (≥ 0, sum 1)")
-    else:
-        f = _per_item("link_fidelity", 1.0 if link_fidelity is None else link_fidelity, m)
-        if np.any(~((f >= 0.0) & (f <= 1.0))):
-            raise ValueError(
-                f"link_fidelity is {float(f[~((f >= 0) & (f <= 1))][0])!r}; expected a value in [0, 1]"
-            )
-        rest = (1.0 - f) / 3.0
-        weights = np.stack([f, rest, rest, rest], axis=1)
-    if noise not in ("depolarising", "dephasing"):
-        raise ValueError(f"noise is {noise!r}; expected depolarising or dephasing")
+    from qcalc.protocols.chain import validated_chain
+
+    chain = validated_chain(
+        success_probability,
+        segments,
+        link_fidelity=link_fidelity,
+        link_weights=link_weights,
+        swap_probability=swap_probability,
+        swap_gate_factor=swap_gate_factor,
+        node_decay_rate_per_attempt=node_decay_rate_per_attempt,
+        noise=noise,
+        cutoff_attempts=cutoff_attempts,
+    )
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 2:
         raise ValueError(f"trials is {trials!r}; expected an integer ≥ 2")
-    if not (
-        np.isinf(cutoff_attempts)
-        or (cutoff_attempts >= 0 and cutoff_attempts == int(cutoff_attempts))
-    ):
-        raise ValueError(
-            f"cutoff_attempts is {cutoff_attempts!r}; expected a whole number ≥ 0 or inf"
-        )
+    m = len(chain.p)
     proto = _Protocol(
-        p=p,
-        eta=np.asarray(weights @ _WALSH, dtype=float)[:, 1:],
-        a=a,
-        gate=gate,
-        rate=rate,
-        decaying=np.array([1.0, 1.0, 1.0 if noise == "depolarising" else 0.0]),
-        cutoff=float(cutoff_attempts),
+        p=chain.p,
+        eta=np.asarray(chain.links[:, 1:], dtype=float),
+        a=chain.a,
+        gate=chain.gate,
+        rate=chain.rate,
+        decaying=np.asarray(chain.decaying[1:], dtype=float),
+        cutoff=float(chain.cutoff),
         rng=np.random.default_rng(seed),
     )
     times, eta = _sample_block(proto, 0, m, trials)
