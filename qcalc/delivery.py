@@ -55,11 +55,6 @@ ATTEMPT_PREPARATION_S = 1e-6
 #: time (:func:`qcalc.protocols.chain.chain_statistics`). [points]
 CHAIN_MAX_POINTS = 2**15
 
-#: Below this success probability per attempt an elementary link delivers no pair in
-#: any time that means something (more than 1e100 attempts): the chain is not
-#: evaluated and its rate is 0 with the reason. [unitless]
-SMALLEST_CHAIN_PROBABILITY = 1e-100
-
 
 @dataclass(frozen=True)
 class Segment:
@@ -819,45 +814,14 @@ def _flat(index: tuple[Any, ...], shape: tuple[int, ...]) -> int:
 def _chain_statistics(inputs: ChainInputs) -> Any:
     """:func:`qcalc.protocols.chain.chain_statistics` of one point, cached: sweeps and
     levers revisit the same chains."""
-    from dataclasses import replace
+    from qcalc.protocols.chain import chain_statistics, never_statistics
 
-    from qcalc.protocols.chain import ChainStatistics, chain_statistics
-
-    p_min = min(inputs.success_probability)
-    a_min = min(inputs.swap_probability, default=1.0)
-    if p_min < SMALLEST_CHAIN_PROBABILITY or a_min <= 0.0:
-        # No pair in any time that means something (a 15,000 km segment: p ≈ 1e-300), or
-        # a swap that never succeeds: the rate is 0 with the reason, not evaluated.
-        what = (
-            f"a swap succeeds with probability {a_min:g}"
-            if a_min <= 0.0
-            else f"an elementary link succeeds with probability {p_min:.3g} per attempt"
+    if min(inputs.swap_probability, default=1.0) <= 0.0:
+        # a scenario may give a repeater bsm_success_probability 0: it never swaps
+        return never_statistics(
+            len(inputs.success_probability), inputs.noise, "a swap succeeds with probability 0"
         )
-        return ChainStatistics(
-            segments=len(inputs.success_probability),
-            attempts_per_step=1,
-            walsh=np.zeros((4, 1)),
-            mean_attempts=math.inf,
-            dropped_mass=1.0,
-            bell_weights=np.full(4, 0.25),
-            fidelity=0.25,
-            noise=inputs.noise,
-            method="not evaluated",
-            reason=f"{what}: the chain never delivers a pair (rate 0)",
-        )
-    stats = chain_statistics(**inputs.as_kwargs(), max_points=CHAIN_MAX_POINTS)
-    if not stats.reason and not (
-        math.isfinite(stats.mean_attempts) and math.isfinite(stats.fidelity)
-    ):
-        # a swap so unlikely (a ≈ 1e-300) that the renewal sum loses all precision
-        return replace(
-            stats,
-            mean_attempts=math.inf,
-            fidelity=0.25,
-            reason="the swaps succeed too rarely for the delivery time to be computed: "
-            "no pairs counted",
-        )
-    return stats
+    return chain_statistics(**inputs.as_kwargs(), max_points=CHAIN_MAX_POINTS)
 
 
 def _held(stats: Any, decay: float, dephasing: bool | None = None) -> Any:

@@ -74,6 +74,11 @@ Noise = Literal["depolarising", "dephasing"]
 #: Memory noise models accepted by :func:`chain_statistics`.
 NOISE_MODELS: tuple[str, ...] = ("depolarising", "dephasing")
 
+#: Below this success probability per attempt a segment delivers nothing in any time
+#: that means something (more than 1e100 attempts): the chain is not evaluated and its
+#: statistics say so (the time grid could not be sized for it). [unitless]
+SMALLEST_PROBABILITY = 1e-100
+
 #: Default probability mass the truncated time grid may drop. [unitless]
 DEFAULT_MASS_TOLERANCE = 1e-10
 
@@ -981,6 +986,12 @@ def chain_statistics(
         cutoff_attempts=cutoff_attempts,
     )
     m, p, c = len(chain.p), chain.p, chain.cutoff
+    if float(np.min(p)) < SMALLEST_PROBABILITY:
+        return never_statistics(
+            m,
+            noise,
+            f"an elementary link succeeds with probability {float(np.min(p)):.3g} per attempt",
+        )
     if not 0.0 < mass_tolerance < 0.1:
         raise ValueError(f"mass_tolerance is {mass_tolerance!r}; expected a value in (0, 0.1)")
     if max_points < 64:
@@ -1025,7 +1036,27 @@ def chain_statistics(
         return _undelivered(m, k, walsh, noise, method, horizon)
     if 1.0 - mass > mass_tolerance:
         method += f"; {1.0 - mass:.1e} of the probability mass lies beyond {horizon} attempts"
-    return _summarise(walsh, k, m, noise, method)
+    result = _summarise(walsh, k, m, noise, method)
+    if not (math.isfinite(result.mean_attempts) and math.isfinite(result.fidelity)):
+        # swaps so unlikely (a ≈ 1e-300) that the renewal sum loses all precision
+        return never_statistics(m, noise, "the swaps succeed too rarely to resolve")
+    return result
+
+
+def never_statistics(m: int, noise: str, why: str) -> ChainStatistics:
+    """Statistics of a chain that delivers no pair in any time that means something."""
+    return ChainStatistics(
+        segments=m,
+        attempts_per_step=1,
+        walsh=np.zeros((4, 1)),
+        mean_attempts=np.inf,
+        dropped_mass=1.0,
+        bell_weights=np.full(4, 0.25),
+        fidelity=0.25,
+        noise=noise,
+        method="not evaluated",
+        reason=f"{why}: the chain never delivers a pair (rate 0)",
+    )
 
 
 # --------------------------------------------------------------------------- distillation
