@@ -1349,7 +1349,7 @@ def serve_demand(
     why_stop = f"{max_rounds} round(s) tried"
     for rounds in range(0, max_rounds + 1):
         run = deliver(
-            scenario, result.path, result.hops, Distillation(protocol, rounds) if rounds else None
+            scenario, result.path, result.hops, Distillation(protocol=protocol, rounds=rounds) if rounds else None
         )
         if rounds and int(np.max(run.distillation_rounds)) < rounds:
             why_stop = _distillation_note(run) or "the memories hold no more rounds"

@@ -11,7 +11,7 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -69,8 +69,25 @@ def _frac(doc: str, default: Any = None, hi: float = 1.0) -> Field:
     return Field("number", doc, 0.0, hi, default=default)
 
 
-def _int(doc: str, lo: int = 0, default: Any = None) -> Field:
-    return Field("integer", doc, lo, default=default)
+def _int(doc: str, lo: float = 0, hi: float | None = None, default: Any = None) -> Field:
+    return Field("integer", doc, lo, hi, default=default)
+
+
+def spec(f: Field, *, needed: bool = False, default: Any = MISSING) -> Any:
+    """A dataclass attribute declared by its scenario field ``f``: the one declaration of
+    the key's kind, range, default and meaning, kept in the attribute's metadata.
+
+    ``needed`` makes the attribute required in Python although the file may leave it out
+    (a link's ``name`` is made from its ends); ``default`` gives the object's default where
+    it is not a plain value of the file (e.g. an empty ``expect``)."""
+    if needed or (f.required and default is MISSING):
+        return field(metadata={"field": f})
+    return field(default=f.default if default is MISSING else default, metadata={"field": f})
+
+
+def fields_of(cls: type) -> dict[str, Field]:
+    """The scenario keys of a dataclass declared with :func:`spec`, in declaration order."""
+    return {f.name: f.metadata["field"] for f in fields(cls) if "field" in f.metadata}
 
 
 SOURCE_KINDS = ("weak_coherent", "single_photon", "entangled_pair")
@@ -99,367 +116,508 @@ HARDWARE_KINDS = {
     "processors": "processor",
 }
 
-DETECTOR_FIELDS: dict[str, Field] = {
-    "efficiency": _num(
-        "detection efficiency with every receiver loss folded in (0..1]",
-        0.0,
-        1.0,
-        gt=True,
-        default=1.0,
-    ),
-    "dark_count_probability": _frac("background yield Y0 per detection window, whole receiver"),
-    "dark_count_rate_hz": _num("dark-count rate of the whole receiver [Hz]"),
-    "gate_window_ns": _num("detection window [ns]", gt=True),
-    "dead_time_ns": _num(
-        "dead time after a click, non-paralysable; a click blinds the whole receiver "
-        "(Müller 1973; Rusca et al. 2018 Eq. B3): every detection probability is scaled by "
-        "1/(1 + R P τ) and the click rate is reported [ns]"
-    ),
-}
-SOURCE_FIELDS: dict[str, Field] = {
-    "kind": Field("enum", "what the source emits", choices=SOURCE_KINDS, required=True),
-    "repetition_rate_hz": _num("pulse repetition rate [Hz]", gt=True),
-    "mean_photon_number": Field(
-        "number_or_optimise",
-        "signal mean photon number, or `optimise`",
-        0.0,
-        10.0,
-        True,
-        default="optimise",
-    ),
-    "decoy_photon_numbers": Field(
-        "decoys",
-        "decoy intensities, e.g. [0.1, 0.0], or `infinite`; four-intensity MDI-QKD takes "
-        "[ν_y, ν_x, 0.0] (two X-basis decoys and the vacuum)",
-        0.0,
-        10.0,
-        default="infinite",
-    ),
-    "intensity_probabilities": Field(
-        "probabilities",
-        "probability of sending each intensity, [p_signal, p_decoy, ...] in the order of "
-        "[mean_photon_number, *decoy_photon_numbers], summing to 1; or `optimise` (every BB84 "
-        "variant chooses them; the asymptotic rows then send signals only). Only "
-        "signal pulses make asymptotic bb84-decoy and gllp key; bb84-finite keys every "
-        "intensity (Lim et al. 2014)",
-        0.0,
-        1.0,
-        True,
-        default="optimise",
-    ),
-    "pair_rate_hz": _num("entangled-pair emission rate [Hz]", gt=True),
-    "mean_pairs_per_pulse": _num("mean number of pairs per pump pulse", gt=True, hi=10.0),
-    "wavelength_nm": _num("wavelength [nm]", gt=True),
-}
-MEMORY_FIELDS: dict[str, Field] = {
-    "qubits": _int(
-        "memory qubits per node; a chain copy takes memory_modes of them for each of the "
-        "node's links on the route (a repeater: both sides), the ends one more per "
-        "sequential distillation round, and copies that fit run distillation inputs in "
-        "parallel",
-        lo=1,
-        default=1,
-    ),
-    "coherence_time_s": _num("coherence time T2 [s]", gt=True, required=True),
-    "efficiency": _num("write-read efficiency (0..1]", 0.0, 1.0, gt=True, default=1.0),
-    "cutoff_s": _num(
-        "discard a stored pair that waited longer than this for its partner; the shortest "
-        "on the route applies to the whole chain [s]",
-        gt=True,
-    ),
-    "noise": Field(
-        "enum",
-        "how stored qubits decohere: toward the maximally mixed state, or by losing phase (T2)",
-        choices=("depolarising", "dephasing"),
-        default="depolarising",
-    ),
-}
-PROCESSOR_FIELDS: dict[str, Field] = {
-    "physical_qubits": _int("number of physical qubits", lo=1, default=1),
-    "two_qubit_gate_error": _frac("two-qubit gate error probability [0..1]", default=1.0),
-    "logical_qubits": _int("number of logical qubits; overrides the surface-code estimate"),
-}
+#: Air-mass laws and the tabulated atmosphere a satellite link may name.
+AIR_MASS_MODELS = ("plane_parallel", "kasten_young", "table")
+#: Transmittance tables shipped in qcalc/data/atmosphere (name → file stem).
+BUNDLED_ATMOSPHERE_TABLES = ("modtran-satquma",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Detector:
+    """A detector: efficiency, dark counts, window and dead time."""
+
+    efficiency: Any = spec(
+        _num(
+            "detection efficiency with every receiver loss folded in (0..1]",
+            0.0,
+            1.0,
+            gt=True,
+            default=1.0,
+        )
+    )
+    dark_count_probability: Any = spec(
+        _frac("background yield Y0 per detection window, whole receiver")
+    )
+    dark_count_rate_hz: Any = spec(_num("dark-count rate of the whole receiver [Hz]", 0.0, 1e12))
+    gate_window_ns: Any = spec(_num("detection window [ns]", 0.001, 1e09))
+    dead_time_ns: Any = spec(
+        _num(
+            "dead time after a click, non-paralysable; a click blinds the whole receiver "
+            "(Müller 1973; Rusca et al. 2018 Eq. B3): every detection probability is scaled by "
+            "1/(1 + R P τ) and the click rate is reported [ns]",
+            0.0,
+            1e12,
+        )
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    """A photon or pair source."""
+
+    kind: str = spec(Field("enum", "what the source emits", choices=SOURCE_KINDS, required=True))
+    repetition_rate_hz: Any = spec(_num("pulse repetition rate [Hz]", 0.0, 1e15, gt=True))
+    mean_photon_number: Any = spec(
+        Field(
+            "number_or_optimise",
+            "signal mean photon number, or `optimise`",
+            0.0,
+            10.0,
+            True,
+            default="optimise",
+        )
+    )
+    decoy_photon_numbers: Any = spec(
+        Field(
+            "decoys",
+            "decoy intensities, e.g. [0.1, 0.0], or `infinite`; four-intensity MDI-QKD takes "
+            "[ν_y, ν_x, 0.0] (two X-basis decoys and the vacuum)",
+            0.0,
+            10.0,
+            default="infinite",
+        )
+    )
+    intensity_probabilities: Any = spec(
+        Field(
+            "probabilities",
+            "probability of sending each intensity, [p_signal, p_decoy, ...] in the order of "
+            "[mean_photon_number, *decoy_photon_numbers], summing to 1; or `optimise` (every BB84 "
+            "variant chooses them; the asymptotic rows then send signals only). Only "
+            "signal pulses make asymptotic bb84-decoy and gllp key; bb84-finite keys every "
+            "intensity (Lim et al. 2014)",
+            0.0,
+            1.0,
+            True,
+            default="optimise",
+        )
+    )
+    pair_rate_hz: Any = spec(_num("entangled-pair emission rate [Hz]", 0.0, 1e15, gt=True))
+    mean_pairs_per_pulse: Any = spec(_num("mean number of pairs per pump pulse", gt=True, hi=10.0))
+    wavelength_nm: Any = spec(_num("wavelength [nm]", 100.0, 100000.0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Memory:
+    """A quantum memory."""
+
+    qubits: Any = spec(
+        _int(
+            "memory qubits per node; a chain copy takes memory_modes of them for each of the "
+            "node's links on the route (a repeater: both sides), the ends one more per "
+            "sequential distillation round, and copies that fit run distillation inputs in "
+            "parallel",
+            lo=1,
+            default=1,
+        )
+    )
+    coherence_time_s: Any = spec(_num("coherence time T2 [s]", 1e-12, 1e09, required=True))
+    efficiency: Any = spec(_num("write-read efficiency (0..1]", 0.0, 1.0, gt=True, default=1.0))
+    cutoff_s: Any = spec(
+        _num(
+            "discard a stored pair that waited longer than this for its partner; the shortest "
+            "on the route applies to the whole chain [s]",
+            1e-12,
+            1e09,
+        )
+    )
+    noise: str = spec(
+        Field(
+            "enum",
+            "how stored qubits decohere: toward the maximally mixed state, or by losing phase (T2)",
+            choices=("depolarising", "dephasing"),
+            default="depolarising",
+        )
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Processor:
+    """A quantum processor."""
+
+    physical_qubits: Any = spec(_int("number of physical qubits", lo=1, hi=1e12, default=1))
+    two_qubit_gate_error: Any = spec(_frac("two-qubit gate error probability [0..1]", default=1.0))
+    logical_qubits: Any = spec(
+        _int("number of logical qubits; overrides the surface-code estimate", lo=0, hi=1e12)
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Orbit:
+    """The orbit of a satellite node."""
+
+    altitude_km: Any = spec(_num("orbit altitude [km]", 100.0, 1e5, required=True))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Atmosphere:
+    """The atmosphere of a satellite link: an air-mass law, or a transmittance table.
+
+    A table holds one transmittance column per wavelength (``wavelengths_nm``; NaN for a
+    single unnamed column), read when the scenario is loaded; ``source`` names it.
+    """
+
+    model: str = spec(
+        Field(
+            "enum",
+            "plane_parallel scales zenith_transmittance by 1/sin ε; kasten_young by the air mass of "
+            "Kasten & Young (1989); table reads the transmittance at each elevation from a table",
+            choices=AIR_MASS_MODELS,
+            default="plane_parallel",
+        )
+    )
+    table: str | None = spec(
+        Field(
+            "enum",
+            "a bundled table (modtran-satquma: MODTRAN, 785–850 nm and 1550 nm, from SatQuMA)",
+            choices=BUNDLED_ATMOSPHERE_TABLES,
+        )
+    )
+    table_file: str | None = spec(
+        Field(
+            "string",
+            "CSV of elevation_deg and transmittance (one column, or one per wavelength named in "
+            "the header); a relative path is read from the scenario file's folder",
+        )
+    )
+    #: Read from the table when the scenario is loaded.
+    source: str | None = None
+    elevation_deg: tuple[float, ...] = ()
+    wavelengths_nm: tuple[float, ...] = ()
+    transmittance: tuple[tuple[float, ...], ...] = ()  # per column
+
+
+@dataclass(frozen=True, kw_only=True)
+class Distillation:
+    """Entanglement distillation of a demand's pairs."""
+
+    protocol: str = spec(
+        Field("enum", "distillation protocol", choices=("bbpssw", "dejmps"), required=True)
+    )
+    rounds: int = spec(
+        Field(
+            "integer",
+            "rounds of distillation (at most 30: 2^30 raw pairs each)",
+            0,
+            30,
+            default=1,
+        )
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Node:
+    """A node: its role and hardware."""
+
+    name: str
+    role: str = spec(
+        Field(
+            "enum",
+            "what the node does; default end (trusted). A node on a demand's route between its "
+            "ends should say: without a role qcalc assumes end, trusts it as a relay, and the "
+            "demand's notes name it",
+            choices=ROLES,
+            default="end",
+        )
+    )
+    source: Source | None = spec(
+        Field("profile", "source profile name or inline", profile="source")
+    )
+    detector: Detector | None = spec(
+        Field("profile", "detector profile name or inline", profile="detector")
+    )
+    memory: Memory | None = spec(
+        Field("profile", "memory profile name or inline", profile="memory")
+    )
+    processor: Processor | None = spec(
+        Field("profile", "processor profile name or inline", profile="processor")
+    )
+    bsm_success_probability: Any = spec(
+        _frac("Bell-state measurement success probability", default=0.5)
+    )
+    interference_misalignment_error: Any = spec(
+        _frac(
+            "untrusted measuring relay (MDI-/TF-QKD): e_d of its interference, the error "
+            "probability of a single-photon pair (MDI) or single photon (TF, X windows) at "
+            "its Bell-state measurement. Given, it is the protocol's e_d and the arms' "
+            "misalignment_error are not added; absent, the arms' terms are combined once",
+            hi=0.5,
+        )
+    )
+    orbit: Orbit | None = spec(
+        Field("mapping", "circular orbit of a satellite node", sub=fields_of(Orbit))
+    )
+    #: False when the file gave no ``role`` and the default ``end`` was assumed.
+    role_given: bool = True
+
+    @property
+    def trusted(self) -> bool:
+        return self.role in ("end", "trusted_relay")
+
+    @property
+    def altitude_km(self) -> Any:
+        """Orbit altitude of a satellite node, None on the ground. [km]"""
+        return None if self.orbit is None else self.orbit.altitude_km
+
+
+@dataclass(frozen=True, kw_only=True)
+class Link:
+    """A fibre, free-space or satellite link between two nodes."""
+
+    name: str = spec(
+        Field("string", "link name (default: the two ends joined by '-')"), needed=True
+    )
+    ends: tuple[str, str] = spec(
+        Field("names", "the two nodes the link joins", required=True), needed=True
+    )
+    channel: str = spec(Field("enum", "physical channel", choices=CHANNELS, default="fibre"))
+    length_km: Any = spec(
+        _num("length [km]; for a satellite link the slant range is computed", 0.0, 1e06)
+    )
+    attenuation_db_per_km: Any = spec(
+        _num("fibre attenuation [dB/km]", 0.0, 1000.0, default=FIBRE_ATTENUATION_DB_PER_KM_1550NM)
+    )
+    extra_loss_db: Any = spec(
+        _num("connector, splice and other lumped losses [dB]", 0.0, 10000.0, default=0.0)
+    )
+    misalignment_error: Any = spec(_frac("intrinsic error of the optics e_d", default=0.01, hi=0.5))
+    wavelength_nm: Any = spec(_num("wavelength [nm]", 100.0, 100000.0))
+    direction: str = spec(
+        Field(
+            "enum", "satellite link direction", choices=("downlink", "uplink"), default="downlink"
+        )
+    )
+    tx_beam_waist_m: Any = spec(_num("transmitter beam waist w0, 1/e² radius [m]", 1e-06, 100.0))
+    tx_aperture_m: Any = spec(_num("transmitter aperture diameter [m]", 0.0001, 100.0))
+    rx_aperture_m: Any = spec(_num("receiver aperture diameter [m]", 0.0001, 100.0))
+    atmospheric_attenuation_db_per_km: Any = spec(
+        _num("Beer–Lambert extinction [dB/km]", 0.0, 1000.0)
+    )
+    visibility_km: Any = spec(
+        _num("meteorological visibility for the Kim model [km]", 0.001, 1000.0)
+    )
+    pointing_jitter_urad: Any = spec(_num("rms pointing jitter [µrad]", 0.0, 100000.0))
+    cn2_m_minus_2_3: Any = spec(
+        _num("refractive-index structure constant Cn² [m^-2/3]", 0.0, 1e-09)
+    )
+    fried_parameter_m: Any = spec(_num("Fried parameter r0 [m]", 0.0001, 1000.0))
+    elevation_deg: Any = spec(_num("elevation of the satellite [deg]", 0.01, 90.0))
+    min_elevation_deg: Any = spec(_num("elevation mask for a whole pass [deg]", 0.01, 90.0))
+    max_elevation_deg: Any = spec(
+        _num("highest elevation of the pass [deg]", 0.01, 90.0, default=90.0)
+    )
+    divergence_urad: Any = spec(_num("far-field 1/e² half-angle divergence [µrad]", 0.01, 1e06))
+    zenith_transmittance: Any = spec(_num("atmospheric transmittance at zenith", 0.0, 1.0, gt=True))
+    tx_obscuration_m: Any = spec(
+        _num("central obscuration diameter of the transmit aperture [m]", 0.0, 100.0)
+    )
+    atmosphere: Atmosphere = spec(
+        Field(
+            "mapping",
+            "satellite link: the air-mass law that scales zenith_transmittance, or a table of "
+            "transmittance against elevation",
+            sub=fields_of(Atmosphere),
+        ),
+        default=Atmosphere(),
+    )
+    passes_per_day: Any = spec(_num("usable passes per day", 0.0, 10000.0))
+    receiver_efficiency: Any = spec(
+        _num("receiver optics efficiency before the detector", 0.0, 1.0, gt=True)
+    )
+    background_photons_per_window: Any = spec(_frac("background light per detection window"))
+    sky: str | None = spec(
+        Field(
+            "enum",
+            "sky background at the receiver (with field_of_view_urad and filter_bandwidth_nm)",
+            choices=("night_moonless", "night_full_moon", "day_clear"),
+        )
+    )
+    field_of_view_urad: Any = spec(_num("receiver full field of view [µrad]", 0.01, 1e07))
+    filter_bandwidth_nm: Any = spec(_num("receiver spectral filter width [nm]", 1e-06, 10000.0))
+    elementary_pair_rate_hz: Any = spec(
+        _num("measured heralded pair rate of this link [Hz]", 0.0, 1e15)
+    )
+    elementary_fidelity: Any = spec(_num("measured fidelity of this link's pairs", 0.25, 1.0))
+    memory_modes: Any = spec(
+        _int(
+            "multiplexed modes per attempt, each holding a memory qubit at both ends; more "
+            "than the end memories' qubits is refused",
+            lo=1,
+            hi=1e09,
+            default=1,
+        )
+    )
+    heralding: str = spec(
+        Field(
+            "enum",
+            "heralded entanglement scheme between memories",
+            choices=("double_click", "single_click"),
+            default="double_click",
+        )
+    )
+    bright_state_population: Any = spec(
+        _num("single-click bright-state population α", 0.0, 0.5, gt=True, default=0.1)
+    )
+    heralding_detector: Detector | None = spec(
+        Field(
+            "profile",
+            "detectors of the heralding station in the middle of a link between memories "
+            "(profile name or inline): their efficiency, and the station's dark counts "
+            "(dark_count_probability or dark_count_rate_hz with gate_window_ns, for both "
+            "detectors together); default: ideal detectors",
+            profile="detector",
+        )
+    )
+    two_photon_visibility: Any = spec(
+        _frac(
+            "two-photon (Hong–Ou–Mandel) interference visibility of the photons the heralding "
+            "station interferes",
+            default=1.0,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Check:
+    """One `expect` entry: ``field op want``."""
+
+    field: str
+    op: str
+    want: float
+
+    def passes(self, got: float) -> bool:
+        return {
+            ">=": got >= self.want,
+            "<=": got <= self.want,
+            "==": math.isclose(got, self.want, rel_tol=1e-9, abs_tol=1e-12),
+            ">": got > self.want,
+            "<": got < self.want,
+        }[self.op]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Demand:
+    """What the network must deliver between two end nodes."""
+
+    name: str = spec(Field("string", "demand name (default: the ends joined by '-')"), needed=True)
+    ends: tuple[str, str] = spec(Field("names", "the two end nodes", required=True), needed=True)
+    path: tuple[str, ...] | None = spec(
+        Field("names", "explicit route; default: lowest-loss route")
+    )
+    application: str = spec(
+        Field("enum", "what the demand is for", choices=APPLICATIONS, default="qkd")
+    )
+    protocol: str | None = spec(
+        Field("enum", "QKD protocol; default: best applicable", choices=PROTOCOLS)
+    )
+    error_correction_efficiency: Any = spec(
+        _num("error-correction inefficiency f", 1.0, 10.0, default=1.16)
+    )
+    sifting_factor: Any = spec(
+        _num(
+            "fraction q of detections kept after sifting; for the prepare-and-measure BB84 rows "
+            "q = p_X², both parties choosing the key basis with p_X = √q (0.5 → 0.707), the "
+            "rest the test basis",
+            0.0,
+            1.0,
+            gt=True,
+            default=0.5,
+        )
+    )
+    key_basis_probability: Any = spec(
+        Field(
+            "number_or_optimise",
+            "p_X, each party's probability of the key basis in every BB84 variant (sets "
+            "q = p_X² there; give it or sifting_factor, not both); `optimise` lets the finite "
+            "key choose it and the asymptotic rows take p_X → 1. Default √sifting_factor",
+            0.0,
+            1.0,
+            True,
+        )
+    )
+    block_size: Any = spec(_num("finite-key block size (pulses sent)", 1.0, 1e20))
+    block_key_detections: Any = spec(
+        _num(
+            "finite-key block as key-basis detections n_X (as Lim 2014 and Rusca 2018 state "
+            "it); instead of block_size",
+            1.0,
+            1e20,
+        )
+    )
+    epsilon_sec: Any = spec(
+        _num(
+            "finite-key secrecy parameter ε_sec; default 1e-10: Lim et al. (2014) set "
+            "ε_sec = κℓ with κ = 1e-15 per key bit, 1e-10 for a 100 kbit key",
+            1e-100,
+            0.5,
+            gt=True,
+            default=1e-10,
+        )
+    )
+    epsilon_cor: Any = spec(
+        _num(
+            "finite-key correctness parameter ε_cor (default 1e-15, as Lim et al. 2014)",
+            1e-100,
+            0.5,
+            gt=True,
+            default=1e-15,
+        )
+    )
+    vacuum_contribution: bool = spec(
+        Field(
+            "bool",
+            "count detections of empty pulses as secret in the decoy-state keys (Lo 2005; "
+            "Lim et al. 2014 keep s_X,0); false reproduces Ma et al. (2005)",
+            default=True,
+        )
+    )
+    distillation: Distillation | None = spec(
+        Field("mapping", "entanglement distillation", sub=fields_of(Distillation))
+    )
+    expect: tuple[Check, ...] = spec(
+        Field("expect", "checks the demand must pass, e.g. {stage: '>= 1'}"), default=()
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Criteria:
+    """The stage thresholds of a scenario."""
+
+    entanglement_min_fidelity: Any = spec(_frac("stage 3: least end-to-end fidelity", default=0.78))
+    entanglement_min_pair_rate_hz: Any = spec(
+        _num(
+            "stage 3: least end-to-end pair rate [Hz]; default one pair per 100 s, the pace of "
+            "the slowest multi-node network demonstrated (Pompili et al., Science 372, 259 (2021))",
+            default=0.01,
+        )
+    )
+    fault_tolerant_min_fidelity: Any = spec(
+        _frac("stage 5: least delivered fidelity", default=0.99)
+    )
+    fault_tolerant_min_logical_qubits: Any = spec(
+        _int("stage 5: logical qubits per end", default=1)
+    )
+    computing_min_logical_qubits: Any = spec(_int("stage 6: logical qubits per end", default=100))
+    surface_code_threshold: Any = spec(_frac("surface-code threshold gate error", default=0.01))
+    logical_error_rate: Any = spec(
+        Field("number", "target logical error per round", 0.0, 1.0, True, default=1e-6)
+    )
+
+
+DETECTOR_FIELDS = fields_of(Detector)
+SOURCE_FIELDS = fields_of(Source)
+MEMORY_FIELDS = fields_of(Memory)
+PROCESSOR_FIELDS = fields_of(Processor)
 PROFILE_FIELDS = {
     "detector": DETECTOR_FIELDS,
     "source": SOURCE_FIELDS,
     "memory": MEMORY_FIELDS,
     "processor": PROCESSOR_FIELDS,
 }
-NODE_FIELDS: dict[str, Field] = {
-    "role": Field(
-        "enum",
-        "what the node does; default end (trusted). A node on a demand's route between its "
-        "ends should say: without a role qcalc assumes end, trusts it as a relay, and the "
-        "demand's notes name it",
-        choices=ROLES,
-        default="end",
-    ),
-    "source": Field("profile", "source profile name or inline", profile="source"),
-    "detector": Field("profile", "detector profile name or inline", profile="detector"),
-    "memory": Field("profile", "memory profile name or inline", profile="memory"),
-    "processor": Field("profile", "processor profile name or inline", profile="processor"),
-    "bsm_success_probability": _frac("Bell-state measurement success probability", default=0.5),
-    "interference_misalignment_error": _frac(
-        "untrusted measuring relay (MDI-/TF-QKD): e_d of its interference, the error "
-        "probability of a single-photon pair (MDI) or single photon (TF, X windows) at "
-        "its Bell-state measurement. Given, it is the protocol's e_d and the arms' "
-        "misalignment_error are not added; absent, the arms' terms are combined once",
-        hi=0.5,
-    ),
-    "orbit": Field(
-        "mapping",
-        "circular orbit of a satellite node",
-        sub={
-            "altitude_km": _num("orbit altitude [km]", 100.0, 1e5, required=True),
-        },
-    ),
-}
-#: Air-mass laws and the tabulated atmosphere a satellite link may name.
-AIR_MASS_MODELS = ("plane_parallel", "kasten_young", "table")
-#: Transmittance tables shipped in qcalc/data/atmosphere (name → file stem).
-BUNDLED_ATMOSPHERE_TABLES = ("modtran-satquma",)
-ATMOSPHERE_FIELDS: dict[str, Field] = {
-    "model": Field(
-        "enum",
-        "plane_parallel scales zenith_transmittance by 1/sin ε; kasten_young by the air mass of "
-        "Kasten & Young (1989); table reads the transmittance at each elevation from a table",
-        choices=AIR_MASS_MODELS,
-        default="plane_parallel",
-    ),
-    "table": Field(
-        "enum",
-        "a bundled table (modtran-satquma: MODTRAN, 785–850 nm and 1550 nm, from SatQuMA)",
-        choices=BUNDLED_ATMOSPHERE_TABLES,
-    ),
-    "table_file": Field(
-        "string",
-        "CSV of elevation_deg and transmittance (one column, or one per wavelength named in "
-        "the header); a relative path is read from the scenario file's folder",
-    ),
-}
-LINK_FIELDS: dict[str, Field] = {
-    "name": Field("string", "link name (default: the two ends joined by '-')"),
-    "ends": Field("names", "the two nodes the link joins", required=True),
-    "channel": Field("enum", "physical channel", choices=CHANNELS, default="fibre"),
-    "length_km": _num("length [km]; for a satellite link the slant range is computed"),
-    "attenuation_db_per_km": _num(
-        "fibre attenuation [dB/km]", default=FIBRE_ATTENUATION_DB_PER_KM_1550NM
-    ),
-    "extra_loss_db": _num("connector, splice and other lumped losses [dB]", default=0.0),
-    "misalignment_error": _frac("intrinsic error of the optics e_d", default=0.01, hi=0.5),
-    "wavelength_nm": _num("wavelength [nm]", gt=True),
-    "direction": Field(
-        "enum", "satellite link direction", choices=("downlink", "uplink"), default="downlink"
-    ),
-    "tx_beam_waist_m": _num("transmitter beam waist w0, 1/e² radius [m]", gt=True),
-    "tx_aperture_m": _num("transmitter aperture diameter [m]", gt=True),
-    "rx_aperture_m": _num("receiver aperture diameter [m]", gt=True),
-    "atmospheric_attenuation_db_per_km": _num("Beer–Lambert extinction [dB/km]"),
-    "visibility_km": _num("meteorological visibility for the Kim model [km]", gt=True),
-    "pointing_jitter_urad": _num("rms pointing jitter [µrad]"),
-    "cn2_m_minus_2_3": _num("refractive-index structure constant Cn² [m^-2/3]"),
-    "fried_parameter_m": _num("Fried parameter r0 [m]", gt=True),
-    "elevation_deg": _num("elevation of the satellite [deg]", 0.0, 90.0, gt=True),
-    "min_elevation_deg": _num("elevation mask for a whole pass [deg]", 0.0, 90.0, gt=True),
-    "max_elevation_deg": _num(
-        "highest elevation of the pass [deg]", 0.0, 90.0, gt=True, default=90.0
-    ),
-    "divergence_urad": _num("far-field 1/e² half-angle divergence [µrad]", gt=True),
-    "zenith_transmittance": _frac("atmospheric transmittance at zenith"),
-    "tx_obscuration_m": _num("central obscuration diameter of the transmit aperture [m]"),
-    "atmosphere": Field(
-        "mapping",
-        "satellite link: the air-mass law that scales zenith_transmittance, or a table of "
-        "transmittance against elevation",
-        sub=ATMOSPHERE_FIELDS,
-    ),
-    "passes_per_day": _num("usable passes per day"),
-    "receiver_efficiency": _frac("receiver optics efficiency before the detector"),
-    "background_photons_per_window": _frac("background light per detection window"),
-    "sky": Field(
-        "enum",
-        "sky background at the receiver (with field_of_view_urad and filter_bandwidth_nm)",
-        choices=("night_moonless", "night_full_moon", "day_clear"),
-    ),
-    "field_of_view_urad": _num("receiver full field of view [µrad]", gt=True),
-    "filter_bandwidth_nm": _num("receiver spectral filter width [nm]", gt=True),
-    "elementary_pair_rate_hz": _num("measured heralded pair rate of this link [Hz]"),
-    "elementary_fidelity": _num("measured fidelity of this link's pairs", 0.25, 1.0),
-    "memory_modes": _int(
-        "multiplexed modes per attempt, each holding a memory qubit at both ends; more "
-        "than the end memories' qubits is refused",
-        lo=1,
-        default=1,
-    ),
-    "heralding": Field(
-        "enum",
-        "heralded entanglement scheme between memories",
-        choices=("double_click", "single_click"),
-        default="double_click",
-    ),
-    "bright_state_population": _num(
-        "single-click bright-state population α", 0.0, 0.5, gt=True, default=0.1
-    ),
-    "heralding_detector": Field(
-        "profile",
-        "detectors of the heralding station in the middle of a link between memories "
-        "(profile name or inline): their efficiency, and the station's dark counts "
-        "(dark_count_probability or dark_count_rate_hz with gate_window_ns, for both "
-        "detectors together); default: ideal detectors",
-        profile="detector",
-    ),
-    "two_photon_visibility": _frac(
-        "two-photon (Hong–Ou–Mandel) interference visibility of the photons the heralding "
-        "station interferes",
-        default=1.0,
-    ),
-}
-DEMAND_FIELDS: dict[str, Field] = {
-    "name": Field("string", "demand name (default: the ends joined by '-')"),
-    "ends": Field("names", "the two end nodes", required=True),
-    "path": Field("names", "explicit route; default: lowest-loss route"),
-    "application": Field("enum", "what the demand is for", choices=APPLICATIONS, default="qkd"),
-    "protocol": Field("enum", "QKD protocol; default: best applicable", choices=PROTOCOLS),
-    "error_correction_efficiency": _num("error-correction inefficiency f", 1.0, default=1.16),
-    "sifting_factor": _num(
-        "fraction q of detections kept after sifting; for the prepare-and-measure BB84 rows "
-        "q = p_X², both parties choosing the key basis with p_X = √q (0.5 → 0.707), the "
-        "rest the test basis",
-        0.0,
-        1.0,
-        gt=True,
-        default=0.5,
-    ),
-    "key_basis_probability": Field(
-        "number_or_optimise",
-        "p_X, each party's probability of the key basis in every BB84 variant (sets "
-        "q = p_X² there; give it or sifting_factor, not both); `optimise` lets the finite "
-        "key choose it and the asymptotic rows take p_X → 1. Default √sifting_factor",
-        0.0,
-        1.0,
-        True,
-    ),
-    "block_size": _num("finite-key block size (pulses sent)", gt=True),
-    "block_key_detections": _num(
-        "finite-key block as key-basis detections n_X (as Lim 2014 and Rusca 2018 state "
-        "it); instead of block_size",
-        gt=True,
-    ),
-    "epsilon_sec": _num(
-        "finite-key secrecy parameter ε_sec; default 1e-10: Lim et al. (2014) set "
-        "ε_sec = κℓ with κ = 1e-15 per key bit, 1e-10 for a 100 kbit key",
-        gt=True,
-        hi=0.5,
-        default=1e-10,
-    ),
-    "epsilon_cor": _num(
-        "finite-key correctness parameter ε_cor (default 1e-15, as Lim et al. 2014)",
-        gt=True,
-        hi=0.5,
-        default=1e-15,
-    ),
-    "vacuum_contribution": Field(
-        "bool",
-        "count detections of empty pulses as secret in the decoy-state keys (Lo 2005; "
-        "Lim et al. 2014 keep s_X,0); false reproduces Ma et al. (2005)",
-        default=True,
-    ),
-    "distillation": Field(
-        "mapping",
-        "entanglement distillation",
-        sub={
-            "protocol": Field(
-                "enum", "distillation protocol", choices=("bbpssw", "dejmps"), required=True
-            ),
-            "rounds": Field(
-                "integer",
-                "rounds of distillation (at most 30: 2^30 raw pairs each)",
-                0,
-                30,
-                default=1,
-            ),
-        },
-    ),
-    "expect": Field("expect", "checks the demand must pass, e.g. {stage: '>= 1'}"),
-}
-CRITERIA_FIELDS: dict[str, Field] = {
-    "entanglement_min_fidelity": _frac("stage 3: least end-to-end fidelity", default=0.78),
-    "entanglement_min_pair_rate_hz": _num(
-        "stage 3: least end-to-end pair rate [Hz]; default one pair per 100 s, the pace of "
-        "the slowest multi-node network demonstrated (Pompili et al., Science 372, 259 (2021))",
-        default=0.01,
-    ),
-    "fault_tolerant_min_fidelity": _frac("stage 5: least delivered fidelity", default=0.99),
-    "fault_tolerant_min_logical_qubits": _int("stage 5: logical qubits per end", default=1),
-    "computing_min_logical_qubits": _int("stage 6: logical qubits per end", default=100),
-    "surface_code_threshold": _frac("surface-code threshold gate error", default=0.01),
-    "logical_error_rate": Field(
-        "number", "target logical error per round", 0.0, 1.0, True, default=1e-6
-    ),
-}
-#: Physical ranges, far wider than any deployment yet wider than none of physics: a
-#: value outside is a typo (1e308, 5e-324), refused before it can overflow a model.
-#: (table, key) → (minimum, maximum, exclusive minimum)
-PHYSICAL_RANGES: dict[tuple[str, str], tuple[float, float, bool]] = {
-    ("detector", "dark_count_rate_hz"): (0.0, 1e12, False),
-    ("detector", "gate_window_ns"): (1e-3, 1e9, False),
-    ("detector", "dead_time_ns"): (0.0, 1e12, False),
-    ("source", "repetition_rate_hz"): (0.0, 1e15, True),
-    ("source", "pair_rate_hz"): (0.0, 1e15, True),
-    ("source", "wavelength_nm"): (100.0, 1e5, False),
-    ("memory", "coherence_time_s"): (1e-12, 1e9, False),
-    ("memory", "cutoff_s"): (1e-12, 1e9, False),
-    ("processor", "physical_qubits"): (1.0, 1e12, False),
-    ("processor", "logical_qubits"): (0.0, 1e12, False),
-    ("link", "length_km"): (0.0, 1e6, False),
-    ("link", "attenuation_db_per_km"): (0.0, 1e3, False),
-    ("link", "extra_loss_db"): (0.0, 1e4, False),
-    ("link", "wavelength_nm"): (100.0, 1e5, False),
-    ("link", "tx_beam_waist_m"): (1e-6, 100.0, False),
-    ("link", "tx_aperture_m"): (1e-4, 100.0, False),
-    ("link", "rx_aperture_m"): (1e-4, 100.0, False),
-    ("link", "atmospheric_attenuation_db_per_km"): (0.0, 1e3, False),
-    ("link", "visibility_km"): (1e-3, 1e3, False),
-    ("link", "pointing_jitter_urad"): (0.0, 1e5, False),
-    ("link", "cn2_m_minus_2_3"): (0.0, 1e-9, False),
-    ("link", "fried_parameter_m"): (1e-4, 1e3, False),
-    ("link", "elevation_deg"): (0.01, 90.0, False),
-    ("link", "min_elevation_deg"): (0.01, 90.0, False),
-    ("link", "max_elevation_deg"): (0.01, 90.0, False),
-    ("link", "divergence_urad"): (1e-2, 1e6, False),
-    ("link", "zenith_transmittance"): (0.0, 1.0, True),
-    ("link", "tx_obscuration_m"): (0.0, 100.0, False),
-    ("link", "passes_per_day"): (0.0, 1e4, False),
-    ("link", "receiver_efficiency"): (0.0, 1.0, True),
-    ("link", "field_of_view_urad"): (1e-2, 1e7, False),
-    ("link", "filter_bandwidth_nm"): (1e-6, 1e4, False),
-    ("link", "elementary_pair_rate_hz"): (0.0, 1e15, False),
-    ("link", "memory_modes"): (1.0, 1e9, False),
-    ("demand", "block_size"): (1.0, 1e20, False),
-    ("demand", "block_key_detections"): (1.0, 1e20, False),
-    ("demand", "epsilon_sec"): (1e-100, 0.5, True),
-    ("demand", "epsilon_cor"): (1e-100, 0.5, True),
-    ("demand", "error_correction_efficiency"): (1.0, 10.0, False),
-}
-
-
-def _bound(table: dict[str, Field], name: str) -> None:
-    from dataclasses import replace as _replace
-
-    for (which, key), (lo, hi, gt) in PHYSICAL_RANGES.items():
-        if which == name and key in table:
-            table[key] = _replace(table[key], minimum=lo, maximum=hi, exclusive_minimum=gt)
-
-
-for _table, _name in (
-    (DETECTOR_FIELDS, "detector"),
-    (SOURCE_FIELDS, "source"),
-    (MEMORY_FIELDS, "memory"),
-    (PROCESSOR_FIELDS, "processor"),
-    (LINK_FIELDS, "link"),
-    (DEMAND_FIELDS, "demand"),
-):
-    _bound(_table, _name)
+NODE_FIELDS = fields_of(Node)
+ATMOSPHERE_FIELDS = fields_of(Atmosphere)
+LINK_FIELDS = fields_of(Link)
+DEMAND_FIELDS = fields_of(Demand)
+CRITERIA_FIELDS = fields_of(Criteria)
 EXCLUSIVE_LINK_KEYS = (
     ("elevation_deg", "min_elevation_deg"),
     ("min_elevation_deg", "elevation_deg"),
@@ -483,175 +641,6 @@ TOP_FIELDS: dict[str, Field] = {
     "links": Field("links", "the links", required=True),
     "demands": Field("demands", "what the network must deliver"),
 }
-
-
-# --------------------------------------------------------------------------- objects
-
-
-@dataclass(frozen=True)
-class Detector:
-    efficiency: Any = 1.0
-    dark_count_probability: Any = None
-    dark_count_rate_hz: Any = None
-    gate_window_ns: Any = None
-    dead_time_ns: Any = None
-
-
-@dataclass(frozen=True)
-class Source:
-    kind: str
-    repetition_rate_hz: Any = None
-    mean_photon_number: Any = "optimise"
-    decoy_photon_numbers: Any = "infinite"
-    intensity_probabilities: Any = "optimise"
-    pair_rate_hz: Any = None
-    mean_pairs_per_pulse: Any = None
-    wavelength_nm: Any = None
-
-
-@dataclass(frozen=True)
-class Memory:
-    coherence_time_s: Any
-    qubits: Any = 1
-    efficiency: Any = 1.0
-    cutoff_s: Any = None
-    noise: str = "depolarising"
-
-
-@dataclass(frozen=True)
-class Processor:
-    physical_qubits: Any = 1
-    two_qubit_gate_error: Any = 1.0
-    logical_qubits: Any = None
-
-
-@dataclass(frozen=True)
-class Node:
-    name: str
-    role: str = "end"
-    source: Source | None = None
-    detector: Detector | None = None
-    memory: Memory | None = None
-    processor: Processor | None = None
-    bsm_success_probability: Any = 0.5
-    altitude_km: Any = None
-    interference_misalignment_error: Any = None
-    #: False when the file gave no ``role`` and the default ``end`` was assumed.
-    role_given: bool = True
-
-    @property
-    def trusted(self) -> bool:
-        return self.role in ("end", "trusted_relay")
-
-
-@dataclass(frozen=True)
-class Atmosphere:
-    """The atmosphere of a satellite link: an air-mass law, or a transmittance table.
-
-    A table holds one transmittance column per wavelength (``wavelengths_nm``; NaN for a
-    single unnamed column), read when the scenario is loaded; ``source`` names it.
-    """
-
-    model: str = "plane_parallel"
-    source: str | None = None
-    elevation_deg: tuple[float, ...] = ()
-    wavelengths_nm: tuple[float, ...] = ()
-    transmittance: tuple[tuple[float, ...], ...] = ()  # per column
-
-
-@dataclass(frozen=True)
-class Link:
-    name: str
-    ends: tuple[str, str]
-    channel: str = "fibre"
-    length_km: Any = None
-    attenuation_db_per_km: Any = FIBRE_ATTENUATION_DB_PER_KM_1550NM
-    extra_loss_db: Any = 0.0
-    misalignment_error: Any = 0.01
-    wavelength_nm: Any = None
-    direction: str = "downlink"
-    tx_beam_waist_m: Any = None
-    tx_aperture_m: Any = None
-    rx_aperture_m: Any = None
-    atmospheric_attenuation_db_per_km: Any = None
-    visibility_km: Any = None
-    pointing_jitter_urad: Any = None
-    cn2_m_minus_2_3: Any = None
-    fried_parameter_m: Any = None
-    elevation_deg: Any = None
-    min_elevation_deg: Any = None
-    max_elevation_deg: Any = 90.0
-    divergence_urad: Any = None
-    zenith_transmittance: Any = None
-    tx_obscuration_m: Any = None
-    atmosphere: Atmosphere = Atmosphere()
-    passes_per_day: Any = None
-    receiver_efficiency: Any = None
-    background_photons_per_window: Any = None
-    sky: str | None = None
-    field_of_view_urad: Any = None
-    filter_bandwidth_nm: Any = None
-    elementary_pair_rate_hz: Any = None
-    elementary_fidelity: Any = None
-    memory_modes: Any = 1
-    heralding: str = "double_click"
-    bright_state_population: Any = 0.1
-    heralding_detector: Detector | None = None
-    two_photon_visibility: Any = 1.0
-
-
-@dataclass(frozen=True)
-class Check:
-    """One `expect` entry: ``field op want``."""
-
-    field: str
-    op: str
-    want: float
-
-    def passes(self, got: float) -> bool:
-        return {
-            ">=": got >= self.want,
-            "<=": got <= self.want,
-            "==": math.isclose(got, self.want, rel_tol=1e-9, abs_tol=1e-12),
-            ">": got > self.want,
-            "<": got < self.want,
-        }[self.op]
-
-
-@dataclass(frozen=True)
-class Distillation:
-    protocol: str
-    rounds: int = 1
-
-
-@dataclass(frozen=True)
-class Demand:
-    name: str
-    ends: tuple[str, str]
-    path: tuple[str, ...] | None = None
-    application: str = "qkd"
-    protocol: str | None = None
-    error_correction_efficiency: Any = 1.16
-    sifting_factor: Any = 0.5
-    key_basis_probability: Any = None
-    block_size: Any = None
-    block_key_detections: Any = None
-    epsilon_sec: Any = 1e-10
-    epsilon_cor: Any = 1e-15
-    vacuum_contribution: bool = True
-    distillation: Distillation | None = None
-    expect: tuple[Check, ...] = ()
-
-
-@dataclass(frozen=True)
-class Criteria:
-    entanglement_min_fidelity: Any = 0.78
-    entanglement_min_pair_rate_hz: Any = 0.01
-    fault_tolerant_min_fidelity: Any = 0.99
-    fault_tolerant_min_logical_qubits: Any = 1
-    computing_min_logical_qubits: Any = 100
-    surface_code_threshold: Any = 0.01
-    logical_error_rate: Any = 1e-6
 
 
 @dataclass(frozen=True, eq=False)  # identity, so evaluations can cache per scenario
@@ -1230,7 +1219,7 @@ class _Checker:
             nodes[name] = Node(
                 name=name,
                 **clean,
-                altitude_km=orbit["altitude_km"] if orbit else None,
+                orbit=Orbit(**orbit) if orbit else None,
                 role_given=isinstance(body, dict) and "role" in body,
             )
         return nodes
