@@ -125,7 +125,7 @@ def report(name: str, tally: Tally, seconds: float) -> None:
 def check_topology(text: str) -> str:
     """The library path on a valid topology, then every batch format of its result."""
     from qcalc import batch, outputs
-    from qcalc.evaluate import evaluate_scenario
+    from qcalc.demands import evaluate_scenario
     from qcalc.report import scenario_dict
     from qcalc.scenario import parse_scenario
 
@@ -149,7 +149,7 @@ _EVALUATED: dict[str, Any] = {}
 def check_formats(drawn: tuple[list[str], list[str], bool]) -> str:
     """Every batch format of one evaluated scenario under any names and file names."""
     if not _EVALUATED:
-        from qcalc.evaluate import evaluate_scenario
+        from qcalc.demands import evaluate_scenario
         from qcalc.report import scenario_dict
         from qcalc.scenario import load_scenario
 

@@ -1,47 +1,99 @@
-"""Start-up of `qcalc stage` on a bundled scenario against `python -c "import numpy, yaml"`.
+"""Start-up of qcalc from a regular wheel install, against `python -c "import numpy, yaml"`.
 
-Run: .venv/bin/python bench/startup.py [--runs 15]
-Goal (issue 2): the ratio of medians at most 2.
+Run: python bench/startup.py [--runs 11] [--site DIR]
+
+Builds a wheel of this checkout (``pip wheel --no-deps``), installs it with
+``pip install --no-deps --target`` into a scratch folder, compiles it to bytecode
+(``python -m compileall``, as pip does on install) and runs it with this interpreter,
+whose own packages supply numpy, yaml, typer (PYTHONPATH puts the wheel's qcalc before
+an editable one). Each command runs as the console script does (``from qcalc.cli import
+main; main()``), from a scratch folder, interleaved with the baseline, ``--runs`` times;
+the script prints the medians of CPU time (user + system, steadier on a busy machine)
+and of wall time, and their ratios to the baseline.
+
+Goals (issue 16, item 1): ``qcalc stage scenarios/metro-fibre.yaml`` ≤ 1.5× the
+baseline; ``qcalc rate`` of every bundled scenario ≤ 2×.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CONSOLE = "import sys; from qcalc.cli import main; sys.argv[0] = 'qcalc'; main()"
 
 
-def median_seconds(cmd: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def install_wheel(folder: Path) -> Path:
+    """Build and install this checkout's wheel into ``folder``/site; returns that path."""
+    dist, site = folder / "dist", folder / "site"
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(dist), str(ROOT)], check=True)
+    wheel = next(dist.glob("qcalc-*.whl"))
+    subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(site / "qcalc")], check=True)
+    return site
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one run of ``cmd``; NaN for a run that failed
+    (an older qcalc given with ``--site`` may refuse a newer scenario)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):  # 1: an expect block failed, still a full run
+        return math.nan, math.nan
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return cpu, wall
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--site", type=Path, help="an installed qcalc to use instead")
     args = parser.parse_args()
-    py = sys.executable
-    # An installed qcalc runs from bytecode (pip compiles on install); an editable one
-    # under PYTHONDONTWRITEBYTECODE would recompile every module on every start.
-    subprocess.run(
-        [py, "-m", "compileall", "-q", str(ROOT / "qcalc")], check=True, capture_output=True
-    )
-    baseline = median_seconds([py, "-c", "import numpy, yaml"], args.runs)
-    stage = median_seconds(
-        [py, "-m", "qcalc", "stage", "scenarios/metro-fibre.yaml", "--format", "json"], args.runs
-    )
-    print(f"python -c 'import numpy, yaml': {baseline * 1e3:7.1f} ms (median of {args.runs})")
-    print(f"qcalc stage metro-fibre.yaml:   {stage * 1e3:7.1f} ms (median of {args.runs})")
-    print(f"ratio: {stage / baseline:.2f} (goal ≤ 2)")
+    with tempfile.TemporaryDirectory() as scratch:
+        site = args.site or install_wheel(Path(scratch))
+        env = {**os.environ, "PYTHONPATH": str(site)}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        probe = [sys.executable, "-c", "import qcalc; print(qcalc.__file__)"]
+        where = subprocess.run(probe, env=env, capture_output=True, text=True, cwd=scratch)
+        assert where.stdout.startswith(str(site)), where.stdout  # not an editable copy
+        py = sys.executable
+        commands = {"python -c 'import numpy, yaml'": [py, "-c", "import numpy, yaml"]}
+        scenarios = sorted((ROOT / "scenarios").glob("*.yaml"))
+        metro = str(ROOT / "scenarios" / "metro-fibre.yaml")
+        commands["qcalc stage metro-fibre.yaml"] = [py, "-c", CONSOLE, "stage", metro]
+        for path in scenarios:
+            commands[f"qcalc rate {path.name}"] = [py, "-c", CONSOLE, "rate", str(path)]
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _ in range(args.runs):
+            for name, cmd in commands.items():
+                times[name].append(timed(cmd, env, Path(scratch)))
+    base_cpu = statistics.median(t[0] for t in times["python -c 'import numpy, yaml'"])
+    base_wall = statistics.median(t[1] for t in times["python -c 'import numpy, yaml'"])
+    print(f"medians of {args.runs} interleaved runs; ratio to the baseline (CPU, wall)")
+    for name, runs in times.items():
+        cpu = statistics.median(t[0] for t in runs)
+        wall = statistics.median(t[1] for t in runs)
+        goal = 1.5 if "stage" in name else 2.0 if "rate" in name else 1.0
+        if math.isnan(cpu):
+            print(f"{name:<48} failed (exit code ≠ 0, 1)")
+            continue
+        print(
+            f"{name:<48} cpu {cpu * 1e3:6.0f} ms ×{cpu / base_cpu:4.2f}  "
+            f"wall {wall * 1e3:6.0f} ms ×{wall / base_wall:4.2f}  (goal ≤ {goal})"
+        )
 
 
 if __name__ == "__main__":

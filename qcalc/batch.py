@@ -20,6 +20,7 @@ import io
 import os
 import signal
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,15 +52,12 @@ def evaluate_file(path: str, explain: bool = False) -> FileResult:
     """Load and evaluate one file; never raises (errors become the record's ``error``).
     With ``explain`` the data carry the derivation steps under ``"explain"``."""
     try:
-        from qcalc.evaluate import evaluate_scenario
-        from qcalc.report import scenario_dict, step_dict
-        from qcalc.scenario import load_scenario
+        from qcalc import api
 
-        scenario = load_scenario(path)
-        results = evaluate_scenario(scenario)
-        data = scenario_dict(scenario, results)
-        if explain:
-            data["explain"] = [step_dict(s) for r in results for s in r.steps]
+        scenario = api.load_scenario(path)
+        if any(d.expect_probability is not None for d in scenario.demands):
+            return FileResult(path, data=_sampled_data(path, scenario))
+        data = api.evaluate(scenario, levers="none").to_dict(explain=explain)
         return FileResult(path, data=data)
     except QcalcError as exc:
         return FileResult(path, error=str(exc))
@@ -70,6 +68,24 @@ def evaluate_file(path: str, explain: bool = False) -> FileResult:
             "report it with this file",
             internal=True,
         )
+
+
+def _sampled_data(path: str, scenario: Any) -> dict[str, Any]:
+    """A scenario whose ``expect`` asks for a probability is judged over draws of its
+    uncertain inputs, as ``qcalc stage`` judges it (the default draws, seed 0), so a batch
+    in CI gates on the risk the file states."""
+    from qcalc.uncertainty import DEFAULT_SAMPLER, DEFAULT_SAMPLES, run
+    from qcalc.uncertainty_report import scenario_data
+
+    data = scenario_data(run(path, DEFAULT_SAMPLES, sampler=DEFAULT_SAMPLER))
+    asks = next(d.name for d in scenario.demands if d.expect_probability is not None)
+    note = (
+        f"demand {asks} asks for a probability, so the uncertain inputs were drawn "
+        f"{DEFAULT_SAMPLES:,} times ({DEFAULT_SAMPLER}, seed 0)"
+    )
+    for demand in data["demands"]:
+        demand["notes"].append(note)
+    return data
 
 
 class Interrupted(KeyboardInterrupt):
@@ -124,6 +140,10 @@ def _worker_start(parent: int) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="qcalc-orphan-check", daemon=True).start()
+    # The models load once per worker, before its first file, not inside a task.
+    import qcalc.demands
+    import qcalc.report
+    import qcalc.stage  # noqa: F401
 
 
 def _stop_workers(pool: Any) -> None:
@@ -150,46 +170,167 @@ def run_batch(
     jobs: int = 1,
     progress: Callable[[int], None] | None = None,
     explain: bool = False,
+    scheduler: str | None = None,
 ) -> list[FileResult]:
-    """Evaluate ``files`` in order, in ``jobs`` processes; ``progress(n)`` after each file;
-    ``explain`` keeps each file's derivation steps."""
-    results: list[FileResult] = []
+    """Evaluate ``files`` in order, in ``jobs`` processes (or on the Dask cluster at
+    ``scheduler``); ``progress(n)`` after each file; ``explain`` keeps each file's
+    derivation steps. Every result is held: :func:`iter_batch` streams them."""
+    return [r for r, _ in iter_batch(files, jobs, progress, explain, scheduler, keep="full")]
+
+
+#: Files a worker evaluates per task: enough to make the round trip negligible, few
+#: enough that results reach the output steadily and the workers share the tail.
+MOST_PER_TASK = 16
+#: Tasks in flight per worker process.
+TASKS_AHEAD = 4
+
+
+def iter_batch(
+    files: list[str],
+    jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+    explain: bool = False,
+    scheduler: str | None = None,
+    keep: str = "slim",
+) -> Iterator[tuple[FileResult, str | None]]:
+    """Evaluate ``files`` and yield each result in order as soon as it is known.
+
+    ``keep`` says what a result holds: ``"full"`` its whole JSON-ready data; ``"slim"``
+    only what the summary, table, Markdown, CSV and JUnit reports use (a few hundred bytes
+    a file, so a batch of any size fits in memory); ``"json"`` the slim data and, beside
+    it, the file's entry in the JSON report (text, rendered where it was evaluated).
+
+    With ``jobs`` > 1 a pool of worker processes is started once (each imports the
+    models before its first file) and takes the files in chunks; SIGINT or SIGTERM
+    stops every worker before :class:`Interrupted` reaches the caller. With
+    ``scheduler`` the chunks run on a Dask cluster (:mod:`qcalc.distributed`), which must
+    see the files at the same paths.
+    """
+    if scheduler is not None:
+        from qcalc.distributed import chunks_of, dask_client
+
+        with dask_client(scheduler) as client, _signals_interrupt():
+            workers = max(1, len(client.scheduler_info().get("workers", {})))
+            size = chunks_of(len(files), workers, MOST_PER_TASK)
+            from qcalc.distributed import cluster_map
+
+            tasks = ((files[i : i + size], explain, keep) for i in range(0, len(files), size))
+            for results in cluster_map(client, _task, None, tasks):
+                for item in results:
+                    yield item
+                    if progress:
+                        progress(1)
+        return
     if jobs <= 1 or len(files) <= 1:
         with _signals_interrupt():
             for path in files:
-                results.append(evaluate_file(path, explain))
+                yield _outcome(path, explain, keep)
                 if progress:
                     progress(1)
-        return results
+        return
     from concurrent.futures import ProcessPoolExecutor
 
-    chunk = max(1, len(files) // (jobs * 8))
+    from qcalc.distributed import chunks_of
+
+    workers = min(jobs, len(files))
+    size = chunks_of(len(files), workers, MOST_PER_TASK)
     pool = ProcessPoolExecutor(
-        max_workers=min(jobs, len(files)), initializer=_worker_start, initargs=(os.getpid(),)
+        max_workers=workers, initializer=_worker_start, initargs=(os.getpid(),)
     )
     try:
         with _signals_interrupt():
-            # Submitted by hand, not with pool.map: its iterator cancels the pending
-            # futures when interrupted, which races with the pool's own clean-up.
-            futures = [
-                pool.submit(_evaluate_files, files[i : i + chunk], explain)
-                for i in range(0, len(files), chunk)
-            ]
-            for future in futures:
-                for result in future.result():
-                    results.append(result)
+            # Submitted by hand, a few tasks ahead, not with pool.map: its iterator
+            # cancels the pending futures when interrupted, which races with the
+            # pool's own clean-up, and it submits every task at once.
+            pending: deque[Any] = deque()
+            starts = iter(range(0, len(files), size))
+            while True:
+                while len(pending) < workers * TASKS_AHEAD:
+                    i = next(starts, None)
+                    if i is None:
+                        break
+                    pending.append(pool.submit(_task, None, files[i : i + size], explain, keep))
+                if not pending:
+                    break
+                for item in pending.popleft().result():
+                    yield item
                     if progress:
                         progress(1)
     except BaseException:
         _stop_workers(pool)
         raise
     pool.shutdown(wait=True)
-    return results
 
 
-def _evaluate_files(paths: list[str], explain: bool) -> list[FileResult]:
-    """:func:`evaluate_file` on each of ``paths`` (one task of a worker)."""
-    return [evaluate_file(path, explain) for path in paths]
+def _outcome(path: str, explain: bool, keep: str) -> tuple[FileResult, str | None]:
+    """One file's result as ``keep`` asks (see :func:`iter_batch`)."""
+    from qcalc.network import forget_shared_results
+
+    result = evaluate_file(path, explain)
+    # What the hops of one file share, the next file's seldom do: without this the memos
+    # of shared results would keep about 50 kB a file.
+    forget_shared_results()
+    if keep == "full":
+        return result, None
+    text = json_entry(result) if keep == "json" else None
+    return slim(result), text
+
+
+def _task(
+    _: Any, paths: list[str], explain: bool, keep: str
+) -> list[tuple[FileResult, str | None]]:
+    """:func:`_outcome` of each of ``paths`` (one task of a worker)."""
+    return [_outcome(path, explain, keep) for path in paths]
+
+
+#: What a slim result keeps of each demand: the fields every report but JSON shows.
+SLIM_DEMAND_KEYS = (
+    "name",
+    "path",
+    "stage",
+    "stage_name",
+    "key_rate_bps",
+    "protocol",
+    "pair_rate_hz",
+    "fidelity",
+    "expect",
+)
+
+
+def slim(result: FileResult) -> FileResult:
+    """``result`` with only what the summary, table, Markdown, CSV and JUnit use."""
+    if result.data is None:
+        return result
+    data: dict[str, Any] = {
+        "scenario": result.data["scenario"],
+        "demands": [{k: d[k] for k in SLIM_DEMAND_KEYS if k in d} for d in result.data["demands"]],
+    }
+    if "explain" in result.data:
+        data["explain"] = result.data["explain"]
+    return FileResult(result.file, data=data, error=result.error, internal=result.internal)
+
+
+def json_entry(result: FileResult) -> str:
+    """The entry of one file in the JSON report, indented as :func:`json_report` places
+    it (made safe for JSON)."""
+    from qcalc.outputs import safe_json
+    from qcalc.report import to_json
+
+    item = result.data if result.data is not None else {"file": result.file, "error": result.error}
+    return safe_json("    " + to_json(item).replace("\n", "\n    "))
+
+
+def json_report_parts(summary: Summary) -> tuple[str, str, str]:
+    """The JSON report around its entries (:func:`json_entry`, joined by ``",\\n"``):
+    the text before the first entry, the text after the last, and the whole report of a
+    batch without entries."""
+    from qcalc.outputs import safe_json
+    from qcalc.report import to_json
+
+    totals = {k: v for k, v in summary.__dict__.items() if k != "internal"}
+    whole = to_json({"qcalc_version": __version__, "summary": totals, "scenarios": []})
+    head, tail = whole.rsplit("[]", 1)
+    return safe_json(head + "[\n"), safe_json("\n  ]" + tail), safe_json(whole)
 
 
 @dataclass(frozen=True)
@@ -215,17 +356,36 @@ def _demand_passed(demand: dict[str, Any]) -> bool:
     return bool(demand.get("expect", {}).get("passed", True))
 
 
-def summarise(results: list[FileResult]) -> Summary:
-    demands = [d for r in results for d in r.demands]
-    failed = sum(not _demand_passed(d) for d in demands)
-    return Summary(
-        files=len(results),
-        errors=sum(r.error is not None for r in results),
-        demands=len(demands),
-        passed=len(demands) - failed,
-        failed=failed,
-        internal=sum(r.internal for r in results),
-    )
+def summarise(results: Iterable[FileResult]) -> Summary:
+    tally = Tally()
+    for r in results:
+        tally.add(r)
+    return tally.summary()
+
+
+class Tally:
+    """The summary of a batch counted as its results arrive (no result is kept)."""
+
+    def __init__(self) -> None:
+        self.files = self.errors = self.demands = self.failed = self.internal = 0
+
+    def add(self, result: FileResult) -> None:
+        self.files += 1
+        self.errors += result.error is not None
+        self.internal += result.internal
+        for d in result.demands:
+            self.demands += 1
+            self.failed += not _demand_passed(d)
+
+    def summary(self) -> Summary:
+        return Summary(
+            files=self.files,
+            errors=self.errors,
+            demands=self.demands,
+            passed=self.demands - self.failed,
+            failed=self.failed,
+            internal=self.internal,
+        )
 
 
 def _failed_checks(demand: dict[str, Any]) -> list[str]:
@@ -276,17 +436,22 @@ def to_csv(results: list[FileResult]) -> str:
 
     Text cells are quoted and never start a spreadsheet formula (:func:`csv_cell`);
     numbers are written as they are."""
+    return csv_rows(None) + "".join(csv_rows(r) for r in results)
+
+
+def csv_rows(r: FileResult | None) -> str:
+    """The CSV rows of one file (the header for None), as :func:`to_csv` writes them."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-    writer.writerow(CSV_COLUMNS)
 
     def row(cells: list[Any]) -> None:
         writer.writerow([csv_cell(c) for c in cells])
 
-    for r in results:
-        if r.data is None:
-            row([r.file, "", "", "", "", "", "", "", "", "", "error", "", r.error])
-            continue
+    if r is None:
+        writer.writerow(CSV_COLUMNS)
+    elif r.data is None:
+        row([r.file, "", "", "", "", "", "", "", "", "", "error", "", r.error])
+    else:
         if not r.demands:
             row([r.file, r.data["scenario"], "", "", "", "", "", "", "", "", NO_DEMANDS, "", ""])
         for d in r.demands:

@@ -103,7 +103,8 @@ LIMITS: dict[str, Limit] = {
             "yaml_values",
             200_000,
             "values",
-            "values a scenario expands to once aliases are followed",
+            "values the aliases of a scenario add once followed (its own values are bounded "
+            "by yaml_bytes)",
             "guards against alias bombs (billion laughs), which grow exponentially",
         ),
         Limit(

@@ -31,17 +31,25 @@ FIFO; ``-`` is stdout. A closed or full stdout is an :class:`OutputError` (exit 
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import os
 import re
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from qcalc.errors import QcalcError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    U8 = npt.NDArray[np.uint8]
 
 
 class OutputError(QcalcError):
@@ -401,3 +409,288 @@ def write_output(
             handle.flush()
             if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 os.fsync(handle.fileno())
+
+
+@contextmanager
+def streamed_output(
+    target: str | os.PathLike[str] | None,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    folders: Sequence[str | os.PathLike[str]] = (),
+    option: str = "--output",
+) -> Iterator[Callable[[bytes], None]]:
+    """Yield ``write(data)`` for an output written piece by piece, as it is computed.
+
+    A file is written as :func:`write_output` writes one (a temporary file renamed over
+    the target only when every piece was written; the previous file survives any
+    failure); None or ``-`` is stdout. The pieces are bytes already made safe for their
+    format by the caller (:func:`safe_text`, :func:`safe_json`).
+
+    Raises
+    ------
+    OutputError
+        As :func:`write_output`.
+    """
+    if target is None or os.fspath(target) == "-":
+        stream = sys.stdout
+        buffer = getattr(stream, "buffer", None)
+
+        def to_stdout(data: bytes) -> None:
+            try:
+                if buffer is not None:
+                    stream.flush()
+                    buffer.write(data)
+                else:
+                    stream.write(data.decode("utf-8"))
+            except (OSError, ValueError) as exc:
+                _silence("stdout")
+                reason = getattr(exc, "strerror", None) or str(exc)
+                raise OutputError(f"cannot write to standard output: {reason}") from None
+
+        yield to_stdout
+        try:
+            stream.flush()
+        except (OSError, ValueError) as exc:
+            _silence("stdout")
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise OutputError(f"cannot write to standard output: {reason}") from None
+        return
+    check_target(target, inputs, folders, option=option)
+    with replacing(target, option) as temp:
+        with open(temp, "wb") as handle:
+
+            def to_file(data: bytes) -> None:
+                handle.write(data)
+
+            yield to_file
+            handle.flush()
+            if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                os.fsync(handle.fileno())
+
+
+# ----------------------------------------------------------------------------- numbers as text
+#
+# A sweep of 10^8 points is 10^8 rows of CSV: ``repr`` of each float in Python costs about
+# a microsecond, more than the model. The functions below write the same text with numpy,
+# a chunk of rows at a time: the digits ``repr`` chooses (the shortest that read back as
+# the same float, the nearest of them) from long-double arithmetic, and the layout
+# ``repr`` gives them (``0.0001``, ``1e-05``, ``50.0``, ``1e+16``). A number the
+# long-double arithmetic cannot decide (about one in twenty) takes ``repr`` itself, as do
+# non-finite and subnormal numbers, and every number where long double is no wider than
+# double (then this is only a slower ``repr``).
+
+#: Byte slots of one float cell: sign, "0.", three zeros, 17 digits with a point among
+#: them, "e", its sign and three digits. Empty slots hold 0 and are dropped.
+FLOAT_SLOTS = 1 + 2 + 3 + 18 + 1 + 1 + 3
+#: Byte slots of one integer cell: sign and 19 digits.
+INT_SLOTS = 20
+_ZERO, _DOT, _MINUS = ord("0"), ord("."), ord("-")
+#: Error of y = a·10^(16−e) in long double, in units of its last digit (about 2 of its
+#: last bits), with a margin: within it the fast path defers to ``repr``.
+_TOL = 0.03
+
+
+@functools.cache
+def _number_tables() -> tuple[Any, Any, bool, float]:
+    """10^k for k from -400 to 399 (each correctly rounded to long double), 10^k as
+    uint64 for k ≤ 17, whether long double carries 64 bits of mantissa, the smallest
+    normal double."""
+    import numpy as np
+
+    ten = np.array([np.longdouble(f"1e{k}") for k in range(-400, 400)], dtype=np.longdouble)
+    pow10 = np.array([10**k for k in range(18)], dtype=np.uint64)
+    extended = bool(np.finfo(np.longdouble).nmant >= 63)
+    return ten, pow10, extended, float(np.finfo(np.float64).tiny)
+
+
+def _shortest_digits(
+    a: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """For finite normal a > 0: the digits of ``repr(a)`` as a 17-digit integer D (padded
+    with zeros), the decimal exponent e (a ≈ D·10^(e−16)), and where the long-double
+    arithmetic cannot decide (those take ``repr``).
+
+    ``repr`` gives the shortest digits that read back as a, the nearest of them when
+    several do. y = a·10^(16−e) is formed once in long double (64-bit mantissa, within
+    0.02 of y); its correctly rounded 17, 16 and 15 leading digits follow from
+    round(y) and y − round(y) in integers. Fifteen digits or fewer always survive a
+    round trip, so the shortest is the 15 digits less trailing zeros when they read back
+    as a, else 16, else 17 (which always do). A candidate reads back as a when it lies
+    within half the gap to the neighbouring double."""
+    import numpy as np
+
+    _TEN_LD, _POW10, _, _ = _number_tables()
+    ld = a.astype(np.longdouble)
+    e = np.floor(np.log10(a)).astype(np.int64)
+    y = ld * _TEN_LD[416 - e]
+    off = (y < _TEN_LD[416]).astype(np.int64) - (y >= _TEN_LD[417])
+    if off.any():  # floor(log10(a)) one off beside a power of ten
+        e -= off
+        y = ld * _TEN_LD[416 - e]
+    r = np.rint(y)
+    frac = (y - r).astype(np.float64)  # in [-0.5, 0.5], within _TOL of the truth
+    d17 = r.astype(np.uint64)
+    unsure = d17 >= _POW10[17]
+    with np.errstate(over="ignore"):
+        up = np.nextafter(a, np.inf) - a
+    down = a - np.nextafter(a, 0.0)
+    up = np.where(np.isinf(up), down, up)  # above the largest double: as below
+    # half a gap to the neighbouring double, in units of the 17th digit
+    count = d17.astype(np.float64) / 2
+    half_up, half_down = up / a * count, down / a * count
+    digits = d17.copy()
+    done = np.zeros(a.size, dtype=bool)
+    for step in (np.uint64(100), np.uint64(10)):
+        q = d17 // step
+        rem = (d17 - q * step).astype(np.int64)
+        mid = int(step) // 2
+        rounded_up = (rem > mid) | ((rem == mid) & (frac > 0))
+        unsure |= ~done & (rem == mid) & (np.abs(frac) < _TOL)
+        candidate = (q + rounded_up) * step
+        delta = (candidate.astype(np.int64) - d17.astype(np.int64)) - frac
+        half = np.where(delta < 0, half_down, half_up)
+        dist = np.abs(delta)
+        unsure |= ~done & (np.abs(dist - half) <= _TOL)
+        fits = ~done & (dist < half)
+        digits = np.where(fits, candidate, digits)
+        done |= fits
+    unsure |= ~done & (np.abs(frac) > 0.5 - _TOL)  # 17 digits: round(y) itself unsure
+    carry = digits >= _POW10[17]
+    digits = np.where(carry, _POW10[16], digits)
+    return digits, e + carry, unsure
+
+
+def _digit_rows(digits: npt.NDArray[np.uint64], count: int) -> list[U8]:
+    """The ``count`` lowest decimal digits of each integer as ASCII, most significant
+    first (in groups of nine, so the arithmetic runs on 32-bit integers)."""
+    import numpy as np
+
+    out: list[U8] = []
+    rest64 = digits.astype(np.uint64)
+    billion = np.uint64(10**9)
+    ten = np.uint32(10)
+    while count > 0:
+        width = min(9, count)
+        high = rest64 // billion
+        group = (rest64 - high * billion).astype(np.uint32)
+        rest64 = high
+        rows = []
+        for _ in range(width):
+            q = group // ten
+            rows.append((group - q * ten).astype(np.uint8) + np.uint8(_ZERO))
+            group = q
+        out[:0] = reversed(rows)
+        count -= width
+    return out
+
+
+def float_slots(values: npt.NDArray[Any], out: U8) -> None:
+    """Write ``repr`` of each float into ``out`` (shape (FLOAT_SLOTS, n)), one byte a
+    slot, unused slots 0: joined with the zeros dropped, each column is the repr."""
+    import numpy as np
+
+    _, _, _EXTENDED, _SMALLEST_NORMAL = _number_tables()
+    v = np.asarray(values, dtype=np.float64).ravel()
+    n = v.size
+    a = np.abs(v)
+    finite = np.isfinite(a)
+    normal = finite & (a >= _SMALLEST_NORMAL)
+    digits = np.zeros(n, dtype=np.uint64)
+    exponent = np.zeros(n, dtype=np.int64)
+    slow = ~finite | (finite & (a > 0) & ~normal)
+    if _EXTENDED:
+        idx = np.flatnonzero(normal)
+        d, e, unsure = _shortest_digits(a[idx])
+        digits[idx] = d
+        exponent[idx] = e
+        slow[idx[unsure]] = True
+    else:
+        slow |= normal
+    chars = _digit_rows(digits, 17)
+    # significant digits: 17 less the trailing zeros, at least 1
+    nd = np.ones(n, dtype=np.int16)
+    for k in range(16, 0, -1):
+        nd = np.where((nd == 1) & (chars[k] != _ZERO), np.int16(k + 1), nd)
+    e16 = np.clip(exponent, -5, 16).astype(np.int16)
+    sci = (e16 < -4) | (e16 >= 16)
+    fixed_pos = ~sci & (e16 >= 0)
+    fixed_neg = ~sci & (e16 < 0)
+    zero = np.uint8(0)
+    out[0] = np.where(np.signbit(v), np.uint8(_MINUS), zero)
+    out[1] = np.where(fixed_neg, np.uint8(_ZERO), zero)
+    out[2] = np.where(fixed_neg, np.uint8(_DOT), zero)
+    for k in range(3):
+        out[3 + k] = np.where(fixed_neg & (e16 < -1 - k), np.uint8(_ZERO), zero)
+    # the digits with the point after digit P-1 (none: P = 99); digits shown: S
+    point = np.where(fixed_pos, e16 + 1, np.where(sci & (nd > 1), 1, 99)).astype(np.int16)
+    shown = np.where(fixed_pos, np.maximum(nd, e16 + 2), nd)
+    for j in range(18):
+        if j < 17:
+            body = np.where((j < point) & (j < shown), chars[j], zero)
+        else:
+            body = np.zeros(n, dtype=np.uint8)
+        if j > 0:
+            body = np.where((j > point) & (j - 1 < shown), chars[j - 1], body)
+            body = np.where(j == point, np.uint8(_DOT), body)
+        out[6 + j] = body
+    base = 6 + 18
+    out[base] = np.where(sci, np.uint8(ord("e")), zero)
+    out[base + 1] = np.where(
+        sci, np.where(exponent < 0, np.uint8(_MINUS), np.uint8(ord("+"))), zero
+    )
+    ea = np.abs(exponent).astype(np.int16)
+    out[base + 2] = np.where(
+        sci & (ea >= 100), (ea // 100).astype(np.uint8) + np.uint8(_ZERO), zero
+    )
+    out[base + 3] = np.where(sci, (ea // 10 % 10).astype(np.uint8) + np.uint8(_ZERO), zero)
+    out[base + 4] = np.where(sci, (ea % 10).astype(np.uint8) + np.uint8(_ZERO), zero)
+    where = np.flatnonzero(slow)
+    if where.size:
+        texts = [repr(x).encode() for x in v[where].tolist()]
+        block = np.frombuffer(b"".join(t.ljust(FLOAT_SLOTS, b"\0") for t in texts), np.uint8)
+        out[:, where] = block.reshape(-1, FLOAT_SLOTS).T
+
+
+def int_slots(values: npt.NDArray[Any], out: U8) -> None:
+    """Write ``str`` of each integer into ``out`` (shape (INT_SLOTS, n)), as
+    :func:`float_slots` does."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=np.int64).ravel()
+    mag = np.abs(v).astype(np.uint64)  # -2**63 wraps to 2**63: still right
+    chars = _digit_rows(mag, 19)
+    out[0] = np.where(v < 0, np.uint8(_MINUS), np.uint8(0))
+    lead = np.ones(v.size, dtype=bool)
+    for k in range(19):
+        lead &= (chars[k] == _ZERO) & (k < 18)
+        out[1 + k] = np.where(lead, np.uint8(0), chars[k])
+
+
+def text_rows(columns: Sequence[npt.NDArray[Any]], prefixes: Sequence[bytes], end: bytes) -> bytes:
+    """Rows of text: for each row, each column's text after its prefix, then ``end``.
+
+    Floats are written as ``repr`` writes them (the shortest digits that read back as the
+    same number), integers as ``str``: CSV is ``prefixes = [b"", b","…]``, ``end = b"\\n"``.
+    """
+    import numpy as np
+
+    n = int(columns[0].size) if columns else 0
+    widths = [
+        INT_SLOTS if np.issubdtype(np.asarray(c).dtype, np.integer) else FLOAT_SLOTS
+        for c in columns
+    ]
+    total = sum(widths) + sum(len(p) for p in prefixes) + len(end)
+    buf = np.zeros((total, n), dtype=np.uint8)
+    at = 0
+    for column, width, prefix in zip(columns, widths, prefixes, strict=True):
+        for byte in prefix:
+            buf[at] = byte
+            at += 1
+        if width == INT_SLOTS:
+            int_slots(column, buf[at : at + width])
+        else:
+            float_slots(column, buf[at : at + width])
+        at += width
+    for byte in end:
+        buf[at] = byte
+        at += 1
+    return buf.T.tobytes().translate(None, b"\0")

@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from qcalc.protocols.numerics import maximise_each_point
 from qcalc.protocols.qkd import binary_entropy
 
 FloatArray = npt.NDArray[np.float64]
@@ -220,132 +222,49 @@ def finite_key_terms(
        simulation section.
     .. [2] D. Rusca et al., Appl. Phys. Lett. 112, 171104 (2018), Eqs. (A16)–(A25), (B3).
     """
-    from qcalc.physics.detectors import dead_time_live_fraction
-
     eta = np.asarray(transmittance, dtype=float)
     y0 = np.asarray(background_yield, dtype=float)
-    e_d = np.asarray(misalignment_error, dtype=float)
     mus = tuple(np.asarray(m, dtype=float) for m in intensities)
     ps = tuple(np.asarray(p, dtype=float) for p in probabilities)
     q = np.asarray(key_basis_probability, dtype=float)
-    f = np.asarray(error_correction_efficiency, dtype=float)
-    afterpulse = np.asarray(afterpulse_probability, dtype=float)
     given_pulses = None if block_size_pulses is None else np.asarray(block_size_pulses, float)
-    if (given_pulses is None) == (key_detections is None):
-        raise ValueError("give exactly one of block_size_pulses and key_detections")
-    if key_detections is not None and np.any(~(np.asarray(key_detections, float) > 0)):
-        raise ValueError(f"key_detections is {key_detections}; expected > 0 detections")
-    _validate(mus, ps, q, given_pulses, epsilon_sec, epsilon_cor)
-    if np.any((eta < 0) | (eta > 1)) or np.any((y0 < 0) | (y0 > 1)):
-        raise ValueError(f"transmittance {eta} and background_yield {y0} must lie in [0, 1]")
-
-    one_decoy = len(mus) == 2
-    events = RUSCA_FAILURE_EVENTS if one_decoy else LIM_FAILURE_EVENTS
-    log_inv_eps = np.log(events / epsilon_sec)
+    _check_terms_inputs(eta, y0, mus, ps, q, given_pulses, key_detections, epsilon_sec, epsilon_cor)
+    events = RUSCA_FAILURE_EVENTS if len(mus) == 2 else LIM_FAILURE_EVENTS
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        raw = [_expected_counts(eta, y0, e_d, mu, afterpulse) for mu in mus]
-        click = sum((p * r for p, (r, _) in zip(ps, raw, strict=True)), np.zeros(()))
-        live = dead_time_live_fraction(click, dead_time_pulses)
-        # Per pulse sent and per unit basis weight w_B: n_{B,k}/(N w_B) = p_k c R_k.
-        det = tuple(np.asarray(p * live * r) for p, (r, _) in zip(ps, raw, strict=True))
-        err = tuple(np.asarray(p * live * e) for p, (_, e) in zip(ps, raw, strict=True))
-        det_total = sum(det, np.zeros(()))
-        err_total = sum(err, np.zeros(()))
-        w_x, w_z = q**2, (1.0 - q) ** 2
-        if key_detections is not None:
-            pulses = np.asarray(key_detections, dtype=float) / (w_x * det_total)
-            pulses = np.where(np.isfinite(pulses) & (pulses > 0), pulses, np.inf)
-            no_clicks = ~(w_x * det_total > 0)
-        else:
-            assert given_pulses is not None
-            pulses, no_clicks = given_pulses, np.zeros(np.shape(given_pulses), dtype=bool)
-        finite = np.isfinite(pulses)
-
-        def deviation(total: FloatArray, weight: FloatArray) -> FloatArray:
-            """δ(n_B, ε)/(N w_B) = √(total ln(1/ε)/(2 N w_B)); 0 for N = ∞."""
-            value = np.sqrt(total * log_inv_eps / (2.0 * pulses * weight))
-            return np.asarray(np.where(finite, value, 0.0))
-
-        def brackets(
-            counts: tuple[FloatArray, ...], dev: FloatArray
-        ) -> tuple[list[FloatArray], list[FloatArray]]:
-            upper = [np.exp(mu) / p * (n + dev) for n, mu, p in zip(counts, mus, ps, strict=True)]
-            lower = [
-                np.exp(mu) / p * np.maximum(n - dev, 0.0)
-                for n, mu, p in zip(counts, mus, ps, strict=True)
-            ]
-            return upper, lower
-
-        tau0 = _photon_weight(0, mus, ps)
-        tau1 = _photon_weight(1, mus, ps)
-
-        def vacuum_and_single(weight: FloatArray) -> tuple[FloatArray, FloatArray]:
-            d_n = deviation(det_total, weight)
-            upper, lower = brackets(det, d_n)
-            if one_decoy:
-                mu1, mu2 = mus
-                s0 = tau0 * (mu1 * lower[1] - mu2 * upper[0]) / (mu1 - mu2)  # (A19) of [2]
-                d_m = deviation(err_total, weight)
-                s0_upper = 2.0 * (tau0 * np.exp(mu2) / ps[1] * (err[1] + d_m) + d_n)  # (A16)
-                s1 = (  # (A17) of [2]
-                    tau1
-                    * mu1
-                    / (mu2 * (mu1 - mu2))
-                    * (
-                        lower[1]
-                        - mu2**2 / mu1**2 * upper[0]
-                        - (mu1**2 - mu2**2) / mu1**2 * s0_upper / tau0
-                    )
-                )
-            else:
-                mu1, mu2, mu3 = mus
-                s0 = tau0 * (mu2 * lower[2] - mu3 * upper[1]) / (mu2 - mu3)  # Eq. (2) of [1]
-                s0 = np.maximum(s0, 0.0)
-                multi = (mu2**2 - mu3**2) / mu1**2 * (upper[0] - s0 / tau0)
-                s1 = (  # Eq. (3) of [1]
-                    tau1
-                    * mu1
-                    * (lower[1] - upper[2] - multi)
-                    / (mu1 * (mu2 - mu3) - mu2**2 + mu3**2)
-                )
-            return np.asarray(np.maximum(s0, 0.0)), np.asarray(np.maximum(s1, 0.0))
-
-        s_x0, s_x1 = vacuum_and_single(w_x)
-        _, s_z1 = vacuum_and_single(w_z)
-        upper_e, lower_e = brackets(err, deviation(err_total, w_z))
-        if one_decoy:
-            v_z1 = tau1 * (upper_e[0] - lower_e[1]) / (mus[0] - mus[1])  # (A22) of [2]
-        else:
-            v_z1 = tau1 * (upper_e[1] - lower_e[2]) / (mus[1] - mus[2])  # Eq. (4) of [1]
-        v_z1 = np.maximum(v_z1, 0.0)
-
-        certified = (s_z1 > 0) & (s_x1 > 0) & ~no_clicks
-        s_z1_safe = np.where(certified, s_z1, 1.0)
-        bit_error = v_z1 / s_z1_safe
-        gamma = _sampling_deviation(  # Eq. (5) of [1]
-            epsilon_sec,
-            events,
-            bit_error,
-            pulses * w_z * s_z1_safe,
-            pulses * w_x * np.where(certified, s_x1, 1.0),
+        counts = _observed_counts(
+            eta,
+            y0,
+            np.asarray(misalignment_error, dtype=float),
+            mus,
+            ps,
+            np.asarray(afterpulse_probability, dtype=float),
+            dead_time_pulses,
         )
-        gamma = np.where(finite, gamma, 0.0)
-        phase_error = np.where(certified, np.minimum(bit_error + gamma, 0.5), 0.5)
-
-        qber = np.where(det_total > 0, err_total / det_total, 0.0)
-        leak = f * det_total * binary_entropy(qber)
+        w_x, w_z = q**2, (1.0 - q) ** 2
+        pulses, no_clicks = _block_pulses(given_pulses, key_detections, w_x * counts.det_total)
+        bounds = _DecoyBounds(counts, mus, ps, pulses, np.log(events / epsilon_sec))
+        s_x0, s_x1 = bounds.vacuum_and_single(w_x)
+        _, s_z1 = bounds.vacuum_and_single(w_z)
+        v_z1 = bounds.single_photon_errors(w_z)
+        certified = (s_z1 > 0) & (s_x1 > 0) & ~no_clicks
+        gamma, phase_error = bounds.phase_error(
+            certified, s_x1, s_z1, v_z1, (w_x, w_z), epsilon_sec, events
+        )
+        qber = np.where(counts.det_total > 0, counts.err_total / counts.det_total, 0.0)
+        leak = np.asarray(error_correction_efficiency, dtype=float) * counts.det_total
+        leak = leak * binary_entropy(qber)
         penalty = 6.0 * np.log2(events / epsilon_sec) + np.log2(2.0 / epsilon_cor)
         vacuum = s_x0 if vacuum_contribution else 0.0
         per_pulse = w_x * (vacuum + s_x1 * (1.0 - binary_entropy(phase_error)) - leak)
-        per_pulse = per_pulse - np.where(finite, penalty / pulses, 0.0)  # Eq. (1) of [1]
+        per_pulse = per_pulse - np.where(bounds.finite, penalty / pulses, 0.0)  # Eq. (1) of [1]
         rate = np.where(certified & (per_pulse > 0) & np.isfinite(per_pulse), per_pulse, 0.0)
         scale = pulses * w_x
         out = {
             "rate": np.asarray(rate, dtype=float),
             "length_bits": np.asarray(rate * pulses, dtype=float),
             "block_size_pulses": np.asarray(pulses, dtype=float),
-            "n_X": np.asarray(scale * det_total, dtype=float),
-            "m_X": np.asarray(scale * err_total, dtype=float),
+            "n_X": np.asarray(scale * counts.det_total, dtype=float),
+            "m_X": np.asarray(scale * counts.err_total, dtype=float),
             "s_X0": np.asarray(scale * s_x0, dtype=float),
             "s_X1": np.asarray(scale * s_x1, dtype=float),
             "s_Z1": np.asarray(pulses * w_z * s_z1, dtype=float),
@@ -355,11 +274,189 @@ def finite_key_terms(
             "gamma": np.asarray(gamma, dtype=float),
             "qber_X": np.asarray(qber, dtype=float),
             "penalty_bits": np.asarray(penalty, dtype=float),
-            "click_probability": np.asarray(live * click, dtype=float),
-            "live_fraction": np.asarray(live, dtype=float),
+            "click_probability": np.asarray(counts.live * counts.click, dtype=float),
+            "live_fraction": np.asarray(counts.live, dtype=float),
             "certified": np.asarray(certified),
         }
     return out
+
+
+def _check_terms_inputs(
+    eta: FloatArray,
+    y0: FloatArray,
+    mus: tuple[FloatArray, ...],
+    ps: tuple[FloatArray, ...],
+    q: FloatArray,
+    given_pulses: FloatArray | None,
+    key_detections: npt.ArrayLike | None,
+    epsilon_sec: float,
+    epsilon_cor: float,
+) -> None:
+    """Refuse inputs of :func:`finite_key_terms` outside their domain (ValueError)."""
+    if (given_pulses is None) == (key_detections is None):
+        raise ValueError("give exactly one of block_size_pulses and key_detections")
+    if key_detections is not None and np.any(~(np.asarray(key_detections, float) > 0)):
+        raise ValueError(f"key_detections is {key_detections}; expected > 0 detections")
+    _validate(mus, ps, q, given_pulses, epsilon_sec, epsilon_cor)
+    if np.any((eta < 0) | (eta > 1)) or np.any((y0 < 0) | (y0 > 1)):
+        raise ValueError(f"transmittance {eta} and background_yield {y0} must lie in [0, 1]")
+
+
+def _block_pulses(
+    given_pulses: FloatArray | None, key_detections: npt.ArrayLike | None, key_clicks: Any
+) -> tuple[FloatArray, Any]:
+    """N, the pulses of the block: as given, or those that yield ``key_detections`` key-
+    basis detections at ``key_clicks`` per pulse (inf when none click); and where no
+    pulse clicks in the key basis."""
+    if key_detections is None:
+        assert given_pulses is not None
+        return given_pulses, np.zeros(np.shape(given_pulses), dtype=bool)
+    pulses = np.asarray(key_detections, dtype=float) / key_clicks
+    pulses = np.where(np.isfinite(pulses) & (pulses > 0), pulses, np.inf)
+    return pulses, ~(key_clicks > 0)
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """Expected detections and errors per pulse sent and per unit basis weight w_B,
+    n_{B,k}/(N w_B) = p_k c R_k, of each intensity k, the receiver live a fraction c."""
+
+    det: tuple[FloatArray, ...]  # detections of each intensity [per pulse]
+    err: tuple[FloatArray, ...]  # errors of each intensity [per pulse]
+    det_total: FloatArray
+    err_total: FloatArray
+    click: FloatArray  # click probability of a live receiver [per pulse]
+    live: FloatArray  # live fraction after the dead time [unitless]
+
+
+def _observed_counts(
+    eta: FloatArray,
+    y0: FloatArray,
+    e_d: FloatArray,
+    mus: tuple[FloatArray, ...],
+    ps: tuple[FloatArray, ...],
+    afterpulse: FloatArray,
+    dead_time_pulses: npt.ArrayLike,
+) -> _Counts:
+    """The detections and errors each intensity gives, the receiver saturated by its
+    dead time (every count scaled by the live fraction)."""
+    from qcalc.physics.detectors import dead_time_live_fraction
+
+    raw = [_expected_counts(eta, y0, e_d, mu, afterpulse) for mu in mus]
+    click = sum((p * r for p, (r, _) in zip(ps, raw, strict=True)), np.zeros(()))
+    live = dead_time_live_fraction(click, dead_time_pulses)
+    det = tuple(np.asarray(p * live * r) for p, (r, _) in zip(ps, raw, strict=True))
+    err = tuple(np.asarray(p * live * e) for p, (_, e) in zip(ps, raw, strict=True))
+    return _Counts(
+        det, err, sum(det, np.zeros(())), sum(err, np.zeros(())), np.asarray(click), live
+    )
+
+
+class _DecoyBounds:
+    """Hoeffding-bracketed counts and the decoy-state bounds built on them: vacuum and
+    single-photon detections (Eqs. (2)–(3) of Lim et al. 2014; (A16)–(A19) of Rusca et
+    al. 2018) and single-photon errors (Eq. (4); (A22))."""
+
+    def __init__(
+        self,
+        counts: _Counts,
+        mus: tuple[FloatArray, ...],
+        ps: tuple[FloatArray, ...],
+        pulses: FloatArray,
+        log_inv_eps: Any,
+    ) -> None:
+        self.counts, self.mus, self.ps = counts, mus, ps
+        self.pulses, self.log_inv_eps = pulses, log_inv_eps
+        self.finite = np.isfinite(pulses)
+        self.one_decoy = len(mus) == 2
+        self.tau0 = _photon_weight(0, mus, ps)
+        self.tau1 = _photon_weight(1, mus, ps)
+
+    def deviation(self, total: FloatArray, weight: FloatArray) -> FloatArray:
+        """δ(n_B, ε)/(N w_B) = √(total ln(1/ε)/(2 N w_B)); 0 for N = ∞."""
+        value = np.sqrt(total * self.log_inv_eps / (2.0 * self.pulses * weight))
+        return np.asarray(np.where(self.finite, value, 0.0))
+
+    def brackets(
+        self, counts: tuple[FloatArray, ...], dev: FloatArray
+    ) -> tuple[list[FloatArray], list[FloatArray]]:
+        """Upper and lower e^μ_k/p_k (n_k ± δ) of each intensity's counts."""
+        mus, ps = self.mus, self.ps
+        upper = [np.exp(mu) / p * (n + dev) for n, mu, p in zip(counts, mus, ps, strict=True)]
+        lower = [
+            np.exp(mu) / p * np.maximum(n - dev, 0.0)
+            for n, mu, p in zip(counts, mus, ps, strict=True)
+        ]
+        return upper, lower
+
+    def vacuum_and_single(self, weight: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Lower bounds on the vacuum and single-photon detections s_B,0, s_B,1 in a basis
+        of weight w_B, per pulse and unit weight."""
+        c, mus, ps, tau0, tau1 = self.counts, self.mus, self.ps, self.tau0, self.tau1
+        d_n = self.deviation(c.det_total, weight)
+        upper, lower = self.brackets(c.det, d_n)
+        if self.one_decoy:
+            mu1, mu2 = mus
+            s0 = tau0 * (mu1 * lower[1] - mu2 * upper[0]) / (mu1 - mu2)  # (A19) of [2]
+            d_m = self.deviation(c.err_total, weight)
+            s0_upper = 2.0 * (tau0 * np.exp(mu2) / ps[1] * (c.err[1] + d_m) + d_n)  # (A16)
+            s1 = (  # (A17) of [2]
+                tau1
+                * mu1
+                / (mu2 * (mu1 - mu2))
+                * (
+                    lower[1]
+                    - mu2**2 / mu1**2 * upper[0]
+                    - (mu1**2 - mu2**2) / mu1**2 * s0_upper / tau0
+                )
+            )
+        else:
+            mu1, mu2, mu3 = mus
+            s0 = tau0 * (mu2 * lower[2] - mu3 * upper[1]) / (mu2 - mu3)  # Eq. (2) of [1]
+            s0 = np.maximum(s0, 0.0)
+            multi = (mu2**2 - mu3**2) / mu1**2 * (upper[0] - s0 / tau0)
+            s1 = (  # Eq. (3) of [1]
+                tau1 * mu1 * (lower[1] - upper[2] - multi) / (mu1 * (mu2 - mu3) - mu2**2 + mu3**2)
+            )
+        return np.asarray(np.maximum(s0, 0.0)), np.asarray(np.maximum(s1, 0.0))
+
+    def phase_error(
+        self,
+        certified: Any,
+        s_x1: FloatArray,
+        s_z1: FloatArray,
+        v_z1: FloatArray,
+        weights: tuple[FloatArray, FloatArray],
+        epsilon_sec: float,
+        events: float,
+    ) -> tuple[FloatArray, FloatArray]:
+        """(γ, φ_X): the sampling deviation of Eq. (5) of [1] (0 for N = ∞) and the phase
+        error φ_X = v_Z,1/s_Z,1 + γ (1/2 where nothing is certified); ``weights`` are the
+        basis weights (w_X, w_Z)."""
+        w_x, w_z = weights
+        s_z1_safe = np.where(certified, s_z1, 1.0)
+        bit_error = v_z1 / s_z1_safe
+        gamma = _sampling_deviation(  # Eq. (5) of [1]
+            epsilon_sec,
+            events,
+            bit_error,
+            self.pulses * w_z * s_z1_safe,
+            self.pulses * w_x * np.where(certified, s_x1, 1.0),
+        )
+        gamma = np.where(self.finite, gamma, 0.0)
+        return gamma, np.where(certified, np.minimum(bit_error + gamma, 0.5), 0.5)
+
+    def single_photon_errors(self, weight: FloatArray) -> FloatArray:
+        """Upper bound on the single-photon errors v_B,1 in a basis of weight w_B."""
+        mus = self.mus
+        upper_e, lower_e = self.brackets(
+            self.counts.err, self.deviation(self.counts.err_total, weight)
+        )
+        if self.one_decoy:
+            v1 = self.tau1 * (upper_e[0] - lower_e[1]) / (mus[0] - mus[1])  # (A22) of [2]
+        else:
+            v1 = self.tau1 * (upper_e[1] - lower_e[2]) / (mus[1] - mus[2])  # Eq. (4) of [1]
+        return np.asarray(np.maximum(v1, 0.0))
 
 
 def bb84_finite_key_rate(
@@ -465,86 +562,6 @@ def bb84_finite_key_rate(
     )["rate"]
 
 
-def bb84_one_decoy_finite_key_rate(
-    transmittance: npt.ArrayLike,
-    background_yield: npt.ArrayLike,
-    misalignment_error: npt.ArrayLike,
-    block_size_pulses: npt.ArrayLike,
-    *,
-    signal_photon_number: npt.ArrayLike = 0.5,
-    decoy_photon_number: npt.ArrayLike = 0.1,
-    signal_probability: npt.ArrayLike = 0.7,
-    key_basis_probability: npt.ArrayLike = 0.9,
-    error_correction_efficiency: npt.ArrayLike = 1.16,
-    epsilon_sec: float = 1e-10,
-    epsilon_cor: float = 1e-15,
-    afterpulse_probability: npt.ArrayLike = 0.0,
-    vacuum_contribution: bool = True,
-    dead_time_pulses: npt.ArrayLike = 0.0,
-) -> FloatArray:
-    """Finite-key secret key rate of one-decoy BB84 (Rusca et al. 2018).
-
-    .. math::
-        \\ell = s_{X,0} + s_{X,1}\\,[1 - h(\\phi_X)] - \\lambda_\\mathrm{EC}
-                - 6\\log_2\\frac{19}{\\epsilon_\\mathrm{sec}}
-                - \\log_2\\frac{2}{\\epsilon_\\mathrm{cor}}
-
-    Two intensities μ1 > μ2 > 0 and no vacuum state: the vacuum detections in s_{X,1}'s
-    bound are bounded from above by twice the decoy's errors, Eq. (A16) of [1]; every
-    other term as in :func:`finite_key_terms`.
-
-    Parameters
-    ----------
-    transmittance, background_yield, misalignment_error : array_like
-        η, Y0 and e_d as in :func:`bb84_finite_key_rate`. [unitless]
-    block_size_pulses : array_like
-        N, pulses per block (``inf``: the asymptotic key). [pulses, > 0]
-    signal_photon_number, decoy_photon_number : array_like
-        μ1 > μ2 > 0. [photons/pulse]
-    signal_probability : array_like
-        p_μ1; the decoy gets 1 − p_μ1 > 0. [unitless, 0..1]
-    key_basis_probability : array_like
-        q_X. [unitless, 0..1]
-    error_correction_efficiency : array_like
-        f ≥ 1. [unitless]
-    epsilon_sec, epsilon_cor : float
-        Security parameters. [unitless]
-    afterpulse_probability : array_like
-        p_ap. [unitless]
-    vacuum_contribution : bool
-        Keep the s_{X,0} term of Eq. (A25).
-    dead_time_pulses : array_like
-        R τ_d. [pulses, ≥ 0]
-
-    Returns
-    -------
-    numpy.ndarray
-        Secret key per emitted pulse. [bits/pulse, ≥ 0]
-
-    References
-    ----------
-    .. [1] D. Rusca, A. Boaron, F. Grünenfelder, A. Martin, H. Zbinden, "Finite-key
-       analysis for the 1-decoy state QKD protocol", Appl. Phys. Lett. 112, 171104
-       (2018), Eqs. (A16)–(A25).
-    """
-    p1 = np.asarray(signal_probability, dtype=float)
-    return finite_key_terms(
-        transmittance,
-        background_yield,
-        misalignment_error,
-        block_size_pulses,
-        intensities=(signal_photon_number, decoy_photon_number),
-        probabilities=(p1, 1.0 - p1),
-        key_basis_probability=key_basis_probability,
-        error_correction_efficiency=error_correction_efficiency,
-        epsilon_sec=epsilon_sec,
-        epsilon_cor=epsilon_cor,
-        afterpulse_probability=afterpulse_probability,
-        vacuum_contribution=vacuum_contribution,
-        dead_time_pulses=dead_time_pulses,
-    )["rate"]
-
-
 def _setting_space(
     one_decoy: bool,
     fixed: dict[str, float | None],
@@ -618,8 +635,10 @@ def optimise_finite_key(
 
     with R from :func:`finite_key_terms` (two decoys, or one with ``one_decoy``). A
     vectorised grid over the free settings (up to 2,880 points with all five free) seeds a
-    bounded Nelder–Mead search (scipy) per point, as Lim et al. [1] optimise every point
-    of their Fig. 1. Fixed settings are used as given; with none free the rate is
+    bounded compass search per point (:func:`qcalc.protocols.numerics.maximise_on_grid`;
+    no scipy), as Lim et al. [1] optimise every point of their Fig. 1; it reaches the
+    Nelder–Mead optimum qcalc used before to 1e-6 of the rate, never lower
+    (tests/test_numerics.py). Fixed settings are used as given; with none free the rate is
     evaluated directly for every point at once.
 
     Parameters
@@ -715,7 +734,7 @@ def optimise_finite_key(
         return np.asarray(best, dtype=float), _settings(decode(np.zeros((*shape, 0))), shape)
     grid = np.array(list(itertools.product(*(_GRID[n] for n in names))), dtype=float)
     bounds = [_BOUNDS[n] for n in names]
-    best_rate, best_x = maximise_each_point(rate_at, arrays, grid, bounds, method="Nelder-Mead")
+    best_rate, best_x = maximise_each_point(rate_at, arrays, grid, bounds)
     return np.asarray(best_rate, dtype=float), _settings(decode(best_x), shape)
 
 
@@ -735,37 +754,6 @@ def _settings(setting: dict[str, Any], shape: tuple[int, ...]) -> dict[str, Floa
     }
 
 
-def maximise_each_point(
-    objective: Callable[..., FloatArray],
-    arrays: Sequence[FloatArray],
-    grid: FloatArray,
-    bounds: Sequence[tuple[float, float]],
-    *,
-    method: str = "L-BFGS-B",
-) -> tuple[FloatArray, FloatArray]:
-    """:func:`maximise_from_grid` at every point of broadcast input arrays.
-
-    ``objective(x, *values)`` takes the search point(s) x (..., d) and the scalar inputs
-    of one point (one value from each of ``arrays``, all of one shape). A grid of a
-    single point is evaluated, not searched. Returns the best rate (shape of the arrays)
-    and its point (shape + (d,)).
-    """
-    shape = np.shape(arrays[0])
-    best_rate = np.zeros(shape)
-    best_x = np.zeros((*shape, np.shape(grid)[-1]))
-    for index in np.ndindex(shape):
-        values = tuple(float(a[index]) for a in arrays)
-
-        def at_point(x: FloatArray, values: tuple[float, ...] = values) -> FloatArray:
-            return objective(x, *values)
-
-        if len(grid) == 1:
-            best_rate[index], best_x[index] = float(at_point(grid[0])), grid[0]
-            continue
-        best_rate[index], best_x[index] = maximise_from_grid(at_point, grid, bounds, method=method)
-    return best_rate, best_x
-
-
 def maximise_from_grid(
     objective: Callable[[FloatArray], FloatArray],
     grid: FloatArray,
@@ -773,11 +761,12 @@ def maximise_from_grid(
     *,
     method: str = "L-BFGS-B",
 ) -> tuple[float, FloatArray]:
-    """Maximise a non-negative rate: vectorised grid search, then a bounded scipy refine.
+    """Maximise a non-negative rate: vectorised grid search, then a bounded scipy refine
+    (the validation runner's Lim et al. comparison; the key optimisers use
+    :func:`qcalc.protocols.numerics.maximise_on_grid`).
 
     ``objective`` maps an array of points (..., d) to rates (...). Returns the best rate
-    and its point; (0, grid centre) when the whole grid yields no key. Shared by the
-    ``optimise_*`` helpers of the finite-key, MDI and twin-field modules.
+    and its point; (0, grid centre) when the whole grid yields no key.
     """
     from scipy.optimize import minimize
 

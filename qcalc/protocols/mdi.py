@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qcalc.protocols.finite_key import maximise_each_point
+from qcalc.protocols.numerics import bessel_i0_minus_one, bessel_i0e, maximise_each_point
 from qcalc.protocols.qkd import binary_entropy
 
 FloatArray = npt.NDArray[np.float64]
@@ -147,8 +147,6 @@ def z_basis_gain(
     ----------
     .. [1] X. Ma, M. Razavi, Phys. Rev. A 86, 062319 (2012), Eqs. (B29), (B30).
     """
-    from scipy.special import i0e
-
     eta_a, eta_b, p_d, e_d, mu_a, mu_b = _arrays(
         transmittance_a,
         transmittance_b,
@@ -170,18 +168,9 @@ def z_basis_gain(
             2
             * p_d
             * (1 - p_d) ** 2
-            * (i0e(2 * x) * np.exp(2 * x - arrived / 2) - (1 - p_d) * np.exp(-arrived))
+            * (bessel_i0e(2 * x) * np.exp(2 * x - arrived / 2) - (1 - p_d) * np.exp(-arrived))
         )
     return np.asarray(q_c + q_e, dtype=float), np.asarray(e_d * q_c + (1 - e_d) * q_e, dtype=float)
-
-
-def _i0_minus_one(z: FloatArray) -> FloatArray:
-    """I0(z) − 1 without cancellation for small z (series z²/4 + z⁴/64 below 1e-3)."""
-    from scipy.special import i0
-
-    small = z < 1e-3
-    series = z**2 / 4 * (1 + z**2 / 16)
-    return np.asarray(np.where(small, series, i0(np.where(small, 1.0, z)) - 1.0), dtype=float)
 
 
 def x_basis_gain(
@@ -244,7 +233,7 @@ def x_basis_gain(
         y = (1 - p_d) * np.exp(-quarter)
         u = -np.expm1(-quarter) + p_d * np.exp(-quarter)  # 1 − y, accurate for small μ'
         x = np.sqrt(m_a * m_b) / 2
-        j1, j2 = _i0_minus_one(x), _i0_minus_one(2 * x)
+        j1, j2 = bessel_i0_minus_one(x), bessel_i0_minus_one(2 * x)
         gain = 2 * y**2 * (2 * u**2 + j2 - 4 * j1 * (1 - u))  # Appendix B of [1]
         wrong = 0.5 * gain - 2 * (0.5 - e_d) * y**2 * j2
     return np.asarray(gain, dtype=float), np.asarray(np.maximum(wrong, 0.0), dtype=float)
@@ -438,8 +427,8 @@ def optimise_mdi_qkd(
 
     .. math:: R^* = \\max_{\\mu_a, \\mu_b \\in [10^{-3}, 1.5]} R(\\mu_a, \\mu_b)
 
-    A vectorised 15 × 15 logarithmic grid seeds a bounded L-BFGS-B search (scipy) on
-    (log μ_a, log μ_b) per point; with asymmetric arms the optimum has η_aμ_a ≈ η_bμ_b.
+    A vectorised 15 × 15 logarithmic grid seeds a bounded compass search
+    (:func:`qcalc.protocols.numerics.maximise_on_grid`) on (log μ_a, log μ_b) per point; with asymmetric arms the optimum has η_aμ_a ≈ η_bμ_b.
 
     Parameters
     ----------
@@ -724,8 +713,6 @@ def mdi_finite_key_estimates(
     .. [4] J. W. Müller, Nucl. Instrum. Methods 112, 47 (1973) (non-paralysable dead
        time: every click rate is scaled by the live fraction).
     """
-    from qcalc.physics.detectors import dead_time_live_fraction
-
     eta_a, eta_b, p_d, e_d, pairs = _arrays(
         transmittance_a,
         transmittance_b,
@@ -743,6 +730,53 @@ def mdi_finite_key_estimates(
         error_correction_efficiency,
     )
     _validate(eta_a, eta_b, p_d, e_d)
+    p_y = _check_four_intensities(mu, nu_x, nu_y, p_z, p_0, p_x, pairs, epsilon_sec, epsilon_cor)
+    eps = epsilon_sec / MDI_FAILURE_EVENTS
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore", over="ignore"):
+        observed, q_zz, wrong_zz = _four_intensity_gains(
+            (eta_a, eta_b, p_d, e_d), (mu, nu_x, nu_y), (p_z, p_0, p_x, p_y), dead_time_pulses
+        )
+        qber = np.where(q_zz > 0, wrong_zz / np.where(q_zz > 0, q_zz, 1.0), 0.5)
+        single_share = mu**2 * np.exp(-2 * mu)
+        y11_inf, e11_inf = _decoy_bounds(observed, pairs, nu_x, nu_y, 1.0)
+        asymptotic = p_z**2 * (  # N → ∞: expected gains, no ε terms
+            single_share * y11_inf * (1 - binary_entropy(e11_inf)) - f * q_zz * binary_entropy(qber)
+        )
+        y11, e11 = _decoy_bounds(observed, pairs, nu_x, nu_y, eps)
+        out = _key_length(
+            pairs, (p_z, p_x, nu_x, single_share), (y11, e11), (q_zz, qber, f), eps, epsilon_cor
+        )
+
+    def clean(value: FloatArray) -> FloatArray:
+        return np.asarray(np.where(np.isfinite(value) & (value > 0), value, 0.0), dtype=float)
+
+    return {
+        "key_bits_per_pulse_pair": clean(out["finite"]),
+        "asymptotic_bits_per_pulse_pair": clean(asymptotic),
+        "y11_lower": np.asarray(y11, dtype=float),
+        "e11_upper": np.asarray(e11, dtype=float),
+        "phase_error_upper": np.asarray(out["phase_error_upper"], dtype=float),
+        "qber_z": np.asarray(qber, dtype=float),
+        **{k: np.asarray(out[k], dtype=float) for k in _KEY_LENGTH_PARTS},
+    }
+
+
+#: What :func:`_key_length` returns beside ℓ/N and the phase error, in report order.
+_KEY_LENGTH_PARTS = ("single_pair_events", "key_events", "leak_ec_bits")
+
+
+def _check_four_intensities(
+    mu: FloatArray,
+    nu_x: FloatArray,
+    nu_y: FloatArray,
+    p_z: FloatArray,
+    p_0: FloatArray,
+    p_x: FloatArray,
+    pairs: FloatArray,
+    epsilon_sec: float,
+    epsilon_cor: float,
+) -> FloatArray:
+    """Refuse an operating point outside the protocol's ranges; returns p_y."""
     p_y = 1.0 - p_z - p_0 - p_x
     if np.any(mu <= 0) or np.any(nu_x <= 0) or np.any(nu_y <= nu_x):
         raise ValueError(
@@ -756,9 +790,32 @@ def mdi_finite_key_estimates(
         raise ValueError(f"block_size_pulse_pairs is {pairs}; expected > 0")
     if not (0 < epsilon_sec < 1 and 0 < epsilon_cor < 1):
         raise ValueError(f"epsilon_sec={epsilon_sec}, epsilon_cor={epsilon_cor}; expected (0, 1)")
-    eps = epsilon_sec / MDI_FAILURE_EVENTS
+    return np.asarray(p_y, dtype=float)
+
+
+Observed = dict[str, tuple[FloatArray, FloatArray]]
+
+
+def _four_intensity_gains(
+    channel: tuple[FloatArray, ...],
+    intensities: tuple[FloatArray, FloatArray, FloatArray],
+    probabilities: tuple[FloatArray, ...],
+    dead_time_pulses: npt.ArrayLike,
+) -> tuple[Observed, FloatArray, FloatArray]:
+    """Expected gains of the intensity pairs the decoy bounds read, with their shares of
+    the pulse pairs, and the Z-basis signal gain and erroneous gain; every gain scaled
+    by the relay's dead-time live fraction c_dt (Müller 1973).
+
+    The pairs (ν, 0) and (0, ν) are sent equally often and enter only as a sum, so each
+    sum is one bracketed count (√2 narrower than two brackets added).
+    """
+    from qcalc.physics.detectors import dead_time_live_fraction
+
+    eta_a, eta_b, p_d, e_d = channel
+    mu, nu_x, nu_y = intensities
+    p_z, p_0, p_x, p_y = probabilities
     mix = ([mu, 0.0, nu_x, nu_y], [p_z, p_0, p_x, p_y])
-    live = dead_time_live_fraction(  # Eq. of [4]: every gain scaled by c_dt
+    live = dead_time_live_fraction(
         mdi_relay_click_probability(eta_a, eta_b, p_d, mix[0], mix[0], mix[1], mix[1]),
         dead_time_pulses,
     )
@@ -767,87 +824,84 @@ def mdi_finite_key_estimates(
         gain, wrong = x_basis_gain(eta_a, eta_b, p_d, e_d, mu_a, mu_b)
         return live * gain, live * wrong
 
-    zero = 0.0
-    with np.errstate(divide="ignore", invalid="ignore", under="ignore", over="ignore"):
-        q_xx, t_xx = x_gain(nu_x, nu_x)
-        q_yy, _ = x_gain(nu_y, nu_y)
-        q_x0, _ = x_gain(nu_x, zero)
-        q_0x, _ = x_gain(zero, nu_x)
-        q_y0, _ = x_gain(nu_y, zero)
-        q_0y, _ = x_gain(zero, nu_y)
-        q_00, _ = x_gain(zero, zero)
-        q_zz, wrong_zz = (live * g for g in z_basis_gain(eta_a, eta_b, p_d, e_d, mu, mu))
-        # The pairs (ν, 0) and (0, ν) are sent equally often and enter only as a sum, so
-        # each sum is one bracketed count (√2 narrower than two brackets added).
-        observed = {
-            "xx": (q_xx, p_x * p_x),
-            "txx": (t_xx, p_x * p_x),
-            "yy": (q_yy, p_y * p_y),
-            "x0+0x": (q_x0 + q_0x, p_x * p_0),
-            "y0+0y": (q_y0 + q_0y, p_y * p_0),
-            "00": (q_00, p_0 * p_0),
-        }
+    q_xx, t_xx = x_gain(nu_x, nu_x)
+    q_yy, _ = x_gain(nu_y, nu_y)
+    q_x0, _ = x_gain(nu_x, 0.0)
+    q_0x, _ = x_gain(0.0, nu_x)
+    q_y0, _ = x_gain(nu_y, 0.0)
+    q_0y, _ = x_gain(0.0, nu_y)
+    q_00, _ = x_gain(0.0, 0.0)
+    q_zz, wrong_zz = (live * g for g in z_basis_gain(eta_a, eta_b, p_d, e_d, mu, mu))
+    observed = {
+        "xx": (q_xx, p_x * p_x),
+        "txx": (t_xx, p_x * p_x),
+        "yy": (q_yy, p_y * p_y),
+        "x0+0x": (q_x0 + q_0x, p_x * p_0),
+        "y0+0y": (q_y0 + q_0y, p_y * p_0),
+        "00": (q_00, p_0 * p_0),
+    }
+    return observed, q_zz, wrong_zz
 
-        def estimates(failure: float) -> tuple[FloatArray, FloatArray]:
-            """Y11^L and e11^{X,U} with every gain bracketed at ``failure`` (1: none)."""
-            low, high = {}, {}
-            for name, (gain, share) in observed.items():
-                sent = pairs * share
-                lo, hi = chernoff_expectation_bounds(sent * gain, failure)
-                low[name], high[name] = lo / sent, hi / sent
-            g_low_x = np.exp(2 * nu_x) * low["xx"] - np.exp(nu_x) * high["x0+0x"] + low["00"]
-            g_high_y = np.exp(2 * nu_y) * high["yy"] - np.exp(nu_y) * low["y0+0y"] + high["00"]
-            y11 = (nu_y**3 * g_low_x - nu_x**3 * g_high_y) / (  # Y11^L, see docstring
-                nu_y**2 * nu_x**2 * (nu_y - nu_x)
-            )
-            y11 = np.maximum(y11, 0.0)
-            vacuum_errors = 0.5 * (np.exp(nu_x) * low["x0+0x"] - high["00"])
-            e11 = np.where(
-                y11 > 0,
-                (np.exp(2 * nu_x) * high["txx"] - vacuum_errors)
-                / (nu_x**2 * np.where(y11 > 0, y11, 1.0)),
-                0.5,
-            )
-            return np.asarray(y11), np.asarray(np.clip(e11, 0.0, 0.5))
 
-        qber = np.where(q_zz > 0, wrong_zz / np.where(q_zz > 0, q_zz, 1.0), 0.5)
-        leak_per_pair = f * q_zz * binary_entropy(qber)
-        single_share = mu**2 * np.exp(-2 * mu)
+def _decoy_bounds(
+    observed: Observed,
+    pairs: FloatArray,
+    nu_x: FloatArray,
+    nu_y: FloatArray,
+    failure: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Y11^L and e11^{X,U} (see :func:`mdi_finite_key_estimates`) with every gain
+    bracketed by :func:`chernoff_expectation_bounds` at ``failure`` (1: none)."""
+    low, high = {}, {}
+    for name, (gain, share) in observed.items():
+        sent = pairs * share
+        lo, hi = chernoff_expectation_bounds(sent * gain, failure)
+        low[name], high[name] = lo / sent, hi / sent
+    g_low_x = np.exp(2 * nu_x) * low["xx"] - np.exp(nu_x) * high["x0+0x"] + low["00"]
+    g_high_y = np.exp(2 * nu_y) * high["yy"] - np.exp(nu_y) * low["y0+0y"] + high["00"]
+    y11 = (nu_y**3 * g_low_x - nu_x**3 * g_high_y) / (  # Y11^L of Zhou, Yu, Wang (2016)
+        nu_y**2 * nu_x**2 * (nu_y - nu_x)
+    )
+    y11 = np.maximum(y11, 0.0)
+    vacuum_errors = 0.5 * (np.exp(nu_x) * low["x0+0x"] - high["00"])
+    e11 = np.where(
+        y11 > 0,
+        (np.exp(2 * nu_x) * high["txx"] - vacuum_errors) / (nu_x**2 * np.where(y11 > 0, y11, 1.0)),
+        0.5,
+    )
+    return np.asarray(y11), np.asarray(np.clip(e11, 0.0, 0.5))
 
-        y11_inf, e11_inf = estimates(1.0)
-        asymptotic = p_z**2 * (
-            single_share * y11_inf * (1 - binary_entropy(e11_inf)) - leak_per_pair
-        )
 
-        y11, e11 = estimates(eps)
-        beta = np.log(1.0 / eps)
-        expected_single = pairs * p_z**2 * single_share * y11
-        single = np.maximum(expected_single - np.sqrt(2 * beta * expected_single), 0.0)
-        test = pairs * p_x**2 * nu_x**2 * np.exp(-2 * nu_x) * y11
-        phase = np.clip(e11 + random_sampling_deviation(eps, e11, single, test), 0.0, 0.5)
-        key_events = pairs * p_z**2 * q_zz
-        leak = key_events * f * binary_entropy(qber)
-        penalty = (
-            np.log2(8.0 / epsilon_cor)
-            + 2.0 * np.log2(2.0 / eps**2)
-            + 2.0 * np.log2(1.0 / (2.0 * eps))
-        )
-        length = single * (1 - binary_entropy(phase)) - leak - penalty  # [2], Methods
-        finite = np.where(single > 0, length, 0.0) / pairs
-
-    def clean(value: FloatArray) -> FloatArray:
-        return np.asarray(np.where(np.isfinite(value) & (value > 0), value, 0.0), dtype=float)
-
+def _key_length(
+    pairs: FloatArray,
+    shares: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    bounds: tuple[FloatArray, FloatArray],
+    key_data: tuple[FloatArray, FloatArray, FloatArray],
+    eps: float,
+    epsilon_cor: float,
+) -> dict[str, FloatArray]:
+    """ℓ/N of Curty et al. (2014), Methods, from the decoy bounds at ε̄ (see
+    :func:`mdi_finite_key_estimates`), and what it is made of."""
+    p_z, p_x, nu_x, single_share = shares
+    y11, e11 = bounds
+    q_zz, qber, f = key_data
+    beta = np.log(1.0 / eps)
+    expected_single = pairs * p_z**2 * single_share * y11
+    single = np.maximum(expected_single - np.sqrt(2 * beta * expected_single), 0.0)
+    test = pairs * p_x**2 * nu_x**2 * np.exp(-2 * nu_x) * y11
+    phase = np.clip(e11 + random_sampling_deviation(eps, e11, single, test), 0.0, 0.5)
+    key_events = pairs * p_z**2 * q_zz
+    leak = key_events * f * binary_entropy(qber)
+    penalty = (
+        np.log2(8.0 / epsilon_cor) + 2.0 * np.log2(2.0 / eps**2) + 2.0 * np.log2(1.0 / (2.0 * eps))
+    )
+    length = single * (1 - binary_entropy(phase)) - leak - penalty  # [2], Methods
     return {
-        "key_bits_per_pulse_pair": clean(finite),
-        "asymptotic_bits_per_pulse_pair": clean(asymptotic),
-        "y11_lower": np.asarray(y11, dtype=float),
-        "e11_upper": np.asarray(e11, dtype=float),
-        "phase_error_upper": np.asarray(phase, dtype=float),
-        "qber_z": np.asarray(qber, dtype=float),
-        "single_pair_events": np.asarray(single, dtype=float),
-        "key_events": np.asarray(key_events, dtype=float),
-        "leak_ec_bits": np.asarray(leak, dtype=float),
+        "finite": np.where(single > 0, length, 0.0) / pairs,
+        "phase_error_upper": phase,
+        "single_pair_events": single,
+        "key_events": key_events,
+        "leak_ec_bits": leak,
     }
 
 
@@ -1013,6 +1067,33 @@ def _finite_operating_point(
     return point
 
 
+def _finite_search_space(
+    intensities: tuple[float, float, float] | None, signal_probability: float | None
+) -> tuple[dict[str, float] | None, list[int], FloatArray]:
+    """What :func:`optimise_mdi_finite_key` searches: the intensities fixed by the source
+    (or None), the searched coordinates of ``_FINITE_BOUNDS``, and the point whose other
+    coordinates stay put."""
+    fixed = None
+    dims = [0, 1, 2, 3, 4, 5]
+    centre = np.array([np.mean(b) for b in _FINITE_BOUNDS])
+    if intensities is not None:
+        mu_z, nu_y, nu_x = (float(v) for v in intensities)
+        if not (mu_z > 0 and 0 < nu_x < nu_y):
+            raise ValueError(f"intensities {intensities}; expected μ_z > 0 and 0 < ν_x < ν_y")
+        fixed = {
+            "signal_photon_number": mu_z,
+            "strong_decoy_photon_number": nu_y,
+            "weak_decoy_photon_number": nu_x,
+        }
+        dims = [3, 4, 5]
+    if signal_probability is not None:
+        if not 0 < signal_probability < 1:
+            raise ValueError(f"signal_probability is {signal_probability}; expected (0, 1)")
+        centre[3] = signal_probability
+        dims.remove(3)
+    return fixed, dims, centre
+
+
 def optimise_mdi_finite_key(
     transmittance_a: npt.ArrayLike,
     transmittance_b: npt.ArrayLike,
@@ -1032,8 +1113,8 @@ def optimise_mdi_finite_key(
     .. math:: R_N^* = \\max_{\\mu_z, \\nu_x, \\nu_y, p_z, p_0, p_x} \\ell/N
 
     A vectorised grid (3 × 3 × 2 × 3 × 2 × 2 points over log μ_z, log ν_y, ν_x/ν_y, p_z,
-    the vacuum share and the weak-decoy share) seeds a bounded Nelder–Mead search per
-    point. With ``intensities`` given only the probabilities are searched, with
+    the vacuum share and the weak-decoy share) seeds a bounded compass search per point
+    (:func:`qcalc.protocols.numerics.maximise_on_grid`). With ``intensities`` given only the probabilities are searched, with
     ``signal_probability`` given p_z is not.
 
     Parameters
@@ -1083,24 +1164,7 @@ def optimise_mdi_finite_key(
     )
     _validate(*arrays[:4])
     shape = arrays[0].shape
-    fixed = None
-    dims = [0, 1, 2, 3, 4, 5]
-    centre = np.array([np.mean(b) for b in _FINITE_BOUNDS])
-    if intensities is not None:
-        mu_z, nu_y, nu_x = (float(v) for v in intensities)
-        if not (mu_z > 0 and 0 < nu_x < nu_y):
-            raise ValueError(f"intensities {intensities}; expected μ_z > 0 and 0 < ν_x < ν_y")
-        fixed = {
-            "signal_photon_number": mu_z,
-            "strong_decoy_photon_number": nu_y,
-            "weak_decoy_photon_number": nu_x,
-        }
-        dims = [3, 4, 5]
-    if signal_probability is not None:
-        if not 0 < signal_probability < 1:
-            raise ValueError(f"signal_probability is {signal_probability}; expected (0, 1)")
-        centre[3] = signal_probability
-        dims.remove(3)
+    fixed, dims, centre = _finite_search_space(intensities, signal_probability)
     bounds = tuple(_FINITE_BOUNDS[d] for d in dims)
     axes = [np.asarray(_FINITE_GRID[d]) for d in dims]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(dims))
@@ -1127,7 +1191,7 @@ def optimise_mdi_finite_key(
         )
 
     best_rate, x_best = maximise_each_point(
-        lambda x, *values: terms(x, *values)[0], arrays, grid, bounds, method="Nelder-Mead"
+        lambda x, *values: terms(x, *values)[0], arrays, grid, bounds
     )
     best_x = full(x_best)
     for index in np.ndindex(shape):
@@ -1157,7 +1221,8 @@ def optimise_mdi_decoy_key(
 
     .. math:: R^* = \\max_{\\mu_z \\in [10^{-3}, 1.5]} R(\\mu_z)
 
-    A 15-point logarithmic grid seeds a bounded L-BFGS-B search per point.
+    A 15-point logarithmic grid seeds a bounded compass search per point
+    (:func:`qcalc.protocols.numerics.maximise_on_grid`).
 
     Parameters
     ----------

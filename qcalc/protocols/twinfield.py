@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from qcalc.protocols.finite_key import maximise_from_grid
+from qcalc.protocols.numerics import bessel_i0e, maximise_on_grid
 from qcalc.protocols.qkd import binary_entropy
 
 FloatArray = npt.NDArray[np.float64]
@@ -219,8 +219,6 @@ def sns_tf_qkd_rate(
     .. [3] J. W. Müller, Nucl. Instrum. Methods 112, 47 (1973) (non-paralysable dead
        time).
     """
-    from scipy.special import i0e
-
     from qcalc.physics.detectors import dead_time_live_fraction
 
     eta = np.asarray(transmittance, dtype=float)
@@ -252,7 +250,7 @@ def sns_tf_qkd_rate(
         p00 = 2 * p_d * (1 - p_d)
         p10 = 2 * (1 - p_d) * half * (-np.expm1(-m / 2) + p_d * half)
         # e^{−m} I0(m) = i0e(m): random relative phase averaged over the two outputs.
-        p11 = 2 * (1 - p_d) * (i0e(m) - (1 - p_d) * np.exp(-2 * m))
+        p11 = 2 * (1 - p_d) * (bessel_i0e(m) - (1 - p_d) * np.exp(-2 * m))
         sent_one = 2 * eps * (1 - eps)
         wrong = (1 - eps) ** 2 * p00 + eps**2 * p11
         gain = wrong + sent_one * p10
@@ -278,8 +276,10 @@ def optimise_sns_tf_qkd(
 
     .. math:: R^* = \\max_{\\mu \\in [10^{-3}, 1.5],\\ \\epsilon \\in [10^{-6}, 0.5]} R(\\mu, \\epsilon)
 
-    A vectorised 20 × 20 logarithmic grid seeds a bounded L-BFGS-B search (scipy) per
-    point; with ``mean_photon_number`` given (the source's μ) only ε is searched. ε reaches down to 1e-6: at large e_d the key needs a nearly error-free Z
+    A vectorised 20 × 20 logarithmic grid seeds a bounded compass search per point
+    (:func:`qcalc.protocols.numerics.maximise_on_grid`); with ``mean_photon_number``
+    given (the source's μ) only ε is searched. ε reaches down to 1e-6: at large e_d the
+    key needs a nearly error-free Z
     basis (E_Z ≈ ε), so the best sending probability is tiny (how [1] keeps key at
     e_d = 45 %).
 
@@ -349,7 +349,7 @@ def optimise_sns_tf_qkd(
                 dead_time_pulses=n_d,
             )
 
-        best_rate[index], best_x[index] = maximise_from_grid(rate, grid, box)
+        best_rate[index], best_x[index] = maximise_on_grid(rate, grid, box)
     return np.asarray(best_rate, dtype=float), {
         "mean_photon_number": np.asarray(np.exp(best_x[..., 0]), dtype=float),
         "sending_probability": np.asarray(np.exp(best_x[..., 1]), dtype=float),

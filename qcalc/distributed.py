@@ -1,0 +1,176 @@
+"""Work beyond one process: tasks run in order here, or on a Dask cluster, same results.
+
+``qcalc sweep … --scheduler ADDRESS`` and ``qcalc batch … --scheduler ADDRESS`` hand
+their chunks (a range of grid points, a group of scenario files) to
+:func:`ordered_map`, which yields each chunk's result in submission order, whatever order
+the workers finish in: the output is built exactly as a local run builds it, byte for
+byte. ADDRESS is
+
+- ``local:N`` — a ``dask.distributed.LocalCluster`` of N worker processes (one thread
+  each) on this machine, started for the command and stopped after it;
+- ``tcp://HOST:PORT`` (or ``tls://…``) — the scheduler of a running cluster
+  (``dask scheduler`` and ``dask worker tcp://HOST:PORT`` started beforehand; see
+  docs/scale.md).
+
+Dask is an optional extra (``pip install 'qcalc[dask]'``); it is imported only here and
+only when a scheduler is asked for. At most :data:`WINDOW_PER_WORKER` tasks per worker
+are in flight, so results wait in memory for a few chunks at most.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from qcalc.errors import UsageError
+
+#: Tasks submitted ahead per worker: enough to keep every worker busy while the results
+#: are written in order, few enough to bound the memory results wait in.
+WINDOW_PER_WORKER = 3
+#: How long a client waits to reach a scheduler. [s]
+CONNECT_TIMEOUT_S = 10
+_LOCAL = re.compile(r"local:(\d+)")
+_REMOTE = re.compile(r"(tcp|tls|ucx|inproc)://\S+")
+_FORM = "expected local:N (N worker processes here) or tcp://HOST:PORT (a running scheduler)"
+INSTALL = "pip install 'qcalc[dask]'"
+
+
+def check_scheduler(text: str) -> str:
+    """The scheduler address, checked: ``local:N`` with 1 ≤ N ≤ 1024 or ``tcp://…``.
+
+    Raises
+    ------
+    UsageError
+        For any other text, naming what was expected.
+    """
+    text = text.strip()
+    local = _LOCAL.fullmatch(text)
+    if local:
+        workers = int(local.group(1))
+        if not 1 <= workers <= 1024:
+            raise UsageError(f"--scheduler {text!r}: N is {workers}; expected 1 to 1024 workers")
+        return text
+    if _REMOTE.fullmatch(text):
+        return text
+    raise UsageError(f"--scheduler {text[:80]!r}: {_FORM}")
+
+
+def require_dask() -> None:
+    """Refuse a scheduler where Dask is not installed, naming the extra to install."""
+    import importlib.util
+
+    if importlib.util.find_spec("dask") is None or importlib.util.find_spec("distributed") is None:
+        raise UsageError(
+            "--scheduler runs on a Dask cluster, and Dask is not installed: " + INSTALL
+        )
+
+
+@contextmanager
+def dask_client(address: str) -> Iterator[Any]:
+    """A ``dask.distributed.Client`` for ``address`` (a LocalCluster for ``local:N``),
+    closed (and the local cluster stopped) on the way out.
+
+    Raises
+    ------
+    UsageError
+        When Dask is not installed or the scheduler cannot be reached.
+    """
+    address = check_scheduler(address)
+    require_dask()
+    import importlib
+    import logging
+
+    distributed: Any = importlib.import_module("distributed")  # untyped
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
+
+    # The cluster's own log lines (ports, worker starts) are not the command's output.
+    for name in ("distributed", "distributed.worker", "distributed.scheduler"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    local = _LOCAL.fullmatch(address)
+    cluster: Any = None
+    try:
+        if local:
+            cluster = LocalCluster(
+                n_workers=int(local.group(1)),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # any free port: 8787 may be taken
+                silence_logs=logging.ERROR,
+            )
+            client = Client(cluster)
+        else:
+            client = Client(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise UsageError(
+            f"--scheduler {address}: cannot reach the scheduler ({exc}); start one with "
+            "'dask scheduler' and workers with 'dask worker ADDRESS' (docs/scale.md)"
+        ) from None
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _workers(client: Any) -> int:
+    info = client.scheduler_info()
+    return max(1, len(info.get("workers", {})))
+
+
+def ordered_map(
+    fn: Callable[..., Any],
+    shared: Any,
+    tasks: Iterable[tuple[Any, ...]],
+    scheduler: str | None = None,
+) -> Iterator[Any]:
+    """``fn(shared, *task)`` for each task, yielded in the order of ``tasks``.
+
+    Without ``scheduler`` the calls run here, one after another. With one, ``shared`` is
+    sent to every worker once and the tasks run on the cluster, a few per worker at a
+    time; each result is yielded as soon as it and every earlier one are done.
+    """
+    if scheduler is None:
+        for task in tasks:
+            yield fn(shared, *task)
+        return
+    with dask_client(scheduler) as client:
+        yield from cluster_map(client, fn, shared, tasks)
+
+
+def cluster_map(
+    client: Any, fn: Callable[..., Any], shared: Any, tasks: Iterable[tuple[Any, ...]]
+) -> Iterator[Any]:
+    """:func:`ordered_map` on the cluster of ``client``: ``shared`` sent to every worker
+    once, at most :data:`WINDOW_PER_WORKER` tasks a worker in flight, results in order."""
+    [handle] = client.scatter([shared], broadcast=True)
+    window = WINDOW_PER_WORKER * _workers(client)
+    pending: deque[Any] = deque()
+    source = iter(tasks)
+    try:
+        while True:
+            while len(pending) < window:
+                task = next(source, None)
+                if task is None:
+                    break
+                pending.append(client.submit(fn, handle, *task, pure=False))
+            if not pending:
+                return
+            future = pending.popleft()
+            yield future.result()
+            future.release()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def chunks_of(count: int, workers: int, most: int, least: int = 1) -> int:
+    """A chunk size for ``count`` items over ``workers``: about eight chunks a worker,
+    between ``least`` and ``most`` items each."""
+    return max(least, min(most, math.ceil(count / max(1, workers * 8))))
