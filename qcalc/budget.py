@@ -5,14 +5,13 @@ boundary with one Bell pair and two classical bits (the teleported CNOT of Eiser
 [1]_), for every qubit it moves with one pair and two bits (teleportation, Bennett et al.
 [2]_) and for every nonlocal SWAP with two teleportations. This module counts those
 resources for distributed VQE and for any partitioned circuit, derives the pair rate and
-the pair fidelity they need, the raw pairs that entanglement distillation costs, and
-whether a deployment that delivers a given rate and fidelity can serve them.
+the pair fidelity they need and, for a demand of a scenario, whether its delivered pairs
+(distilled as far as its memories allow) serve them in the time allowed.
 
 Every result carries ``explain``: the derivation as textbook steps (formula, inputs with
 units, result, reference) for ``--explain``.
 
-Counts are exact Python integers (2.5e7 pairs are 25 000 000, not a float), so this module
-is plain Python and importing it is free (no numpy, no scipy).
+Counts are exact Python integers (2.5e7 pairs are 25 000 000, not a float).
 
 References
 ----------
@@ -39,13 +38,16 @@ References
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from qcalc.apps import APPLICATIONS, STAGE5_MIN_FIDELITY, STAGE_NAMES
+from qcalc.applications import APPLICATIONS, STAGE5_MIN_FIDELITY, STAGE_NAMES
+from qcalc.explain import Quantity, Step
+from qcalc.parsing import parse_count
+
+if TYPE_CHECKING:
+    from qcalc.scenario import Demand, Scenario
 
 Number = int | float
 
@@ -67,13 +69,6 @@ BITS_PER_NONLOCAL_SWAP = 2 * BITS_PER_TELEPORTED_QUBIT
 #: budget function takes ``target_circuit_error`` to change it. [unitless, 0..1]
 DEFAULT_TARGET_CIRCUIT_ERROR = 0.1
 
-#: Default limit on distillation rounds before a fidelity counts as unreachable.
-DEFAULT_MAX_DISTILLATION_ROUNDS = 20
-
-#: Fidelity at or below which recurrence distillation (BBPSSW, DEJMPS) cannot help:
-#: F' > F needs F > 1/2 (Bennett et al., PRL 76, 722 (1996)). [unitless]
-DISTILLATION_THRESHOLD_FIDELITY = 0.5
-
 _DISTRIBUTED_QC_STAGE = APPLICATIONS["distributed_qc"].stage
 
 _ROADMAP = "Wehner, Elkouss, Hanson, Science 362, eaam9288 (2018)"
@@ -82,202 +77,8 @@ _BENNETT93 = "Bennett et al., PRL 70, 1895 (1993)"
 
 
 # --------------------------------------------------------------------------------------
-# Derivation steps
+# Input validation
 # --------------------------------------------------------------------------------------
-
-
-def _fmt(value: Number, unit: str = "") -> str:
-    """Counts exactly (2,500); other numbers by :func:`qcalc.units.fmt`, unit included."""
-    from qcalc.units import fmt
-
-    if isinstance(value, int):
-        return f"{value:,}" + (f" {unit}" if unit else "")
-    return fmt(value, unit)
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """A named number with its unit, as it appears in a derivation step."""
-
-    symbol: str
-    value: Number
-    unit: str
-    description: str = ""
-
-    def render(self) -> str:
-        """``C = 2,500 CNOTs (cross-QPU CNOTs per run)``."""
-        unit = self.unit if self.unit != "unitless" else ""
-        note = f" ({self.description})" if self.description else ""
-        return f"{self.symbol} = {_fmt(self.value, unit)}{note}"
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready form; a non-finite value becomes ``None``."""
-        value: Number | None = self.value
-        if isinstance(value, float) and not math.isfinite(value):
-            value = None
-        return {
-            "symbol": self.symbol,
-            "value": value,
-            "unit": self.unit,
-            "description": self.description,
-        }
-
-
-@dataclass(frozen=True)
-class ExplainStep:
-    """One step of a worked example: what is computed, the formula, its inputs, the result.
-
-    Attributes
-    ----------
-    title : str
-        What the step computes ("Bell pairs per iteration").
-    formula : str
-        The formula in symbols ("N_it = C · s · g").
-    inputs : tuple of Quantity
-        Every symbol on the right-hand side with its value and unit.
-    result : Quantity
-        The left-hand side with its value and unit.
-    reference : str
-        Where the formula comes from; empty for plain arithmetic.
-    """
-
-    title: str
-    formula: str
-    inputs: tuple[Quantity, ...]
-    result: Quantity
-    reference: str = ""
-
-    def render(self) -> str:
-        """Multi-line text of the step, the way a textbook worked example prints it."""
-        ref = f"  [{self.reference}]" if self.reference else ""
-        lines = [f"{self.title}{ref}", f"  {self.formula}"]
-        if self.inputs:
-            lines.append("  with " + ", ".join(q.render() for q in self.inputs))
-        lines.append(f"  => {self.result.render()}")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready form of the step."""
-        return {
-            "title": self.title,
-            "formula": self.formula,
-            "inputs": [q.to_dict() for q in self.inputs],
-            "result": self.result.to_dict(),
-            "reference": self.reference,
-        }
-
-
-# --------------------------------------------------------------------------------------
-# Input parsing and validation
-# --------------------------------------------------------------------------------------
-
-_DURATION_UNITS_S: Mapping[str, float] = {
-    "": 1.0,
-    "s": 1.0,
-    "sec": 1.0,
-    "secs": 1.0,
-    "second": 1.0,
-    "seconds": 1.0,
-    "m": 60.0,
-    "min": 60.0,
-    "mins": 60.0,
-    "minute": 60.0,
-    "minutes": 60.0,
-    "h": 3600.0,
-    "hr": 3600.0,
-    "hrs": 3600.0,
-    "hour": 3600.0,
-    "hours": 3600.0,
-    "d": 86400.0,
-    "day": 86400.0,
-    "days": 86400.0,
-}
-
-_DURATION_RE = re.compile(
-    r"^\s*(?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>[A-Za-z]*)\s*$"
-)
-
-
-def parse_duration_s(text: str | float, *, name: str = "duration") -> float:
-    """Parse a duration such as ``90s``, ``15m``, ``1.5h``, ``2d`` or plain seconds.
-
-    Parameters
-    ----------
-    text : str or float
-        The duration; a bare number (string or float) is in seconds. Units: ``s``, ``m``
-        (minutes), ``h``, ``d`` and their long forms (``min``, ``hours``, ``days``…).
-    name : str
-        Name of the parameter, used in the error message (``--wall-time``).
-
-    Returns
-    -------
-    float
-        The duration. [s]
-
-    Raises
-    ------
-    ValueError
-        If the text is not a duration or the duration is not finite and > 0 s.
-    """
-    if isinstance(text, bool):
-        raise ValueError(f"{name} is {text!r}; expected a duration such as 90s, 15m, 1h or 2d")
-    if isinstance(text, int | float):
-        seconds = float(text)
-        shown = f"{text}"
-    else:
-        match = _DURATION_RE.match(text)
-        unit = match.group("unit").lower() if match else ""
-        if match is None or unit not in _DURATION_UNITS_S:
-            raise ValueError(
-                f"{name} is {text!r}; expected a duration such as 90s, 15m, 1h, 2d or "
-                "plain seconds (units: s, m, h, d)"
-            )
-        seconds = float(match.group("number")) * _DURATION_UNITS_S[unit]
-        shown = repr(text)
-    if not math.isfinite(seconds) or seconds <= 0.0:
-        raise ValueError(f"{name} is {shown} ({seconds:g} s); expected a duration > 0 s")
-    return seconds
-
-
-def parse_count(text: str | int | float, *, name: str = "count", minimum: int = 1) -> int:
-    """Parse a whole-number count such as ``100``, ``1e4`` or ``10_000``.
-
-    Parameters
-    ----------
-    text : str, int or float
-        The count; a float or a string in scientific notation must have an integral value
-        (``1e4`` is 10000, ``1.5`` is an error). Parsed exactly: ``1e30`` is 10**30.
-    name : str
-        Name of the parameter, used in the error message (``--iterations``).
-    minimum : int
-        Smallest accepted value.
-
-    Returns
-    -------
-    int
-        The count.
-
-    Raises
-    ------
-    ValueError
-        If the value is not a whole number or is below ``minimum``.
-    """
-    expected = f"expected a whole number ≥ {minimum} (e.g. 100 or 1e4)"
-    if isinstance(text, bool):
-        raise ValueError(f"{name} is {text!r}; {expected}")
-    if isinstance(text, int):
-        value = text
-    else:
-        try:
-            number = Decimal(text.strip()) if isinstance(text, str) else Decimal(text)
-        except (InvalidOperation, ValueError):
-            raise ValueError(f"{name} is {text!r}; {expected}") from None
-        if not number.is_finite() or number != number.to_integral_value():
-            raise ValueError(f"{name} is {text!r}; {expected}")
-        value = int(number)
-    if value < minimum:
-        raise ValueError(f"{name} is {text!r}; {expected}")
-    return value
 
 
 def _check_fraction(value: float, name: str, *, open_low: bool = False) -> float:
@@ -359,7 +160,7 @@ class _NetworkNeeds:
     required_rate_hz: float
     required_fidelity: float
     required_stage: int
-    steps: tuple[ExplainStep, ...]
+    steps: tuple[Step, ...]
 
 
 def _network_needs(
@@ -385,21 +186,21 @@ def _network_needs(
     n_tot = Quantity("N", pairs_total, "pairs", "Bell pairs in total")
     runs_q = Quantity(runs_symbol, runs, "", runs_description)
     steps = (
-        ExplainStep("Bell pairs in total", f"N = ℓ · {runs_symbol}", (n_run, runs_q), n_tot),
-        ExplainStep(
+        Step.of("Bell pairs in total", f"N = ℓ · {runs_symbol}", (n_run, runs_q), n_tot),
+        Step.of(
             "Classical bits in total",
             f"B = b · {runs_symbol}",
             (Quantity("b", bits_per_run, "bits", "classical bits per circuit run"), runs_q),
             Quantity("B", bits_total, "bits", "classical bits in total"),
             f"2 bits per teleported gate or qubit: {_EISERT}; {_BENNETT93}",
         ),
-        ExplainStep(
+        Step.of(
             "Required Bell-pair rate",
             "R = N / T",
             (n_tot, Quantity("T", wall_time_s, "s", "wall time")),
             Quantity("R", rate_hz, "Hz", "Bell pairs per second"),
         ),
-        ExplainStep(
+        Step.of(
             "Required Bell-pair fidelity",
             "F_req = max(F_5, 1 - ε / ℓ)   (ℓ(1 - F) ≤ ε; F_req = 0 when ℓ = 0)",
             (
@@ -410,7 +211,7 @@ def _network_needs(
             Quantity("F_req", fidelity, "unitless", "pair fidelity needed"),
             f"{_ROADMAP}, Box 1; Pauli error 1 - F per teleported gate: {_EISERT}",
         ),
-        ExplainStep(
+        Step.of(
             "Required roadmap stage",
             "distributed quantum computing needs few-qubit fault tolerance (0 if ℓ = 0)",
             (),
@@ -515,7 +316,7 @@ class VQEBudget:
         Pair fidelity needed (:func:`required_pair_fidelity`). [unitless]
     required_stage : int
         Roadmap stage needed (5, few-qubit fault tolerance).
-    explain : tuple of ExplainStep
+    explain : tuple of qcalc.explain.Step
         The derivation, step by step.
     """
 
@@ -528,7 +329,7 @@ class VQEBudget:
     required_rate_hz: float
     required_fidelity: float
     required_stage: int
-    explain: tuple[ExplainStep, ...]
+    explain: tuple[Step, ...]
 
     @property
     def wall_time_s(self) -> float:
@@ -657,40 +458,7 @@ def vqe_budget(
         target_circuit_error=inputs.target_circuit_error,
         fidelity_floor=inputs.fidelity_floor,
     )
-    c_q = Quantity("c", c, "CNOTs", "cross-QPU CNOTs per layer")
-    d_q = Quantity("d", inputs.depth, "layers", "ansatz depth")
-    circ_q = Quantity("C", per_circuit, "CNOTs", "cross-QPU CNOTs per circuit run")
-    s_q = Quantity("s", inputs.shots_per_iteration, "shots", "shots per group per iteration")
-    g_q = Quantity("g", inputs.measurement_groups, "groups", "measurement groups")
-    n_it = Quantity("N_it", pairs_per_iteration, "pairs", "Bell pairs per iteration")
-    n_q = Quantity("n", inputs.qubits_per_qpu, "qubits", "qubits per QPU")
-    steps: list[ExplainStep] = []
-    if cross_cnots_per_layer is None:
-        steps.append(
-            ExplainStep(
-                "Cross-QPU CNOTs per layer (default)",
-                "c = floor(n / 2)   (a layer of neighbour CNOTs crosses the cut n/2 times)",
-                (n_q,),
-                c_q,
-            )
-        )
-    steps += [
-        ExplainStep("Cross-QPU CNOTs per circuit run", "C = c · d", (c_q, d_q), circ_q),
-        ExplainStep(
-            "Bell pairs per iteration",
-            "N_it = C · s · g   (1 pair per teleported CNOT)",
-            (circ_q, s_q, g_q),
-            n_it,
-            _EISERT,
-        ),
-        ExplainStep(
-            "Circuit runs",
-            "r = s · g · I",
-            (s_q, g_q, Quantity("I", inputs.iterations, "iterations", "optimiser iterations")),
-            Quantity("r", runs_per_iteration * inputs.iterations, "runs", "circuit runs"),
-        ),
-        *needs.steps,
-    ]
+    steps = _vqe_steps(inputs, cross_cnots_per_layer is None, needs)
     return VQEBudget(
         inputs=inputs,
         cross_cnots_per_circuit=per_circuit,
@@ -701,8 +469,57 @@ def vqe_budget(
         required_rate_hz=needs.required_rate_hz,
         required_fidelity=needs.required_fidelity,
         required_stage=needs.required_stage,
-        explain=tuple(steps),
+        explain=steps,
     )
+
+
+def _vqe_steps(inputs: VQEInputs, default_c: bool, needs: _NetworkNeeds) -> tuple[Step, ...]:
+    """The derivation of a VQE budget: cross CNOTs per layer (when defaulted), per run,
+    pairs per iteration, circuit runs, then the network's needs."""
+    c = inputs.cross_cnots_per_layer
+    assert c is not None  # resolved in VQEInputs.__post_init__
+    per_circuit = c * inputs.depth
+    runs_per_iteration = inputs.shots_per_iteration * inputs.measurement_groups
+    c_q = Quantity("c", c, "CNOTs", "cross-QPU CNOTs per layer")
+    d_q = Quantity("d", inputs.depth, "layers", "ansatz depth")
+    circ_q = Quantity("C", per_circuit, "CNOTs", "cross-QPU CNOTs per circuit run")
+    s_q = Quantity("s", inputs.shots_per_iteration, "shots", "shots per group per iteration")
+    g_q = Quantity("g", inputs.measurement_groups, "groups", "measurement groups")
+    n_it = Quantity(
+        "N_it",
+        PAIRS_PER_NONLOCAL_GATE * per_circuit * runs_per_iteration,
+        "pairs",
+        "Bell pairs per iteration",
+    )
+    n_q = Quantity("n", inputs.qubits_per_qpu, "qubits", "qubits per QPU")
+    steps: list[Step] = []
+    if default_c:
+        steps.append(
+            Step.of(
+                "Cross-QPU CNOTs per layer (default)",
+                "c = floor(n / 2)   (a layer of neighbour CNOTs crosses the cut n/2 times)",
+                (n_q,),
+                c_q,
+            )
+        )
+    steps += [
+        Step.of("Cross-QPU CNOTs per circuit run", "C = c · d", (c_q, d_q), circ_q),
+        Step.of(
+            "Bell pairs per iteration",
+            "N_it = C · s · g   (1 pair per teleported CNOT)",
+            (circ_q, s_q, g_q),
+            n_it,
+            _EISERT,
+        ),
+        Step.of(
+            "Circuit runs",
+            "r = s · g · I",
+            (s_q, g_q, Quantity("I", inputs.iterations, "iterations", "optimiser iterations")),
+            Quantity("r", runs_per_iteration * inputs.iterations, "runs", "circuit runs"),
+        ),
+        *needs.steps,
+    ]
+    return tuple(steps)
 
 
 # --------------------------------------------------------------------------------------
@@ -732,7 +549,7 @@ class CircuitBudget:
         Pair fidelity needed; 0 when no pair is needed. [unitless]
     required_stage : int
         5 (distributed quantum computing), or 0 when the circuit needs no pair.
-    explain : tuple of ExplainStep
+    explain : tuple of qcalc.explain.Step
         The derivation, step by step.
     """
 
@@ -748,7 +565,7 @@ class CircuitBudget:
     required_rate_hz: float
     required_fidelity: float
     required_stage: int
-    explain: tuple[ExplainStep, ...]
+    explain: tuple[Step, ...]
 
     @property
     def required_stage_name(self) -> str:
@@ -859,14 +676,14 @@ def circuit_budget(
         Quantity("S", s, "swaps", "nonlocal SWAPs per run"),
     )
     steps = (
-        ExplainStep(
+        Step.of(
             "Bell pairs per circuit run",
             "ℓ = C + Q + 2 S   (1 pair per nonlocal gate, 1 per teleportation, 2 per SWAP)",
             inputs,
             Quantity("ℓ", pairs, "pairs", "Bell pairs per circuit run"),
             f"{_EISERT}; {_BENNETT93}",
         ),
-        ExplainStep(
+        Step.of(
             "Classical bits per circuit run",
             "b = 2 C + 2 Q + 4 S",
             inputs,
@@ -896,10 +713,6 @@ def circuit_budget(
 # Distillation overhead
 # --------------------------------------------------------------------------------------
 
-#: One round of a recurrence distillation protocol: input fidelity F → (output fidelity F',
-#: success probability p). E.g. BBPSSW or DEJMPS from ``qcalc.protocols.distillation``.
-DistilRound = Callable[[float], tuple[float, float]]
-
 
 @dataclass(frozen=True)
 class DistillationPlan:
@@ -912,7 +725,8 @@ class DistillationPlan:
     rounds : int
         Rounds used (0 if the delivered pairs are already good enough).
     raw_pairs_per_pair : float
-        Expected raw pairs per output pair, Π 2/p_i; ``inf`` when unreachable. [pairs]
+        Raw pairs per output pair, the raw pair rate over the distilled one; ``inf`` when
+        unreachable. [pairs]
     final_fidelity : float
         Fidelity after the last round performed. [unitless]
     success_probabilities : tuple of float
@@ -944,114 +758,13 @@ class DistillationPlan:
         }
 
 
-def raw_pairs_for_fidelity(
-    delivered_fidelity: float,
-    required_fidelity: float,
-    distil_round: DistilRound,
-    *,
-    max_rounds: int = DEFAULT_MAX_DISTILLATION_ROUNDS,
-) -> DistillationPlan:
-    """Raw Bell pairs per output pair when recurrence distillation must raise the fidelity.
-
-    Each round takes two pairs of fidelity F_{i-1} and keeps one of fidelity F_i with
-    probability p_i, so on average
-
-    .. math:: \\frac{N_\\mathrm{raw}}{N_\\mathrm{out}} = \\prod_{i=1}^{k} \\frac{2}{p_i}
-
-    raw pairs make one output pair, k being the first round with F_k ≥ F_req [1]_.
-
-    Parameters
-    ----------
-    delivered_fidelity : float
-        F_0, fidelity of the pairs the network delivers. [unitless, 0..1]
-    required_fidelity : float
-        F_req, fidelity the application needs. [unitless, 0..1]
-    distil_round : callable
-        One round of the protocol, F → (F', p) (BBPSSW, DEJMPS…).
-    max_rounds : int
-        Rounds tried before the target counts as unreachable. [rounds, ≥ 0]
-
-    Returns
-    -------
-    DistillationPlan
-        Rounds, raw pairs per output pair [pairs] and the fidelity reached. Unreachable
-        (``raw_pairs_per_pair = inf``) when F_0 ≤ 1/2 and F_0 < F_req, when a round stops
-        improving the fidelity, or when ``max_rounds`` rounds are not enough.
-
-    References
-    ----------
-    .. [1] C. H. Bennett, G. Brassard, S. Popescu, B. Schumacher, J. A. Smolin,
-       W. K. Wootters, Phys. Rev. Lett. 76, 722 (1996).
-    """
-    f0 = _check_fraction(delivered_fidelity, "delivered_fidelity")
-    f_req = _check_fraction(required_fidelity, "required_fidelity")
-    limit = parse_count(max_rounds, name="max_rounds", minimum=0)
-    if f0 >= f_req:
-        return DistillationPlan(True, 0, 1.0, f0, (), (), "delivered fidelity already suffices")
-    if f0 <= DISTILLATION_THRESHOLD_FIDELITY:
-        return DistillationPlan(
-            False,
-            0,
-            math.inf,
-            f0,
-            (),
-            (),
-            f"delivered fidelity {f0:.4g} ≤ 1/2: recurrence distillation cannot raise it",
-        )
-    fidelity, cost = f0, 1.0
-    probabilities: list[float] = []
-    fidelities: list[float] = []
-    for _ in range(limit):
-        raw_fidelity, raw_p = distil_round(fidelity)
-        # float(): a numpy round function returns 0-d arrays; keep the plan plain Python.
-        p = _check_fraction(
-            float(raw_p), "success probability returned by distil_round", open_low=True
-        )
-        new_fidelity = _check_fraction(float(raw_fidelity), "fidelity returned by distil_round")
-        if new_fidelity <= fidelity:
-            return DistillationPlan(
-                False,
-                len(probabilities),
-                math.inf,
-                fidelity,
-                tuple(probabilities),
-                tuple(fidelities),
-                f"a round no longer improves the fidelity ({fidelity:.6g} → "
-                f"{new_fidelity:.6g}); {f_req:.6g} is out of reach",
-            )
-        cost *= 2.0 / p  # each round: two pairs in, one out with probability p
-        fidelity = new_fidelity
-        probabilities.append(p)
-        fidelities.append(fidelity)
-        if fidelity >= f_req:
-            rounds = len(probabilities)
-            return DistillationPlan(
-                True,
-                rounds,
-                cost,
-                fidelity,
-                tuple(probabilities),
-                tuple(fidelities),
-                f"{rounds} round(s) lift {f0:.6g} to {fidelity:.6g} ≥ {f_req:.6g}",
-            )
-    return DistillationPlan(
-        False,
-        len(probabilities),
-        math.inf,
-        fidelity,
-        tuple(probabilities),
-        tuple(fidelities),
-        f"{limit} round(s) reach only {fidelity:.6g} < {f_req:.6g}",
-    )
-
-
 # --------------------------------------------------------------------------------------
 # Can a deployment serve the budget?
 # --------------------------------------------------------------------------------------
 
 
 class PairDemand(Protocol):
-    """What :func:`feasibility` needs from a budget (``VQEBudget``, ``CircuitBudget``)."""
+    """What serving needs from a budget (``VQEBudget``, ``CircuitBudget``)."""
 
     @property
     def bell_pairs_total(self) -> int: ...
@@ -1067,6 +780,10 @@ class PairDemand(Protocol):
 
     @property
     def required_stage(self) -> int: ...
+
+
+#: A budget type (VQE or circuit), kept through :func:`_served`.
+_B = TypeVar("_B", bound=PairDemand)
 
 
 @dataclass(frozen=True)
@@ -1136,72 +853,6 @@ class Feasibility:
         }
 
 
-def feasibility(
-    available_rate_hz: float,
-    fidelity: float,
-    budget: PairDemand,
-    *,
-    stage_reached: int | None = None,
-    distil_round: DistilRound | None = None,
-    max_rounds: int = DEFAULT_MAX_DISTILLATION_ROUNDS,
-) -> Feasibility:
-    """Whether pairs at a given rate and fidelity serve a budget, and how long it takes.
-
-    .. math::
-
-        R_\\mathrm{use} = \\frac{R_\\mathrm{avail}}{\\prod_i 2/p_i}, \\qquad
-        t = \\frac{N}{R_\\mathrm{use}}, \\qquad
-        \\text{feasible} \\iff t \\le T \\,\\wedge\\, F_\\mathrm{out} \\ge F_\\mathrm{req}
-        \\,\\wedge\\, \\mathrm{stage} \\ge \\mathrm{stage}_\\mathrm{req}
-
-    Parameters
-    ----------
-    available_rate_hz : float
-        R_avail, end-to-end pair rate the deployment delivers. [Hz, ≥ 0]
-    fidelity : float
-        F_0, fidelity of those pairs. [unitless, 0..1]
-    budget : VQEBudget or CircuitBudget
-        Any object with ``bell_pairs_total``, ``wall_time_s``, ``required_rate_hz``,
-        ``required_fidelity`` and ``required_stage``.
-    stage_reached : int, optional
-        Roadmap stage the deployment reaches (0–6); adds the stage check.
-    distil_round : callable, optional
-        One distillation round F → (F', p), used when F_0 < F_req
-        (:func:`raw_pairs_for_fidelity`). Without it, pairs below F_req fail the fidelity
-        check and the time is that of the raw pairs.
-    max_rounds : int
-        Distillation rounds tried. [rounds, ≥ 0]
-
-    Returns
-    -------
-    Feasibility
-        Usable rate [Hz], time to complete [s], the checks and the verdict.
-
-    References
-    ----------
-    .. [1] C. H. Bennett et al., Phys. Rev. Lett. 76, 722 (1996) (distillation cost).
-    """
-    if isinstance(available_rate_hz, bool) or not (
-        math.isfinite(available_rate_hz) and available_rate_hz >= 0.0
-    ):
-        raise ValueError(
-            f"available_rate_hz is {available_rate_hz!r}; expected a finite rate ≥ 0 Hz"
-        )
-    f0 = _check_fraction(fidelity, "fidelity")
-    if stage_reached is not None:
-        stage_reached = parse_count(stage_reached, name="stage_reached", minimum=0)
-    plan: DistillationPlan | None = None
-    delivered, raw_per_pair = f0, 1.0
-    if f0 < budget.required_fidelity and distil_round is not None:
-        plan = raw_pairs_for_fidelity(
-            f0, budget.required_fidelity, distil_round, max_rounds=max_rounds
-        )
-        if plan.reachable:
-            delivered, raw_per_pair = plan.final_fidelity, plan.raw_pairs_per_pair
-    usable_hz = float(available_rate_hz) / raw_per_pair
-    return _verdict(budget, float(available_rate_hz), f0, plan, usable_hz, delivered, stage_reached)
-
-
 def _verdict(
     budget: PairDemand,
     available_rate_hz: float,
@@ -1262,18 +913,65 @@ MAX_SERVE_ROUNDS = 12
 
 @dataclass(frozen=True)
 class ServedBudget:
-    """A budget against what one demand of a scenario delivers."""
+    """A budget against what one demand of a scenario delivers.
 
+    Attributes
+    ----------
+    budget : VQEBudget or CircuitBudget
+        What the computation needs.
+    scenario, demand : str
+        Names of the deployment and of the demand that serves it.
+    path : tuple of str
+        The demand's route.
+    stage : int
+        Roadmap stage the demand reaches.
+    feasibility : Feasibility
+        The verdict, with the distillation plan that came closest.
+    schedule : tuple of str
+        One line per distillation schedule tried: rounds, rate, fidelity.
+    """
+
+    budget: PairDemand
     scenario: str
     demand: str
     path: tuple[str, ...]
     stage: int
     feasibility: Feasibility
-    #: One line per distillation schedule tried: rounds, rate, fidelity. [text]
     schedule: tuple[str, ...] = ()
 
+    @property
+    def explain(self) -> tuple[Step, ...]:
+        """The budget's derivation (serving adds no step of its own)."""
+        steps: tuple[Step, ...] = getattr(self.budget, "explain", ())
+        return steps
 
-def _pick_demand(scenario: Any, demand_name: str | None) -> Any:
+    def to_dict(self) -> dict[str, object]:
+        """The budget's JSON with the deployment's: what ``qcalc budget --scenario`` prints."""
+        data = _budget_dict(self.budget)
+        extra = self.feasibility.to_dict()
+        data.update(
+            scenario=self.scenario,
+            demand=self.demand,
+            path=list(self.path),
+            available_rate_hz=extra["available_rate_hz"],
+            fidelity=extra["fidelity"],
+            time_to_complete_s=extra["time_to_complete_s"],
+            feasible=extra["feasible"],
+            stage_reached=self.stage,
+            stage_gap=extra["stage_gap"],
+            feasibility=extra,
+            distillation_tried=list(self.schedule),
+        )
+        return data
+
+
+def _budget_dict(budget: PairDemand) -> dict[str, object]:
+    """``budget.to_dict()`` of a VQE or circuit budget."""
+    to_dict: Callable[[], dict[str, object]] = getattr(budget, "to_dict")  # noqa: B009
+    return dict(to_dict())
+
+
+def _pick_demand(scenario: Scenario, demand_name: str | None) -> Demand:
     """The named demand of ``scenario`` (default: the first), or a ScenarioError."""
     import difflib
 
@@ -1293,9 +991,116 @@ def _pick_demand(scenario: Any, demand_name: str | None) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class _Schedules:
+    """The deliveries of 0, 1, 2, … distillation rounds tried, and where the search ended."""
+
+    runs: tuple[Any, ...]  # qcalc.delivery.Delivery, one per number of rounds
+    chosen: int | None  # fewest rounds that reach the required fidelity
+    why_stop: str  # why no more rounds were tried, when none reached it
+
+
+def _try_schedules(
+    scenario: Scenario,
+    result: Any,
+    protocol: str,
+    required_fidelity: float,
+    max_rounds: int,
+) -> _Schedules:
+    """Deliver the demand's pairs with 0, 1, 2, … rounds of ``protocol`` until one reaches
+    ``required_fidelity``, a round no longer raises the fidelity, the memories hold no more
+    rounds or no pair is left (:func:`qcalc.delivery.deliver`)."""
+    import numpy as np
+
+    from qcalc.delivery import deliver
+    from qcalc.scenario import Distillation
+
+    runs: list[Any] = []
+    why_stop = f"{max_rounds} round(s) tried"
+    for rounds in range(0, max_rounds + 1):
+        run = deliver(
+            scenario,
+            result.path,
+            result.hops,
+            Distillation(protocol=protocol, rounds=rounds) if rounds else None,
+        )
+        if rounds and int(np.max(run.distillation_rounds)) < rounds:
+            why_stop = _distillation_note(run) or "the memories hold no more rounds"
+            break
+        runs.append(run)
+        fidelity, rate = float(np.min(run.fidelity)), float(np.min(run.rate_hz))
+        if not run.delivers or rate <= 0.0:
+            why_stop = run.reason or f"{rounds} round(s) leave no pairs"
+            break
+        if fidelity >= required_fidelity:
+            return _Schedules(tuple(runs), rounds, why_stop)
+        if rounds and fidelity <= float(np.min(runs[-2].fidelity)):
+            why_stop = f"round {rounds} no longer raises the fidelity"
+            break
+    return _Schedules(tuple(runs), None, why_stop)
+
+
+def _schedule_lines(label: str, runs: tuple[Any, ...]) -> tuple[str, ...]:
+    """One line per schedule tried: ``DEJMPS × 1: 12.5 pairs/s at fidelity 0.995``."""
+    import numpy as np
+
+    return tuple(
+        f"{label} × {k}: {float(np.min(r.rate_hz)):.6g} pairs/s at fidelity "
+        f"{float(np.min(r.fidelity)):.6g}"
+        + (f" ({_distillation_note(r)})" if k and _distillation_note(r) else "")
+        for k, r in enumerate(runs)
+    )
+
+
+def _served_verdict(budget: PairDemand, tried: _Schedules, label: str, stage: int) -> Feasibility:
+    """The verdict of the schedule used (the fewest rounds that reach the fidelity) or,
+    short of the target, of the one that came closest."""
+    import numpy as np
+
+    runs, chosen = tried.runs, tried.chosen
+    raw = runs[0] if runs else None
+    raw_rate = float(np.min(raw.rate_hz)) if raw is not None and raw.delivers else 0.0
+    raw_fidelity = float(np.min(raw.fidelity)) if raw is not None and raw.delivers else 0.25
+    best = (
+        runs[chosen]
+        if chosen is not None
+        else max(runs, key=lambda r: float(np.min(r.fidelity)), default=None)
+    )
+    rate = float(np.min(best.rate_hz)) if best is not None and best.delivers else 0.0
+    fidelity = float(np.min(best.fidelity)) if best is not None and best.delivers else raw_fidelity
+    rounds_used = chosen if chosen is not None else (runs.index(best) if best else 0)
+    needed = budget.required_fidelity
+    plan = DistillationPlan(
+        reachable=chosen is not None,
+        rounds=rounds_used,
+        raw_pairs_per_pair=(raw_rate / rate) if chosen is not None and rate > 0 else math.inf,
+        final_fidelity=fidelity,
+        success_probabilities=tuple(
+            float(np.min(p)) for p in (best.round_success_probabilities if best else ())
+        ),
+        fidelities=tuple(float(np.min(f)) for f in (best.round_fidelities if best else ())),
+        reason=(
+            f"{label} from the raw pairs reaches {fidelity:.6g} ≥ {needed:.6g} in "
+            f"{rounds_used} round(s)"
+            if chosen is not None
+            else f"{label} from the raw pairs stops at {fidelity:.6g} < {needed:.6g}: "
+            f"{tried.why_stop}"
+        ),
+    )
+    return _verdict(
+        budget,
+        raw_rate,
+        raw_fidelity,
+        plan if rounds_used or chosen is None else None,
+        rate if chosen is not None else 0.0,
+        fidelity,
+        stage,
+    )
+
+
 def serve_demand(
     budget: PairDemand,
-    scenario: Any,
+    scenario: Scenario,
     demand_name: str | None = None,
     *,
     max_rounds: int = MAX_SERVE_ROUNDS,
@@ -1316,7 +1121,7 @@ def serve_demand(
     budget : VQEBudget or CircuitBudget
         Pairs needed, wall time, required fidelity and stage.
     scenario : qcalc.scenario.Scenario
-        The deployment.
+        The deployment (the CLI loads it from its file).
     demand_name : str, optional
         Demand of the scenario (default: the first).
     max_rounds : int
@@ -1335,81 +1140,23 @@ def serve_demand(
     """
     import numpy as np
 
-    from qcalc.delivery import deliver
-    from qcalc.evaluate import evaluate_demand
-    from qcalc.scenario import Distillation
+    from qcalc.demands import evaluate_demand
 
     demand = _pick_demand(scenario, demand_name)
     result = evaluate_demand(scenario, demand)
     stage = int(np.max(result.stage))
     protocol = demand.distillation.protocol if demand.distillation is not None else "dejmps"
     label = protocol.upper()
-    runs: list[Any] = []
-    chosen: int | None = None
-    why_stop = f"{max_rounds} round(s) tried"
-    for rounds in range(0, max_rounds + 1):
-        run = deliver(
-            scenario, result.path, result.hops, Distillation(protocol=protocol, rounds=rounds) if rounds else None
-        )
-        if rounds and int(np.max(run.distillation_rounds)) < rounds:
-            why_stop = _distillation_note(run) or "the memories hold no more rounds"
-            break
-        runs.append(run)
-        fidelity, rate = float(np.min(run.fidelity)), float(np.min(run.rate_hz))
-        if not run.delivers or rate <= 0.0:
-            why_stop = run.reason or f"{rounds} round(s) leave no pairs"
-            break
-        if fidelity >= budget.required_fidelity:
-            chosen = rounds
-            break
-        if rounds and fidelity <= float(np.min(runs[-2].fidelity)):
-            why_stop = f"round {rounds} no longer raises the fidelity"
-            break
-    schedule = tuple(
-        f"{label} × {k}: {float(np.min(r.rate_hz)):.6g} pairs/s at fidelity "
-        f"{float(np.min(r.fidelity)):.6g}"
-        + (f" ({_distillation_note(r)})" if k and _distillation_note(r) else "")
-        for k, r in enumerate(runs)
-    )
-    raw = runs[0] if runs else None
-    raw_rate = float(np.min(raw.rate_hz)) if raw is not None and raw.delivers else 0.0
-    raw_fidelity = float(np.min(raw.fidelity)) if raw is not None and raw.delivers else 0.25
-    # Short of the target, the schedule that came closest.
-    best = (
-        runs[chosen]
-        if chosen is not None
-        else max(runs, key=lambda r: float(np.min(r.fidelity)), default=None)
-    )
-    rate = float(np.min(best.rate_hz)) if best is not None and best.delivers else 0.0
-    fidelity = float(np.min(best.fidelity)) if best is not None and best.delivers else raw_fidelity
-    rounds_used = chosen if chosen is not None else (runs.index(best) if best else 0)
-    plan = DistillationPlan(
-        reachable=chosen is not None,
-        rounds=rounds_used,
-        raw_pairs_per_pair=(raw_rate / rate) if chosen is not None and rate > 0 else math.inf,
-        final_fidelity=fidelity,
-        success_probabilities=tuple(
-            float(np.min(p)) for p in (best.round_success_probabilities if best else ())
-        ),
-        fidelities=tuple(float(np.min(f)) for f in (best.round_fidelities if best else ())),
-        reason=(
-            f"{label} from the raw pairs reaches {fidelity:.6g} ≥ "
-            f"{budget.required_fidelity:.6g} in {rounds_used} round(s)"
-            if chosen is not None
-            else f"{label} from the raw pairs stops at {fidelity:.6g} < "
-            f"{budget.required_fidelity:.6g}: {why_stop}"
-        ),
-    )
-    served = _verdict(
+    tried = _try_schedules(scenario, result, protocol, budget.required_fidelity, max_rounds)
+    return ServedBudget(
         budget,
-        raw_rate,
-        raw_fidelity,
-        plan if rounds_used or chosen is None else None,
-        rate if chosen is not None else 0.0,
-        fidelity,
+        scenario.name,
+        demand.name,
+        result.path,
         stage,
+        _served_verdict(budget, tried, label, stage),
+        _schedule_lines(label, tried.runs),
     )
-    return ServedBudget(scenario.name, demand.name, result.path, stage, served, schedule)
 
 
 def _distillation_note(run: Any) -> str:
@@ -1417,16 +1164,106 @@ def _distillation_note(run: Any) -> str:
     return "; ".join(n for n in run.notes if n.startswith("distillation"))
 
 
-def serve_from_scenario(
-    budget: PairDemand, scenario_path: str, demand_name: str | None = None
-) -> ServedBudget:
-    """:func:`serve_demand` for a scenario file (what the CLI calls).
+# --------------------------------------------------------------------------------------
+# The library's entry points
+# --------------------------------------------------------------------------------------
 
-    Raises
-    ------
-    ScenarioError
-        For a scenario with no demands or no demand of that name.
+
+def vqe(
+    *,
+    qubits_per_qpu: int,
+    depth: int,
+    iterations: int | float,
+    wall_time_s: float,
+    cross_cnots_per_layer: int | None = None,
+    shots_per_iteration: int = 1,
+    measurement_groups: int = 1,
+    target_circuit_error: float = DEFAULT_TARGET_CIRCUIT_ERROR,
+    scenario: Scenario | None = None,
+    demand: str | None = None,
+) -> VQEBudget | ServedBudget:
+    """The distributed-VQE budget (:func:`vqe_budget`), served by ``scenario`` if given.
+
+    Parameters
+    ----------
+    qubits_per_qpu, depth, iterations, wall_time_s, cross_cnots_per_layer, \
+    shots_per_iteration, measurement_groups, target_circuit_error
+        As :func:`vqe_budget` (``wall_time_s`` in s).
+    scenario : qcalc.scenario.Scenario, optional
+        A deployment; the budget is then served by one of its demands
+        (:func:`serve_demand`).
+    demand : str, optional
+        The demand that serves it (default: the first); only with ``scenario``.
+
+    Returns
+    -------
+    VQEBudget or ServedBudget
+        The budget alone, or (with ``scenario``) the budget against what the demand
+        delivers; ``to_dict()`` is the JSON ``qcalc budget vqe`` prints.
+
+    Examples
+    --------
+    >>> vqe(qubits_per_qpu=50, depth=100, iterations=1e4, wall_time_s=3600).bell_pairs_total
+    25000000
     """
-    from qcalc.scenario import load_scenario
+    budget = vqe_budget(
+        qubits_per_qpu=qubits_per_qpu,
+        depth=depth,
+        iterations=iterations,
+        wall_time_s=wall_time_s,
+        cross_cnots_per_layer=cross_cnots_per_layer,
+        shots_per_iteration=shots_per_iteration,
+        measurement_groups=measurement_groups,
+        target_circuit_error=target_circuit_error,
+    )
+    return _served(budget, scenario, demand)
 
-    return serve_demand(budget, load_scenario(scenario_path), demand_name)
+
+def circuit(
+    *,
+    cross_cnots: int,
+    wall_time_s: float,
+    teleported_qubits: int = 0,
+    nonlocal_swaps: int = 0,
+    runs: int | float = 1,
+    target_circuit_error: float = DEFAULT_TARGET_CIRCUIT_ERROR,
+    scenario: Scenario | None = None,
+    demand: str | None = None,
+) -> CircuitBudget | ServedBudget:
+    """The budget of a partitioned circuit (:func:`circuit_budget`), served by ``scenario``
+    if given.
+
+    Parameters
+    ----------
+    cross_cnots, wall_time_s, teleported_qubits, nonlocal_swaps, runs, target_circuit_error
+        As :func:`circuit_budget` (``wall_time_s`` in s).
+    scenario : qcalc.scenario.Scenario, optional
+        A deployment; the budget is then served by one of its demands
+        (:func:`serve_demand`).
+    demand : str, optional
+        The demand that serves it (default: the first); only with ``scenario``.
+
+    Returns
+    -------
+    CircuitBudget or ServedBudget
+        The budget alone, or (with ``scenario``) the budget against what the demand
+        delivers; ``to_dict()`` is the JSON ``qcalc budget circuit`` prints.
+    """
+    budget = circuit_budget(
+        cross_cnots=cross_cnots,
+        wall_time_s=wall_time_s,
+        teleported_qubits=teleported_qubits,
+        nonlocal_swaps=nonlocal_swaps,
+        runs=runs,
+        target_circuit_error=target_circuit_error,
+    )
+    return _served(budget, scenario, demand)
+
+
+def _served(budget: _B, scenario: Scenario | None, demand: str | None) -> _B | ServedBudget:
+    """``budget`` alone, or served by ``scenario``'s demand; a demand needs a scenario."""
+    if scenario is None:
+        if demand is not None:
+            raise ValueError(f"demand {demand!r} is given without a scenario to serve it")
+        return budget
+    return serve_demand(budget, scenario, demand)

@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 
 from qcalc.errors import NotModelledError, ScenarioError
-from qcalc.linkbudget import BudgetTerm, LinkBudget, Step, fmt_value
+from qcalc.explain import Step
+from qcalc.lossbudget import BudgetTerm, LinkBudget
 from qcalc.physics.fibre import free_space_delay_s
 from qcalc.scenario import Link, Scenario
+from qcalc.units import fmt
 
 #: Time points on which a whole pass is evaluated and integrated (trapezoid rule).
 PASS_POINTS = 241
@@ -81,12 +83,12 @@ def free_space_budget(link: Link, scenario: Scenario, sender: str, receiver: str
             f"Gaussian beam over {link.name}",
             "w(L) = w0 √(1 + (L/z_R)²), z_R = π w0²/λ; η = 1 − exp(−2a²/w²)",
             (
-                ("w0", fmt_value(link.tx_beam_waist_m, "m")),
-                ("λ", fmt_value(wavelength, "nm")),
-                ("L", fmt_value(link.length_km, "km")),
-                ("a (radius)", fmt_value(np.asarray(link.rx_aperture_m) / 2, "m")),
+                ("w0", fmt(link.tx_beam_waist_m, "m")),
+                ("λ", fmt(wavelength, "nm")),
+                ("L", fmt(link.length_km, "km")),
+                ("a (radius)", fmt(np.asarray(link.rx_aperture_m) / 2, "m")),
             ),
-            f"w = {fmt_value(model.beam_radius_m, 'm')}, diffraction {fmt_value(model.diffraction_db, 'dB')}",
+            f"w = {fmt(model.beam_radius_m, 'm')}, diffraction {fmt(model.diffraction_db, 'dB')}",
         ),
     )
     return LinkBudget(
@@ -120,8 +122,6 @@ def satellite_budget(
 ) -> LinkBudget:
     """Ground–satellite link at ``elevation_deg`` (default: the link's own, or the top of
     its pass): slant range, diffraction, atmosphere, turbulence, pointing."""
-    from qcalc.physics.satellite import pass_duration_s, satellite_link_budget
-
     altitude = _altitude_km(link, scenario)
     wavelength = _wavelength_nm(link, scenario, sender)
     if elevation_deg is None:
@@ -129,31 +129,9 @@ def satellite_budget(
             link.elevation_deg if link.elevation_deg is not None else (link.max_elevation_deg)
         )
     atmosphere, atmosphere_source, atmosphere_formula = _atmosphere(link, scenario, wavelength)
-    model = satellite_link_budget(
-        float(altitude),
-        elevation_deg,
-        wavelength,
-        link.rx_aperture_m,
-        divergence_urad=link.divergence_urad,
-        tx_beam_waist_m=link.tx_beam_waist_m,
-        tx_aperture_m=link.tx_aperture_m,
-        zenith_transmittance=1.0
-        if link.zenith_transmittance is None
-        else link.zenith_transmittance,
-        pointing_jitter_urad=0.0
-        if link.pointing_jitter_urad is None
-        else link.pointing_jitter_urad,
-        direction=link.direction,  # type: ignore[arg-type]
-        fried_parameter_zenith_m=link.fried_parameter_m,
-        receiver_efficiency=1.0 if link.receiver_efficiency is None else link.receiver_efficiency,
-        tx_obscuration_m=0.0 if link.tx_obscuration_m is None else link.tx_obscuration_m,
-        **atmosphere,
-    )
+    model = _satellite_model(link, altitude, elevation_deg, wavelength, atmosphere)
     sources = {**model.SOURCES, "atmosphere": atmosphere_source}
-    clipped = link.tx_aperture_m is not None and not (
-        link.divergence_urad is not None and link.tx_beam_waist_m is not None
-    )
-    if clipped:
+    if _clipped(link):
         sources["diffraction"] = (
             "Fresnel integral of the Gaussian clipped by the transmit aperture, Born & Wolf "
             "(1999) Sec. 8.8; Klein & Degnan, Appl. Opt. 13, 2134 (1974)"
@@ -163,57 +141,8 @@ def satellite_budget(
         "altitude_km": altitude,
         "direction": link.direction,
     }
-    notes: tuple[str, ...] = ()
-    if link.min_elevation_deg is not None:
-        duration = pass_duration_s(
-            float(altitude), float(link.min_elevation_deg), float(link.max_elevation_deg)
-        )
-        extra.update(pass_duration_s=duration, min_elevation_deg=link.min_elevation_deg)
-        notes = (
-            f"budget at the top of the pass ({fmt_value(link.max_elevation_deg, '°')}); the "
-            f"pass above {fmt_value(link.min_elevation_deg, '°')} lasts {fmt_value(duration, 's')}",
-        )
-    steps = (
-        Step(
-            f"slant range and beam of {link.name} ({link.direction})",
-            "d = √((R+h)² − R² cos²ε) − R sin ε; "
-            + (
-                "clipped beam: U(r) = (k/d) ∫_b^a e^(−ρ²/w0²) e^(ikρ²/2d) J0(kρr/d) ρ dρ, "
-                "η = ∫_0^(D_rx/2) |U|² r dr / ∫_b^a e^(−2ρ²/w0²) ρ dρ; "
-                if clipped
-                else "w = √(w0² + θ²d²), η = 1 − exp(−D_rx²/2w²); "
-            )
-            + atmosphere_formula,
-            (
-                ("h", fmt_value(altitude, "km")),
-                ("ε", fmt_value(elevation_deg, "°")),
-                (
-                    "θ (1/e² half-angle)",
-                    fmt_value(link.divergence_urad, "µrad")
-                    if link.divergence_urad is not None
-                    else "from the aperture",
-                ),
-                ("w0 (launch 1/e² radius)", fmt_value(_launch_waist_m(link, wavelength), "m")),
-                (
-                    "D_tx",
-                    "—" if link.tx_aperture_m is None else fmt_value(link.tx_aperture_m, "m"),
-                ),
-                (
-                    "D_obs (central obscuration)",
-                    fmt_value(0.0 if link.tx_obscuration_m is None else link.tx_obscuration_m, "m"),
-                ),
-                ("D_rx", fmt_value(link.rx_aperture_m, "m")),
-            ),
-            f"d = {fmt_value(model.range_km, 'km')}, w = {fmt_value(model.beam_radius_m, 'm')}, "
-            + (
-                ""
-                if model.clipping_db is None
-                else f"clipping {fmt_value(model.clipping_db, 'dB')}, "
-            )
-            + f"diffraction {fmt_value(model.diffraction_db, 'dB')}, atmosphere "
-            f"{fmt_value(model.atmosphere_db, 'dB')}",
-        ),
-    )
+    notes = _pass_notes(link, altitude, extra)
+    step = _satellite_step(link, model, altitude, elevation_deg, wavelength, atmosphere_formula)
     return LinkBudget(
         link,
         sender,
@@ -221,9 +150,106 @@ def satellite_budget(
         model.range_km,
         free_space_delay_s(model.range_km),
         _terms(model, sources, link),
-        steps,
+        (step,),
         notes,
         extra,
+    )
+
+
+def _clipped(link: Link) -> bool:
+    """Whether the transmit aperture clips the beam (an aperture without both the waist and
+    the divergence that would fix the beam's own size)."""
+    return link.tx_aperture_m is not None and not (
+        link.divergence_urad is not None and link.tx_beam_waist_m is not None
+    )
+
+
+def _satellite_model(
+    link: Link, altitude_km: Any, elevation_deg: Any, wavelength_nm: Any, atmosphere: dict[str, Any]
+) -> Any:
+    """:func:`~qcalc.physics.satellite.satellite_link_budget` with the link's optics (absent
+    optional terms are lossless: no pointing jitter, unit transmittance and efficiency)."""
+    from qcalc.physics.satellite import satellite_link_budget
+
+    def given(value: Any, otherwise: float) -> Any:
+        return otherwise if value is None else value
+
+    return satellite_link_budget(
+        float(altitude_km),
+        elevation_deg,
+        wavelength_nm,
+        link.rx_aperture_m,
+        divergence_urad=link.divergence_urad,
+        tx_beam_waist_m=link.tx_beam_waist_m,
+        tx_aperture_m=link.tx_aperture_m,
+        zenith_transmittance=given(link.zenith_transmittance, 1.0),
+        pointing_jitter_urad=given(link.pointing_jitter_urad, 0.0),
+        direction=link.direction,  # type: ignore[arg-type]
+        fried_parameter_zenith_m=link.fried_parameter_m,
+        receiver_efficiency=given(link.receiver_efficiency, 1.0),
+        tx_obscuration_m=given(link.tx_obscuration_m, 0.0),
+        **atmosphere,
+    )
+
+
+def _pass_notes(link: Link, altitude_km: Any, extra: dict[str, Any]) -> tuple[str, ...]:
+    """For a link over a whole pass: its duration (added to ``extra``) and a note that the
+    budget is the one at the top of the pass."""
+    from qcalc.physics.satellite import pass_duration_s
+
+    if link.min_elevation_deg is None:
+        return ()
+    duration = pass_duration_s(
+        float(altitude_km), float(link.min_elevation_deg), float(link.max_elevation_deg)
+    )
+    extra.update(pass_duration_s=duration, min_elevation_deg=link.min_elevation_deg)
+    return (
+        f"budget at the top of the pass ({fmt(link.max_elevation_deg, '°')}); the "
+        f"pass above {fmt(link.min_elevation_deg, '°')} lasts {fmt(duration, 's')}",
+    )
+
+
+def _satellite_step(
+    link: Link,
+    model: Any,
+    altitude_km: Any,
+    elevation_deg: Any,
+    wavelength_nm: Any,
+    atmosphere_formula: str,
+) -> Step:
+    """The derivation of a satellite budget: slant range, beam, diffraction, atmosphere."""
+    diffraction = (
+        "clipped beam: U(r) = (k/d) ∫_b^a e^(−ρ²/w0²) e^(ikρ²/2d) J0(kρr/d) ρ dρ, "
+        "η = ∫_0^(D_rx/2) |U|² r dr / ∫_b^a e^(−2ρ²/w0²) ρ dρ; "
+        if _clipped(link)
+        else "w = √(w0² + θ²d²), η = 1 − exp(−D_rx²/2w²); "
+    )
+    obscuration = 0.0 if link.tx_obscuration_m is None else link.tx_obscuration_m
+    inputs = (
+        ("h", fmt(altitude_km, "km")),
+        ("ε", fmt(elevation_deg, "°")),
+        (
+            "θ (1/e² half-angle)",
+            fmt(link.divergence_urad, "µrad")
+            if link.divergence_urad is not None
+            else "from the aperture",
+        ),
+        ("w0 (launch 1/e² radius)", fmt(_launch_waist_m(link, wavelength_nm), "m")),
+        ("D_tx", "—" if link.tx_aperture_m is None else fmt(link.tx_aperture_m, "m")),
+        ("D_obs (central obscuration)", fmt(obscuration, "m")),
+        ("D_rx", fmt(link.rx_aperture_m, "m")),
+    )
+    clipping = "" if model.clipping_db is None else f"clipping {fmt(model.clipping_db, 'dB')}, "
+    result = (
+        f"d = {fmt(model.range_km, 'km')}, w = {fmt(model.beam_radius_m, 'm')}, "
+        f"{clipping}diffraction {fmt(model.diffraction_db, 'dB')}, atmosphere "
+        f"{fmt(model.atmosphere_db, 'dB')}"
+    )
+    return Step(
+        f"slant range and beam of {link.name} ({link.direction})",
+        "d = √((R+h)² − R² cos²ε) − R sin ε; " + diffraction + atmosphere_formula,
+        inputs,
+        result,
     )
 
 

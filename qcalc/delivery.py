@@ -26,13 +26,8 @@ from typing import Any
 import numpy as np
 
 from qcalc.errors import NotModelledError
-from qcalc.linkbudget import (
-    BudgetTerm,
-    LinkBudget,
-    Step,
-    detector_yield,
-    fmt_value,
-)
+from qcalc.explain import Step
+from qcalc.lossbudget import BudgetTerm, LinkBudget, detector_yield
 from qcalc.physics.detectors import combined_misalignment_error
 from qcalc.physics.fibre import loss_db_from_transmittance
 from qcalc.protocols.entanglement import (
@@ -41,6 +36,7 @@ from qcalc.protocols.entanglement import (
     werner_parameter,
 )
 from qcalc.scenario import Node, Scenario
+from qcalc.units import fmt
 
 #: Attempt probability used for a measured link with no length: the continuous-time
 #: (p → 0) limit of the geometric waiting-time formulas. [unitless]
@@ -516,36 +512,12 @@ def _deliver(
     out.reason = reason or _why_no_chain(scenario, route, hops, segments)
     if out.reason:
         return out
-    out.memory_nodes = tuple(n for n in route if scenario.nodes[n].memory is not None)
-    out.dephasing = bool(out.memory_nodes) and all(
-        scenario.nodes[n].memory.noise == "dephasing"  # type: ignore[union-attr]
-        for n in out.memory_nodes
-    )
-    if (
-        out.memory_nodes
-        and not out.dephasing
-        and any(
-            scenario.nodes[n].memory.noise == "dephasing"  # type: ignore[union-attr]
-            for n in out.memory_nodes
-        )
-    ):
-        out.notes.append(
-            "memories on the route mix dephasing and depolarising noise; all are treated "
-            "as depolarising, the more harmful of the two"
-        )
+    _memory_noise(out, scenario, route)
     route_delay = sum((np.asarray(h.delay_s, dtype=float) for h in hops), np.asarray(0.0))
     out.classical_delay_s = route_delay
     ends_rate = _decay_rate_per_s(scenario, (route[0], route[-1]))
     junctions = _junctions(route, segments)
-    out.gate_factor = np.prod(
-        np.stack(np.broadcast_arrays(1.0, *(_gate_factor(scenario, n) for n in junctions))), axis=0
-    )
-    werner: dict[int, Any] = {}  # segments of one kind share their fidelity array
-    for s in segments:
-        if id(s.fidelity) not in werner:
-            werner[id(s.fidelity)] = werner_parameter(s.fidelity)
-    w = np.prod(np.stack(np.broadcast_arrays(*(werner[id(s.fidelity)] for s in segments))), axis=0)
-    out.swapped_fidelity = fidelity_from_werner_parameter(w * out.gate_factor)
+    _swapped_fidelity(out, scenario, segments, junctions)
     if len(segments) == 1:
         _single_segment(out, segments[0], ends_rate)
     else:
@@ -572,6 +544,39 @@ def _deliver(
     )
     out.steps = _steps(out)
     return out
+
+
+def _memory_noise(out: Delivery, scenario: Scenario, route: tuple[str, ...]) -> None:
+    """The route's memories and their noise: dephasing only when every memory dephases
+    (a mix is treated as depolarising, the more harmful of the two, and said so)."""
+    out.memory_nodes = tuple(n for n in route if scenario.nodes[n].memory is not None)
+    noises = [
+        scenario.nodes[n].memory.noise  # type: ignore[union-attr]
+        for n in out.memory_nodes
+    ]
+    out.dephasing = bool(out.memory_nodes) and all(n == "dephasing" for n in noises)
+    if out.memory_nodes and not out.dephasing and any(n == "dephasing" for n in noises):
+        out.notes.append(
+            "memories on the route mix dephasing and depolarising noise; all are treated "
+            "as depolarising, the more harmful of the two"
+        )
+
+
+def _swapped_fidelity(
+    out: Delivery, scenario: Scenario, segments: list[Segment], junctions: list[str]
+) -> None:
+    """Fidelity of the swapped pair without memories: the product of the segments' Werner
+    parameters and of the swapping nodes' gate factors (Briegel, Dür, Cirac, Zoller, PRL
+    81, 5932 (1998))."""
+    out.gate_factor = np.prod(
+        np.stack(np.broadcast_arrays(1.0, *(_gate_factor(scenario, n) for n in junctions))), axis=0
+    )
+    werner: dict[int, Any] = {}  # segments of one kind share their fidelity array
+    for s in segments:
+        if id(s.fidelity) not in werner:
+            werner[id(s.fidelity)] = werner_parameter(s.fidelity)
+    w = np.prod(np.stack(np.broadcast_arrays(*(werner[id(s.fidelity)] for s in segments))), axis=0)
+    out.swapped_fidelity = fidelity_from_werner_parameter(w * out.gate_factor)
 
 
 def _merge_link_notes(notes: list[str]) -> list[str]:
@@ -708,6 +713,62 @@ def _chain(
     decided at ticks. The end pair then waits in the end memories for the swap outcomes
     to reach both ends (one-way classical delay of the route).
     """
+    arrays = _chain_arrays(out, scenario, route, segments, junctions)
+    tau = arrays.tau
+    cutoff_s = _cutoff_s(scenario, out.memory_nodes)
+    shape = np.broadcast_shapes(
+        *(np.shape(a) for a in (tau, cutoff_s, route_delay, ends_rate)),
+        *(a.shape[1:] for a in arrays.stacks()),
+    )
+    fields = _chain_points(out, arrays, cutoff_s, route_delay, ends_rate, shape)
+    out.raw_rate_hz = fields["rate"]
+    out.stored_fidelity = fields["fidelity"]
+    out.dropped_mass = fields["dropped"]
+    out.attempts_per_step = fields["step"]
+    out.attempt_time_s = tau
+    out.cutoff_attempts = np.floor(np.asarray(cutoff_s) / tau)
+    out.waiting_method = out.chain_statistics[-1].method if out.chain_statistics else ""
+    with np.errstate(divide="ignore"):
+        # mean time the earlier pairs wait, beyond the last segment's own wait, plus the
+        # classical delay: an account for the reader, not an input of the fidelity
+        out.storage_time_s = route_delay + 0.0 * tau
+    if not np.any(out.raw_rate_hz > 0):
+        out.reason = out.notes[-1] if out.notes else "the chain delivers no pairs"
+
+
+@dataclass(frozen=True)
+class _ChainArrays:
+    """A chain's inputs on one clock, stacked along a first axis (segments or nodes)."""
+
+    tau: Any  # the slowest attempt time, the chain's tick [s]
+    p_tick: Any  # each segment's success probability per tick [unitless]
+    fidelities: Any  # each segment's pair fidelity [unitless]
+    swaps: Any  # each junction's Bell-measurement success probability [unitless]
+    gates: Any  # each junction's gate factor on the Werner parameter [unitless]
+    rates: Any  # each memory node's decay rate, ends first and last [1/s]
+
+    def stacks(self) -> tuple[Any, ...]:
+        return (self.p_tick, self.fidelities, self.swaps, self.gates, self.rates)
+
+
+def _stacked_alike(a: Any, b: Any) -> tuple[Any, Any]:
+    """Two arrays stacked along a first axis (segments), the rest their points' shapes,
+    made to broadcast point by point: a stack of scalars (one per segment) gains trailing
+    axes instead of being aligned with the points' last axis."""
+    a, b = np.asarray(a), np.asarray(b)
+    ndim = max(a.ndim, b.ndim)
+    return a.reshape(a.shape + (1,) * (ndim - a.ndim)), b.reshape(b.shape + (1,) * (ndim - b.ndim))
+
+
+def _chain_arrays(
+    out: Delivery,
+    scenario: Scenario,
+    route: tuple[str, ...],
+    segments: list[Segment],
+    junctions: list[str],
+) -> _ChainArrays:
+    """The segments on the slowest clock τ = max τ_i: a segment makes τ/τ_i attempts per
+    tick, p_i → 1 − (1 − p_i)^{τ/τ_i}; the junctions' swaps and gates; the nodes' decay."""
     taus = np.stack(np.broadcast_arrays(*(s.attempt_time_s for s in segments))).astype(float)
     tau = np.max(taus, axis=0)
     if np.any(taus != tau):
@@ -717,46 +778,55 @@ def _chain(
         )
     ps = np.stack(np.broadcast_arrays(*(s.success_probability for s in segments))).astype(float)
     ticks = np.where(taus > 0, tau / np.where(taus > 0, taus, 1.0), 1.0)
-    p_tick = -np.expm1(ticks * np.log1p(-np.minimum(ps, 1.0)))
-    fidelities = np.stack(np.broadcast_arrays(*(s.fidelity for s in segments))).astype(float)
-    swaps = np.stack(
-        np.broadcast_arrays(
-            *(np.asarray(scenario.nodes[n].bsm_success_probability, dtype=float) for n in junctions)
-        )
-    )
-    gates = np.stack(np.broadcast_arrays(*(_gate_factor(scenario, n) for n in junctions)))
     nodes = (route[0], *junctions, route[-1])
     decay: dict[int, Any] = {}  # nodes sharing a memory profile share its decay rate
     for n in nodes:
         if id(scenario.nodes[n].memory) not in decay:
             decay[id(scenario.nodes[n].memory)] = _decay_rate_per_s(scenario, (n,))
-    rates = np.stack(
-        np.broadcast_arrays(*(decay[id(scenario.nodes[n].memory)] for n in nodes))
-    ).astype(float)
-    cutoff_s = _cutoff_s(scenario, out.memory_nodes)
-    shape = np.broadcast_shapes(
-        tau.shape,
-        p_tick.shape[1:],
-        fidelities.shape[1:],
-        swaps.shape[1:],
-        gates.shape[1:],
-        rates.shape[1:],
-        np.shape(cutoff_s),
-        np.shape(route_delay),
-        np.shape(ends_rate),
+    return _ChainArrays(
+        tau=tau,
+        p_tick=-np.expm1(np.multiply(*_stacked_alike(ticks, np.log1p(-np.minimum(ps, 1.0))))),
+        fidelities=np.stack(np.broadcast_arrays(*(s.fidelity for s in segments))).astype(float),
+        swaps=np.stack(
+            np.broadcast_arrays(
+                *(
+                    np.asarray(scenario.nodes[n].bsm_success_probability, dtype=float)
+                    for n in junctions
+                )
+            )
+        ),
+        gates=np.stack(np.broadcast_arrays(*(_gate_factor(scenario, n) for n in junctions))),
+        rates=np.stack(
+            np.broadcast_arrays(*(decay[id(scenario.nodes[n].memory)] for n in nodes))
+        ).astype(float),
     )
+
+
+def _chain_points(
+    out: Delivery,
+    arrays: _ChainArrays,
+    cutoff_s: Any,
+    route_delay: Any,
+    ends_rate: Any,
+    shape: tuple[int, ...],
+) -> dict[str, Any]:
+    """The exact chain statistics at every point of the inputs' grid (rate, fidelity,
+    dropped mass, attempts per step), the end pair held in the end memories for the
+    one-way classical delay of the route."""
     noise = "dephasing" if out.dephasing else "depolarising"
     fields = {name: np.zeros(shape) for name in ("rate", "fidelity", "dropped", "step")}
     out.chain_inputs = []
     for index in np.ndindex(shape) if shape else [()]:
-        point = _point(tau, index, shape)
+        point = _point(arrays.tau, index, shape)
         inputs = ChainInputs(
             attempt_time_s=point,
-            success_probability=_points(p_tick, index, shape),
-            link_fidelity=_points(fidelities, index, shape),
-            swap_probability=_points(swaps, index, shape),
-            swap_gate_factor=_points(gates, index, shape),
-            node_decay_rate_per_attempt=tuple(r * point for r in _points(rates, index, shape)),
+            success_probability=_points(arrays.p_tick, index, shape),
+            link_fidelity=_points(arrays.fidelities, index, shape),
+            swap_probability=_points(arrays.swaps, index, shape),
+            swap_gate_factor=_points(arrays.gates, index, shape),
+            node_decay_rate_per_attempt=tuple(
+                r * point for r in _points(arrays.rates, index, shape)
+            ),
             noise=noise,
             cutoff_attempts=_cutoff_attempts(_point(cutoff_s, index, shape), point),
         )
@@ -771,19 +841,7 @@ def _chain(
         fields["step"][index] = stats.attempts_per_step
         if stats.reason and stats.reason not in out.notes:
             out.notes.append(stats.reason)
-    out.raw_rate_hz = fields["rate"]
-    out.stored_fidelity = fields["fidelity"]
-    out.dropped_mass = fields["dropped"]
-    out.attempts_per_step = fields["step"]
-    out.attempt_time_s = tau
-    out.cutoff_attempts = np.floor(np.asarray(cutoff_s) / tau)
-    out.waiting_method = out.chain_statistics[-1].method if out.chain_statistics else ""
-    with np.errstate(divide="ignore"):
-        # mean time the earlier pairs wait, beyond the last segment's own wait, plus the
-        # classical delay: an account for the reader, not an input of the fidelity
-        out.storage_time_s = route_delay + 0.0 * tau
-    if not np.any(out.raw_rate_hz > 0):
-        out.reason = out.notes[-1] if out.notes else "the chain delivers no pairs"
+    return fields
 
 
 def _cutoff_attempts(cutoff_s: float, tau_s: float) -> float:
@@ -1082,6 +1140,17 @@ def _decay_rate_per_s(scenario: Scenario, nodes: tuple[str, ...]) -> Any:
 
 
 def _steps(out: Delivery) -> list[Step]:
+    """The delivery's --explain steps: each elementary link, the end pair (one link held
+    in the end memories, or the chain statistics), and the distillation rounds."""
+    steps = _segment_steps(out.segments)
+    steps.append(_single_step(out) if len(out.segments) == 1 else _chain_step(out))
+    if out.distillation_rounds:
+        steps.append(_distillation_step(out))
+    return steps
+
+
+def _segment_steps(segments: tuple[Segment, ...]) -> list[Step]:
+    """One step per elementary link, rate = p / τ."""
     # Segments of one kind of hop share their numbers (the same arrays): format them once.
     shown: dict[tuple[int, int, int], tuple[tuple[tuple[str, str], ...], str]] = {}
 
@@ -1089,63 +1158,64 @@ def _steps(out: Delivery) -> list[Step]:
         key = (id(s.success_probability), id(s.attempt_time_s), id(s.fidelity))
         if key not in shown:
             shown[key] = (
-                (("p", fmt_value(s.success_probability)), ("τ", fmt_value(s.attempt_time_s, "s"))),
-                f"{fmt_value(s.rate_hz, 'Hz')} at fidelity {fmt_value(s.fidelity)}",
+                (("p", fmt(s.success_probability)), ("τ", fmt(s.attempt_time_s, "s"))),
+                f"{fmt(s.rate_hz, 'Hz')} at fidelity {fmt(s.fidelity)}",
             )
         return shown[key]
 
-    steps = [
+    return [
         Step(f"elementary link {'-'.join(s.ends)} ({s.kind})", "rate = p / τ", *numbers(s))
-        for s in out.segments
+        for s in segments
     ]
-    m = len(out.segments)
-    if m == 1:
-        steps.append(
-            Step(
-                "one elementary link: the end memories hold the pair one heralding round trip",
-                "F = 1/4 + (F0 − 1/4) e^{−τ Σ 1/T}  (depolarising)",
-                (
-                    ("F0", fmt_value(out.segments[0].fidelity)),
-                    ("τ", fmt_value(out.attempt_time_s, "s")),
-                ),
-                f"{fmt_value(out.raw_rate_hz, 'Hz')} at fidelity {fmt_value(out.stored_fidelity)}",
+
+
+def _single_step(out: Delivery) -> Step:
+    """One elementary link: its pair held in the end memories for a heralding round trip."""
+    return Step(
+        "one elementary link: the end memories hold the pair one heralding round trip",
+        "F = 1/4 + (F0 − 1/4) e^{−τ Σ 1/T}  (depolarising)",
+        (
+            ("F0", fmt(out.segments[0].fidelity)),
+            ("τ", fmt(out.attempt_time_s, "s")),
+        ),
+        f"{fmt(out.raw_rate_hz, 'Hz')} at fidelity {fmt(out.stored_fidelity)}",
+    )
+
+
+def _chain_step(out: Delivery) -> Step:
+    """The exact delivery-time distribution and delivered state of a chain."""
+    return Step(
+        f"delivery-time distribution and delivered state over {len(out.segments)} segments",
+        "P̂(z) = a Ŝ(z) / (1 − (1 − a) Ŝ(z) − F̂_c(z)) per nested block, swap η' = η_L η_R "
+        "(1 − ε), waiting pair η × e^{−t Σ1/T}  (Li, Coopmans, Elkouss, IEEE TQE 2, "
+        "4100815 (2021), Eqs. 6–13)",
+        (
+            ("clock τ", fmt(out.attempt_time_s, "s")),
+            ("memory cut-off", fmt(out.cutoff_attempts, "attempts")),
+            ("dropped mass", fmt(out.dropped_mass)),
+            ("method", out.waiting_method),
+        ),
+        f"{fmt(out.raw_rate_hz, 'Hz')}; swapped fidelity without memories "
+        f"{fmt(out.swapped_fidelity)}, with them and the end memories' wait of "
+        f"{fmt(out.classical_delay_s, 's')} for the swap outcomes "
+        f"{fmt(out.stored_fidelity)}",
+    )
+
+
+def _distillation_step(out: Delivery) -> Step:
+    """The distillation rounds: success probability and fidelity after each."""
+    return Step(
+        f"distillation, {out.distillation_rounds} round(s) "
+        f"({', '.join(out.distillation_schedule)} inputs)",
+        "per round: two pairs (the earlier one decaying while it waits), a classical "
+        "round trip, success p(λ_A, λ_B); failure restarts (Li et al. 2021, Sec. II.B; "
+        "BBPSSW, DEJMPS maps)",
+        tuple(
+            (f"round {k + 1} p, F", f"{fmt(p)}, {fmt(f)}")
+            for k, (p, f) in enumerate(
+                zip(out.round_success_probabilities, out.round_fidelities, strict=False)
             )
-        )
-    else:
-        steps.append(
-            Step(
-                f"delivery-time distribution and delivered state over {m} segments",
-                "P̂(z) = a Ŝ(z) / (1 − (1 − a) Ŝ(z) − F̂_c(z)) per nested block, swap η' = η_L η_R "
-                "(1 − ε), waiting pair η × e^{−t Σ1/T}  (Li, Coopmans, Elkouss, IEEE TQE 2, "
-                "4100815 (2021), Eqs. 6–13)",
-                (
-                    ("clock τ", fmt_value(out.attempt_time_s, "s")),
-                    ("memory cut-off", fmt_value(out.cutoff_attempts, "attempts")),
-                    ("dropped mass", fmt_value(out.dropped_mass)),
-                    ("method", out.waiting_method),
-                ),
-                f"{fmt_value(out.raw_rate_hz, 'Hz')}; swapped fidelity without memories "
-                f"{fmt_value(out.swapped_fidelity)}, with them and the end memories' wait of "
-                f"{fmt_value(out.classical_delay_s, 's')} for the swap outcomes "
-                f"{fmt_value(out.stored_fidelity)}",
-            )
-        )
-    if out.distillation_rounds:
-        steps.append(
-            Step(
-                f"distillation, {out.distillation_rounds} round(s) "
-                f"({', '.join(out.distillation_schedule)} inputs)",
-                "per round: two pairs (the earlier one decaying while it waits), a classical "
-                "round trip, success p(λ_A, λ_B); failure restarts (Li et al. 2021, Sec. II.B; "
-                "BBPSSW, DEJMPS maps)",
-                tuple(
-                    (f"round {k + 1} p, F", f"{fmt_value(p)}, {fmt_value(f)}")
-                    for k, (p, f) in enumerate(
-                        zip(out.round_success_probabilities, out.round_fidelities, strict=False)
-                    )
-                ),
-                f"F = {fmt_value(out.fidelity)} at {fmt_value(out.rate_hz, 'Hz')} "
-                f"({fmt_value(out.pairs_per_output)} raw pairs per output)",
-            )
-        )
-    return steps
+        ),
+        f"F = {fmt(out.fidelity)} at {fmt(out.rate_hz, 'Hz')} "
+        f"({fmt(out.pairs_per_output)} raw pairs per output)",
+    )

@@ -12,11 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from qcalc.linkbudget import LinkBudget, Step, detector_yield, fmt_value
+from qcalc.explain import Step
+from qcalc.lossbudget import LinkBudget, detector_yield
 from qcalc.network import demand_route, hop_budgets
 from qcalc.physics.detectors import combined_misalignment_error
 from qcalc.protocols.qkd import bb84_key_rate, plob_bound, single_photon_bb84_key_rate
 from qcalc.scenario import Check, Demand, Detector, Node, Scenario, Source
+from qcalc.units import fmt
 
 #: Label of the bound of a direct channel (and of a chain of trusted relays, hop by hop).
 DIRECT_BOUND = "PLOB of the channel (repeaterless)"
@@ -119,6 +121,17 @@ class DemandResult:
         return sum((np.asarray(h.channel_loss_db) for h in self.hops), np.asarray(0.0))
 
     @property
+    def plob_bits_per_use(self) -> Any:
+        """PLOB bound of the whole route's channel, receivers' detectors excluded.
+        [bits/use]"""
+        return plob_bound(10 ** (-self.channel_loss_db / 10))
+
+    @property
+    def stage_reached(self) -> int:
+        """The stage the demand reaches (the highest over a sweep's grid)."""
+        return int(np.max(self.stage))
+
+    @property
     def intermediates(self) -> tuple[str, ...]:
         return self.path[1:-1]
 
@@ -150,151 +163,37 @@ def prepare_measure_rates(
     not modelled or not applicable. With ``pass_duration_s`` the inputs are sampled over
     a satellite pass; the finite-key block is then the whole pass.
     """
-    from qcalc.physics.detectors import dead_time_live_fraction
-    from qcalc.protocols.qkd import total_click_probability
-
-    notes: list[str] = []
     if source is None or detector is None:
         missing = "source" if source is None else "detector"
         return [], [f"{scope}: no {missing}, so no prepare-and-measure key"]
     if source.repetition_rate_hz is None:
         return [], [f"{scope}: the source gives no repetition_rate_hz, so no key rate"]
-    rep = np.asarray(source.repetition_rate_hz, dtype=float)
-    y0 = np.clip(np.asarray(detector_yield(detector)) + background_yield, 0.0, 1.0)
-    f = demand.error_correction_efficiency
-    point = _operating_point(source, detector, demand, rep)
-    q = point.sifting
-    plob_bps = plob_bound(channel_transmittance) * rep
+    link = _pm_link(
+        source,
+        detector,
+        transmittance,
+        channel_transmittance,
+        misalignment_error,
+        demand,
+        scope,
+        background_yield,
+    )
     rates: list[ProtocolRate] = []
-
-    def clicks_hz(mu: Any, intensities: tuple[Any, ...], probs: Any) -> Any:
-        click = total_click_probability(
-            (mu, *intensities), probs, transmittance, y0
-        )  # live receiver, then saturated by the dead time
-        return rep * click * dead_time_live_fraction(click, point.dead_time_pulses)
-
-    def add(protocol: str, bits: Any, mu: Any = None, clicks: Any = None, **extra: Any) -> None:
-        note = point.dead_time_note(clicks) if clicks is not None else ""
-        rates.append(
-            ProtocolRate(
-                protocol,
-                scope,
-                bits * rep,
-                bits,
-                rep,
-                plob_bps,
-                mu,
-                note=_join(extra.pop("note", ""), note),
-                click_rate_hz=clicks,
-                sifting=point.sifting_text(extra.pop("key_basis", None)),
-                **extra,
-            )
-        )
-
+    notes: list[str] = []
     wanted = demand.protocol
     if source.kind == "weak_coherent":
-        mu = point.mean_photon_number
         if wanted in (None, "bb84-decoy"):
-            if point.decoy_method is None:
-                notes.append(f"{scope}: bb84-decoy: {point.decoy_problem}")
-            else:
-                bits, used_mu = bb84_key_rate(
-                    transmittance,
-                    y0,
-                    misalignment_error,
-                    mean_photon_number=mu,
-                    decoy=point.decoy_method,
-                    weak_decoy_photon_number=point.nu,
-                    vacuum_photon_number=point.omega,
-                    error_correction_efficiency=f,
-                    sifting_factor=q,
-                    intensity_probabilities=point.probabilities,
-                    vacuum_contribution=demand.vacuum_contribution,
-                    dead_time_pulses=point.dead_time_pulses,
-                )
-                add(
-                    "bb84-decoy",
-                    bits,
-                    used_mu,
-                    clicks_hz(used_mu, point.decoy_intensities, point.probabilities),
-                )
-                if steps is not None:
-                    steps.append(
-                        _decoy_step(
-                            used_mu,
-                            transmittance,
-                            y0,
-                            misalignment_error,
-                            point.decoy_method,
-                            point.nu,
-                            scope,
-                            point.omega,
-                        )
-                    )
+            _bb84_decoy_row(link, demand, rates, notes, steps)
         if wanted == "bb84-finite" or (
             wanted is None
             and (demand.block_size is not None or demand.block_key_detections is not None)
         ):
-            finite = _finite_key(
-                transmittance, y0, misalignment_error, f, rep, demand, pass_duration_s, point
-            )
-            if isinstance(finite, str):
-                notes.append(f"{scope}: bb84-finite {finite}")
-            else:
-                bits, asymptotic_bits, settings, terms = finite
-                add(
-                    "bb84-finite",
-                    bits,
-                    settings["signal_photon_number"],
-                    rep * terms["click_probability"],
-                    asymptotic_key_rate_bps=asymptotic_bits * rep,
-                    note=_finite_note(settings, terms, asymptotic_bits * rep),
-                    key_basis=settings["key_basis_probability"],
-                )
-                if steps is not None:
-                    steps.append(
-                        _finite_key_step(
-                            scope, point, demand, settings, terms, rep, asymptotic_bits
-                        )
-                    )
+            _bb84_finite_row(link, demand, pass_duration_s, rates, notes, steps)
         if wanted in (None, "gllp"):
-            bits, used_mu = bb84_key_rate(
-                transmittance,
-                y0,
-                misalignment_error,
-                mean_photon_number=mu,
-                decoy="none",
-                weak_decoy_photon_number=point.nu,
-                vacuum_photon_number=point.omega,
-                error_correction_efficiency=f,
-                sifting_factor=q,
-                intensity_probabilities=point.probabilities,
-                dead_time_pulses=point.dead_time_pulses,
-            )
-            add(
-                "gllp",
-                bits,
-                used_mu,
-                clicks_hz(used_mu, point.decoy_intensities, point.probabilities),
-            )
+            rates.append(_gllp_row(link))
     elif source.kind == "single_photon":
         if wanted in (None, "bb84-single-photon"):
-            bits = single_photon_bb84_key_rate(
-                transmittance,
-                y0,
-                misalignment_error,
-                error_correction_efficiency=f,
-                sifting_factor=q,
-                dead_time_pulses=point.dead_time_pulses,
-            )
-            gain = np.clip(
-                y0 + np.asarray(transmittance) - y0 * np.asarray(transmittance), 0.0, 1.0
-            )
-            add(
-                "bb84-single-photon",
-                bits,
-                clicks=rep * gain * dead_time_live_fraction(gain, point.dead_time_pulses),
-            )
+            rates.append(_single_photon_row(link))
     else:
         notes.append(f"{scope}: an entangled-pair source does not run prepare-and-measure QKD")
     if wanted is not None and not rates and not notes:
@@ -302,12 +201,231 @@ def prepare_measure_rates(
     if steps is not None and rates:
         best = max(rates, key=lambda r: float(np.max(r.key_rate_bps)))
         if best.protocol != "bb84-finite":
-            steps.append(
-                _asymptotic_step(
-                    best, scope, point, transmittance, y0, misalignment_error, f, demand
-                )
-            )
+            steps.append(_asymptotic_step(best, link, demand))
     return rates, notes
+
+
+def _pm_link(
+    source: Source,
+    detector: Detector,
+    transmittance: Any,
+    channel_transmittance: Any,
+    misalignment_error: Any,
+    demand: Demand,
+    scope: str,
+    background_yield: Any,
+) -> _PMLink:
+    """What every prepare-and-measure row of :func:`prepare_measure_rates` shares."""
+    rep = np.asarray(source.repetition_rate_hz, dtype=float)
+    return _PMLink(
+        scope=scope,
+        rep=rep,
+        transmittance=transmittance,
+        y0=np.clip(np.asarray(detector_yield(detector)) + background_yield, 0.0, 1.0),
+        e_d=misalignment_error,
+        f=demand.error_correction_efficiency,
+        point=_operating_point(source, detector, demand, rep),
+        plob_bps=plob_bound(channel_transmittance) * rep,
+    )
+
+
+@dataclass(frozen=True)
+class _PMLink:
+    """A sender's source and a receiver's detector over one channel: what every
+    prepare-and-measure row between them shares (:func:`prepare_measure_rates`)."""
+
+    scope: str  # "end to end" or "hop a→b"
+    rep: Any  # pulse rate [Hz]
+    transmittance: Any  # channel × detector efficiency [unitless]
+    y0: Any  # background yield per window [unitless]
+    e_d: Any  # misalignment error [unitless]
+    f: Any  # error-correction efficiency [unitless]
+    point: _OperatingPoint
+    plob_bps: Any  # PLOB of the channel at the pulse rate [bit/s]
+
+    def clicks_hz(self, mu: Any, intensities: tuple[Any, ...], probs: Any) -> Any:
+        """Clicks per second of a live receiver, then saturated by its dead time. [Hz]"""
+        from qcalc.physics.detectors import dead_time_live_fraction
+        from qcalc.protocols.qkd import total_click_probability
+
+        click = total_click_probability((mu, *intensities), probs, self.transmittance, self.y0)
+        return self.rep * click * dead_time_live_fraction(click, self.point.dead_time_pulses)
+
+    def row(
+        self, protocol: str, bits: Any, mu: Any = None, clicks: Any = None, **extra: Any
+    ) -> ProtocolRate:
+        """One row from bits per pulse, with its dead-time note and sifting convention."""
+        note = self.point.dead_time_note(clicks) if clicks is not None else ""
+        return ProtocolRate(
+            protocol,
+            self.scope,
+            bits * self.rep,
+            bits,
+            self.rep,
+            self.plob_bps,
+            mu,
+            note=_join(extra.pop("note", ""), note),
+            click_rate_hz=clicks,
+            sifting=self.point.sifting_text(extra.pop("key_basis", None)),
+            **extra,
+        )
+
+
+def _bb84_decoy_row(
+    link: _PMLink,
+    demand: Demand,
+    rates: list[ProtocolRate],
+    notes: list[str],
+    steps: list[Step] | None,
+) -> None:
+    """The asymptotic decoy-state BB84 row (Lo, Ma, Chen 2005), or why there is none."""
+    point = link.point
+    if point.decoy_method is None:
+        notes.append(f"{link.scope}: bb84-decoy: {point.decoy_problem}")
+        return
+    bits, used_mu = _bb84_rate(link, point.decoy_method, bool(demand.vacuum_contribution))
+    clicks = link.clicks_hz(used_mu, point.decoy_intensities, point.probabilities)
+    rates.append(link.row("bb84-decoy", bits, used_mu, clicks))
+    if steps is not None:
+        steps.append(
+            _decoy_step(
+                used_mu,
+                link.transmittance,
+                link.y0,
+                link.e_d,
+                point.decoy_method,
+                point.nu,
+                link.scope,
+                point.omega,
+            )
+        )
+
+
+def _bb84_finite_row(
+    link: _PMLink,
+    demand: Demand,
+    pass_duration_s: float | None,
+    rates: list[ProtocolRate],
+    notes: list[str],
+    steps: list[Step] | None,
+) -> None:
+    """The finite-key decoy BB84 row (:func:`_finite_key`), or why there is none."""
+    finite = _finite_key(
+        link.transmittance,
+        link.y0,
+        link.e_d,
+        link.f,
+        link.rep,
+        demand,
+        pass_duration_s,
+        link.point,
+    )
+    if isinstance(finite, str):
+        notes.append(f"{link.scope}: bb84-finite {finite}")
+        return
+    bits, asymptotic_bits, settings, terms = finite
+    rates.append(
+        link.row(
+            "bb84-finite",
+            bits,
+            settings["signal_photon_number"],
+            link.rep * terms["click_probability"],
+            asymptotic_key_rate_bps=asymptotic_bits * link.rep,
+            note=_finite_note(settings, terms, asymptotic_bits * link.rep),
+            key_basis=settings["key_basis_probability"],
+        )
+    )
+    if steps is not None:
+        steps.append(
+            _finite_key_step(
+                link.scope, link.point, demand, settings, terms, link.rep, asymptotic_bits
+            )
+        )
+
+
+def _gllp_row(link: _PMLink) -> ProtocolRate:
+    """BB84 with weak coherent pulses and no decoys (GLLP 2004)."""
+    point = link.point
+    bits, used_mu = _bb84_rate(link, "none", False)
+    clicks = link.clicks_hz(used_mu, point.decoy_intensities, point.probabilities)
+    return link.row("gllp", bits, used_mu, clicks)
+
+
+def _bb84_arguments(link: _PMLink, decoy: str, vacuum_contribution: bool) -> dict[str, Any]:
+    """The arguments of :func:`bb84_key_rate` but the transmittance, for one row."""
+    point = link.point
+    return {
+        "background_yield": link.y0,
+        "misalignment_error": link.e_d,
+        "mean_photon_number": point.mean_photon_number,
+        "decoy": decoy,
+        "weak_decoy_photon_number": point.nu,
+        "vacuum_photon_number": point.omega,
+        "error_correction_efficiency": link.f,
+        "sifting_factor": point.sifting,
+        "intensity_probabilities": point.probabilities,
+        "vacuum_contribution": vacuum_contribution,
+        "dead_time_pulses": point.dead_time_pulses,
+    }
+
+
+def _scalar_key(arguments: dict[str, Any]) -> Any:
+    """A key of arguments that are all single numbers, strings, None or tuples of
+    numbers (None when one is not); 0.0 and −0.0 differ."""
+    try:
+        return tuple((name, _number_key(value)) for name, value in arguments.items())
+    except TypeError:
+        return None
+
+
+def _number_key(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, tuple):
+        return tuple(_number_key(v) for v in value)
+    if isinstance(value, (float, int, np.floating, np.integer)) or (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fiu"
+    ):
+        number = float(value)
+        return number, math.copysign(1.0, number)
+    raise TypeError(f"not a single number: {type(value).__name__}")
+
+
+#: Optimised BB84 rows of single transmittances, computed together for every hop of a
+#: scenario (:func:`_prefetch_bb84`) and read back hop by hop while it is evaluated:
+#: {(transmittance key, arguments key): (bits per pulse, μ)}.
+_BB84_OPTIMA: dict[Any, tuple[Any, Any]] = {}
+
+
+def _bb84_rate(link: _PMLink, decoy: str, vacuum_contribution: bool) -> tuple[Any, Any]:
+    """:func:`bb84_key_rate` of a row, read from :data:`_BB84_OPTIMA` when computed there
+    (the element of one vectorised optimisation equals the scalar one)."""
+    arguments = _bb84_arguments(link, decoy, vacuum_contribution)
+    if _BB84_OPTIMA and arguments["mean_photon_number"] is None:
+        key = _scalar_key({"transmittance": link.transmittance, **arguments})
+        found = _BB84_OPTIMA.get(key) if key is not None else None
+        if found is not None:
+            return found
+    return bb84_key_rate(link.transmittance, **arguments)
+
+
+def _single_photon_row(link: _PMLink) -> ProtocolRate:
+    """BB84 from a single-photon source (Shor and Preskill 2000)."""
+    from qcalc.physics.detectors import dead_time_live_fraction
+
+    point = link.point
+    bits = single_photon_bb84_key_rate(
+        link.transmittance,
+        link.y0,
+        link.e_d,
+        error_correction_efficiency=link.f,
+        sifting_factor=point.sifting,
+        dead_time_pulses=point.dead_time_pulses,
+    )
+    y0, eta = link.y0, np.asarray(link.transmittance)
+    gain = np.clip(y0 + eta - y0 * eta, 0.0, 1.0)
+    clicks = link.rep * gain * dead_time_live_fraction(gain, point.dead_time_pulses)
+    return link.row("bb84-single-photon", bits, clicks=clicks)
 
 
 @dataclass(frozen=True)
@@ -365,16 +483,16 @@ class _OperatingPoint:
         """The basis convention of a row: asymptotic q = p_X², or a finite key's q_X."""
         if finite_basis is not None:
             return (
-                f"key basis q_X = {fmt_value(finite_basis)} by both"
+                f"key basis q_X = {fmt(finite_basis)} by both"
                 f"{' (optimised)' if self.key_basis_probability is None else ''}: key from "
-                f"q_X² = {fmt_value(np.asarray(finite_basis) ** 2)} of the pulses, test basis "
+                f"q_X² = {fmt(np.asarray(finite_basis) ** 2)} of the pulses, test basis "
                 "(1 − q_X)² (Lim et al. 2014)"
             )
         if self.key_basis_probability is None:
             return "key basis p_X → 1 (optimised; its supremum): q = p_X² → 1"
         return (
-            f"key basis p_X = {fmt_value(self.key_basis_probability)} by both: "
-            f"q = p_X² = {fmt_value(self.sifting)}"
+            f"key basis p_X = {fmt(self.key_basis_probability)} by both: "
+            f"q = p_X² = {fmt(self.sifting)}"
         )
 
     def dead_time_note(self, clicks_hz: Any) -> str:
@@ -382,8 +500,8 @@ class _OperatingPoint:
             return ""
         blind = np.asarray(clicks_hz, dtype=float) * np.asarray(self.dead_time_ns) * 1e-9
         return (
-            f"{fmt_value(clicks_hz, 'clicks/s')}; dead time {fmt_value(self.dead_time_ns, 'ns')} "
-            f"blinds the receiver {fmt_value(100.0 * blind)} % of the time"
+            f"{fmt(clicks_hz, 'clicks/s')}; dead time {fmt(self.dead_time_ns, 'ns')} "
+            f"blinds the receiver {fmt(100.0 * blind)} % of the time"
         )
 
 
@@ -505,8 +623,6 @@ def _finite_key(
     Returns (bits per pulse, asymptotic bits per pulse, settings, terms) or the reason
     there is no finite key.
     """
-    from qcalc.protocols.finite_key import finite_key_terms, optimise_finite_key
-
     if any(np.ndim(v) > 0 for v in (f, demand.epsilon_sec, demand.epsilon_cor)):
         if pass_duration_s is not None:
             return "over a whole pass is not modelled with a sweep of f, ε_sec or ε_cor"
@@ -520,8 +636,30 @@ def _finite_key(
             block = float(np.mean(rep)) * pass_duration_s
     if block is None and detections is None:
         return "needs the demand's block_size (pulses) or block_key_detections"
+    refusal = _finite_key_refusal(point)
+    if refusal is not None:
+        return refusal
+    common: dict[str, Any] = {
+        "error_correction_efficiency": float(f),
+        "epsilon_sec": float(demand.epsilon_sec),
+        "epsilon_cor": float(demand.epsilon_cor),
+        "vacuum_contribution": point.vacuum_contribution,
+        "dead_time_pulses": point.dead_time_pulses,
+    }
+    bits, asymptotic, settings, terms = _finite_key_at(
+        eta, y0, e_d, None if detections is not None else block, detections, point, common
+    )
+    if pass_duration_s is not None:  # constant over the pass grid, so it integrates right
+        bits = np.full(grid_shape, float(bits))
+        asymptotic = np.full(grid_shape, float(asymptotic))
+        terms["click_probability"] = np.full(grid_shape, float(terms["click_probability"]))
+    return bits, asymptotic, settings, terms
+
+
+def _finite_key_refusal(point: _OperatingPoint) -> str | None:
+    """Why the operating point has no finite key (decoys without a bound, a signal not
+    above the decoys, no test basis), or None."""
     decoys = point.decoys
-    one_decoy = decoys is not None and len(decoys) == 1
     if decoys is not None and point.decoy_method is None:
         return f"has no bound for {point.decoy_problem.split(' are ')[0]}: " + (
             "give two decoys ν > ω ≥ 0 (Lim et al. 2014) or one ν > 0 (Rusca et al. 2018)"
@@ -532,9 +670,29 @@ def _finite_key(
             f"needs the signal μ = {mu:g} above the decoys' sum {sum(decoys):g} "
             "(Lim et al. 2014: μ1 > μ2 + μ3)"
         )
-    probs = point.probabilities
+    p_x = point.key_basis_probability
+    if p_x is not None and np.any(np.asarray(p_x) >= 1.0):
+        return "needs a test basis: key_basis_probability 1 leaves none for a finite block"
+    return None
+
+
+def _finite_key_at(
+    eta: Any,
+    y0: Any,
+    e_d: Any,
+    block: Any,
+    detections: Any,
+    point: _OperatingPoint,
+    common: dict[str, Any],
+) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
+    """The finite key of one block at its optimised settings, its terms, and the
+    asymptote (N → ∞) at those settings and over the same freedoms."""
+    from qcalc.protocols.finite_key import finite_key_terms, optimise_finite_key
+
+    decoys, probs = point.decoys, point.probabilities
+    one_decoy = decoys is not None and len(decoys) == 1
     settings_in: dict[str, Any] = {
-        "signal_photon_number": mu,
+        "signal_photon_number": point.mean_photon_number,
         "decoy_photon_number": None if decoys is None else decoys[0],
         "vacuum_photon_number": 0.0 if decoys is None or one_decoy else decoys[1],
         "signal_probability": None if probs is None else probs[0],
@@ -542,51 +700,16 @@ def _finite_key(
         "key_basis_probability": point.key_basis_probability,
         "one_decoy": one_decoy,
     }
-    common: dict[str, Any] = {
-        "error_correction_efficiency": float(f),
-        "epsilon_sec": float(demand.epsilon_sec),
-        "epsilon_cor": float(demand.epsilon_cor),
-        "vacuum_contribution": point.vacuum_contribution,
-        "dead_time_pulses": point.dead_time_pulses,
-    }
-    p_x = point.key_basis_probability
-    if p_x is not None and np.any(np.asarray(p_x) >= 1.0):
-        return "needs a test basis: key_basis_probability 1 leaves none for a finite block"
     bits, settings = optimise_finite_key(
-        eta,
-        y0,
-        e_d,
-        None if detections is not None else block,
-        key_detections=detections,
-        **settings_in,
-        **common,
+        eta, y0, e_d, block, key_detections=detections, **settings_in, **common
     )
-    terms = finite_key_terms(
-        eta,
-        y0,
-        e_d,
-        None if detections is not None else block,
-        key_detections=detections,
-        **_as_terms(settings, one_decoy, settings_in["vacuum_photon_number"]),
-        **common,
-    )
+    at = _as_terms(settings, one_decoy, settings_in["vacuum_photon_number"])
+    terms = finite_key_terms(eta, y0, e_d, block, key_detections=detections, **at, **common)
     # N → ∞ at the finite key's own settings, and over the same freedoms.
-    asymptotic = finite_key_terms(
-        eta,
-        y0,
-        e_d,
-        np.inf,
-        **_as_terms(settings, one_decoy, settings_in["vacuum_photon_number"]),
-        **common,
-    )["rate"]
-    free = [k for k, v in settings_in.items() if v is None]
-    if free:
+    asymptotic = finite_key_terms(eta, y0, e_d, np.inf, **at, **common)["rate"]
+    if any(v is None for v in settings_in.values()):
         best, _ = optimise_finite_key(eta, y0, e_d, np.inf, **settings_in, **common)
         asymptotic = np.maximum(asymptotic, best)
-    if pass_duration_s is not None:  # constant over the pass grid, so it integrates right
-        bits = np.full(grid_shape, float(bits))
-        asymptotic = np.full(grid_shape, float(asymptotic))
-        terms["click_probability"] = np.full(grid_shape, float(terms["click_probability"]))
     return bits, asymptotic, settings, terms
 
 
@@ -655,11 +778,11 @@ def _as_terms(settings: dict[str, Any], one_decoy: bool, omega: float) -> dict[s
 def _finite_note(settings: dict[str, Any], terms: dict[str, Any], asymptotic_bps: Any) -> str:
     """The finite row's block, operating point and asymptotic comparison, in one line."""
     return (
-        f"block {fmt_value(terms['block_size_pulses'], 'pulses')} "
-        f"(n_X {fmt_value(terms['n_X'])}); μ {fmt_value(settings['signal_photon_number'])}, "
-        f"ν {fmt_value(settings['decoy_photon_number'])}, "
-        f"p_μ {fmt_value(settings['signal_probability'])}; "
-        f"asymptotic (N → ∞) {fmt_value(asymptotic_bps, 'bit/s')}"
+        f"block {fmt(terms['block_size_pulses'], 'pulses')} "
+        f"(n_X {fmt(terms['n_X'])}); μ {fmt(settings['signal_photon_number'])}, "
+        f"ν {fmt(settings['decoy_photon_number'])}, "
+        f"p_μ {fmt(settings['signal_probability'])}; "
+        f"asymptotic (N → ∞) {fmt(asymptotic_bps, 'bit/s')}"
     )
 
 
@@ -687,57 +810,48 @@ def _finite_key_step(
     }
 
     def shown(value: Any, key: str) -> str:
-        return fmt_value(value) + (" (optimised)" if free[key] else "")
+        return fmt(value) + (" (optimised)" if free[key] else "")
 
     inputs = [
         ("μ1 (signal)", shown(settings["signal_photon_number"], "μ")),
         ("μ2 (decoy)", shown(settings["decoy_photon_number"], "ν")),
     ]
     if not one_decoy:
-        inputs.append(("μ3", fmt_value(point.omega)))
+        inputs.append(("μ3", fmt(point.omega)))
     inputs += [
         (
             "p_μ1, p_μ2",
-            shown(settings["signal_probability"], "p")
-            + f", {fmt_value(settings['decoy_probability'])}",
+            shown(settings["signal_probability"], "p") + f", {fmt(settings['decoy_probability'])}",
         ),
         ("q_X (key basis, both parties)", shown(settings["key_basis_probability"], "q")),
-        ("N (block)", fmt_value(terms["block_size_pulses"], "pulses")),
+        ("N (block)", fmt(terms["block_size_pulses"], "pulses")),
         (
             "n_X, m_X (key-basis detections, errors)",
-            f"{fmt_value(terms['n_X'])}, {fmt_value(terms['m_X'])}",
+            f"{fmt(terms['n_X'])}, {fmt(terms['m_X'])}",
         ),
-        ("ε_sec, ε_cor", f"{fmt_value(demand.epsilon_sec)}, {fmt_value(demand.epsilon_cor)}"),
+        ("ε_sec, ε_cor", f"{fmt(demand.epsilon_sec)}, {fmt(demand.epsilon_cor)}"),
     ]
     if point.dead_time_ns is not None:
-        inputs.append(("dead-time live fraction", fmt_value(terms["live_fraction"])))
+        inputs.append(("dead-time live fraction", fmt(terms["live_fraction"])))
     vacuum = "s_X,0" if point.vacuum_contribution else "0 (vacuum_contribution: false)"
     return Step(
         f"bb84-finite key length, {scope}",
         f"ℓ = {vacuum} + s_X,1[1 − h(φ_X)] − λ_EC − 6 log2({events}/ε_sec) − log2(2/ε_cor); "
         f"φ_X = v_Z,1/s_Z,1 + γ; λ_EC = f n_X h(m_X/n_X); R = ℓ/N · rep. rate  ({source})",
         tuple(inputs),
-        f"s_X,0 = {fmt_value(terms['s_X0'])}, s_X,1 = {fmt_value(terms['s_X1'])}, "
-        f"s_Z,1 = {fmt_value(terms['s_Z1'])}, v_Z,1 = {fmt_value(terms['v_Z1'])}, "
-        f"φ_X = {fmt_value(terms['phase_error'])} (γ = {fmt_value(terms['gamma'])}), "
-        f"λ_EC = {fmt_value(terms['leak_ec'], 'bits')}, penalty "
-        f"{fmt_value(terms['penalty_bits'], 'bits')}: ℓ = "
-        f"{fmt_value(terms['length_bits'], 'bits')} = {fmt_value(terms['rate'] * rep, 'bit/s')}; "
-        f"asymptotic (N → ∞) {fmt_value(asymptotic_bits * rep, 'bit/s')}",
+        f"s_X,0 = {fmt(terms['s_X0'])}, s_X,1 = {fmt(terms['s_X1'])}, "
+        f"s_Z,1 = {fmt(terms['s_Z1'])}, v_Z,1 = {fmt(terms['v_Z1'])}, "
+        f"φ_X = {fmt(terms['phase_error'])} (γ = {fmt(terms['gamma'])}), "
+        f"λ_EC = {fmt(terms['leak_ec'], 'bits')}, penalty "
+        f"{fmt(terms['penalty_bits'], 'bits')}: ℓ = "
+        f"{fmt(terms['length_bits'], 'bits')} = {fmt(terms['rate'] * rep, 'bit/s')}; "
+        f"asymptotic (N → ∞) {fmt(asymptotic_bits * rep, 'bit/s')}",
     )
 
 
-def _asymptotic_step(
-    best: ProtocolRate,
-    scope: str,
-    point: _OperatingPoint,
-    transmittance: Any,
-    y0: Any,
-    misalignment_error: Any,
-    f: Any,
-    demand: Demand,
-) -> Step:
+def _asymptotic_step(best: ProtocolRate, link: _PMLink, demand: Demand) -> Step:
     """The asymptotic key formula of the best row and its operating point, for --explain."""
+    point = link.point
     vacuum = "Q_0 + " if best.protocol == "bb84-decoy" and point.vacuum_contribution else ""
     formulas = {
         "bb84-decoy": f"R = c_dt p_μ q{{{vacuum}Q_1[1 − h(e_1)] − Q_μ f h(E_μ)}} · rep. rate  "
@@ -747,43 +861,41 @@ def _asymptotic_step(
         "bb84-single-photon": "R = q c_dt Q[1 − f h(E) − h(E)] · rep. rate  (Shor & Preskill 2000)",
     }
     p_signal = (
-        "1 (optimise: signals only)"
-        if point.probabilities is None
-        else fmt_value(point.probabilities[0])
+        "1 (optimise: signals only)" if point.probabilities is None else fmt(point.probabilities[0])
     )
     basis = (
         "→ 1 (optimise)"
         if point.key_basis_probability is None
-        else fmt_value(point.key_basis_probability)
+        else fmt(point.key_basis_probability)
     )
     inputs = [
-        ("η (channel × detector)", fmt_value(transmittance)),
-        ("Y0", fmt_value(y0)),
-        ("e_d", fmt_value(misalignment_error)),
-        ("f", fmt_value(f)),
+        ("η (channel × detector)", fmt(link.transmittance)),
+        ("Y0", fmt(link.y0)),
+        ("e_d", fmt(link.e_d)),
+        ("f", fmt(link.f)),
         ("p_X (key basis)", basis),
-        ("q = p_X²", fmt_value(point.sifting)),
+        ("q = p_X²", fmt(point.sifting)),
     ]
     if best.protocol != "bb84-single-photon":
         inputs += [
             ("p_μ (signal probability)", p_signal),
             (
                 "μ",
-                fmt_value(best.mean_photon_number)
+                fmt(best.mean_photon_number)
                 + (" (optimised)" if point.mean_photon_number is None else ""),
             ),
         ]
     if point.dead_time_ns is not None:
-        inputs.append(("dead time", fmt_value(point.dead_time_ns, "ns")))
-        inputs.append(("clicks", fmt_value(best.click_rate_hz, "Hz")))
-    inputs.append(("rep. rate", fmt_value(best.repetition_rate_hz, "Hz")))
+        inputs.append(("dead time", fmt(point.dead_time_ns, "ns")))
+        inputs.append(("clicks", fmt(best.click_rate_hz, "Hz")))
+    inputs.append(("rep. rate", fmt(best.repetition_rate_hz, "Hz")))
     return Step(
-        f"{best.protocol} key rate, {scope}",
+        f"{best.protocol} key rate, {link.scope}",
         formulas[best.protocol],
         tuple(inputs),
-        f"{fmt_value(best.bits_per_pulse, 'bits/pulse')} = "
-        f"{fmt_value(best.key_rate_bps, 'bit/s')}; "
-        f"PLOB −log2(1−η_ch)·rate = {fmt_value(best.plob_bps, 'bit/s')}",
+        f"{fmt(best.bits_per_pulse, 'bits/pulse')} = "
+        f"{fmt(best.key_rate_bps, 'bit/s')}; "
+        f"PLOB −log2(1−η_ch)·rate = {fmt(best.plob_bps, 'bit/s')}",
     )
 
 
@@ -813,24 +925,24 @@ def _decoy_step(
         "(Rusca et al. 2018, Eqs. A16–A22, N → ∞)",
     }[method]
     inputs = [
-        ("μ", fmt_value(mu)),
-        ("Q_μ", fmt_value(est["Q_mu"])),
-        ("E_μ", fmt_value(est["E_mu"])),
+        ("μ", fmt(mu)),
+        ("Q_μ", fmt(est["Q_mu"])),
+        ("E_μ", fmt(est["E_mu"])),
     ]
     if method != "infinite":
         inputs += [
-            ("ν", fmt_value(nu)),
-            ("Q_ν", fmt_value(est["Q_nu"])),
-            ("E_ν", fmt_value(est["E_nu"])),
+            ("ν", fmt(nu)),
+            ("Q_ν", fmt(est["Q_nu"])),
+            ("E_ν", fmt(est["E_nu"])),
         ]
     if method == "vacuum+weak":
-        inputs.append(("ω", fmt_value(omega)))
+        inputs.append(("ω", fmt(omega)))
     return Step(
         f"decoy-state estimates ({method}), {scope}",
         formula,
         tuple(inputs),
-        f"Y0 = {fmt_value(est['Y0'])}, Y1 = {fmt_value(est['Y1'])}, e1 = {fmt_value(est['e1'])}, "
-        f"Q1 = Y1 μ e^−μ = {fmt_value(est['Q1'])}",
+        f"Y0 = {fmt(est['Y0'])}, Y1 = {fmt(est['Y1'])}, e1 = {fmt(est['e1'])}, "
+        f"Q1 = Y1 μ e^−μ = {fmt(est['Q1'])}",
     )
 
 
@@ -861,127 +973,172 @@ def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
     if any(not scenario.nodes[n].trusted for n in result.intermediates):
         result.hop_rates = tuple(None for _ in result.hops)
         return
-    from qcalc.network import STAND_IN, Shared, parameter_key, remember
-
-    # Hops of one kind (equal source, detector, channel and demand) have equal rates: a
-    # 10⁴-hop chain runs the key optimisation once per kind, and puts each hop's name in.
-    stand_in = f"{STAND_IN}scope{STAND_IN}"
-    try:
-        demand_key = parameter_key(result.demand, ("path",))
-    except TypeError:
-        demand_key = None
-    # Budgets of one kind hold the same loss arrays: their transmittances, once; and the
-    # hops of one kind (same objects at both ends, same loss arrays), their key, once.
-    channels: dict[tuple[tuple[int, bool], ...], tuple[Any, Any, Any, Any]] = {}
-    kinds: dict[tuple[Any, ...], Any] = {}
-    best_rates: list[ProtocolRate | None] = []
-    for budget in result.hops:
-        if budget.measured_only:
-            result.notes.append(
-                f"link {budget.link.name} is a measured entanglement link "
-                "with no length; it carries no prepare-and-measure key"
-            )
-            best_rates.append(None)
-            continue
-        sender = scenario.nodes[budget.sender]
-        receiver = scenario.nodes[budget.receiver]
-        scope = f"hop {budget.sender}→{budget.receiver}"
-        losses = tuple((id(t.loss_db), t.receiver) for t in budget.terms)
-        channel = channels.get(losses)
-        if channel is None:
-            transmittance, channel_transmittance = (
-                budget.transmittance,
-                budget.channel_transmittance,
-            )
-            try:
-                channel_keys = (parameter_key(transmittance), parameter_key(channel_transmittance))
-            except TypeError:
-                channel_keys = None
-            channel = channels[losses] = (
-                transmittance,
-                channel_transmittance,
-                channel_keys,
-                budget,
-            )
-        inputs = (
-            sender.source,
-            receiver.detector,
-            channel[0],
-            channel[1],
-            budget.link.misalignment_error,
-        )
-        known = None
-        if demand_key is not None and channel[2] is not None and budget.pass_time_s is None:
-            try:
-                background_key = parameter_key(budget.background_yield)
-            except TypeError:
-                background_key = None
-            # The objects named by id are held by the scenario and the hops' budgets.
-            kind = (*map(id, inputs), losses, background_key)
-            known = kinds.get(kind)
-            if known is None and background_key is not None:
-                try:
-                    key = (
-                        parameter_key(sender.source),
-                        parameter_key(receiver.detector),
-                        *channel[2],
-                        parameter_key(budget.link.misalignment_error),
-                        background_key,
-                        demand_key,
-                    )
-                except TypeError:
-                    key = None
-                if key is not None:
-                    known = _SHARED_HOP_RATES.get(key)
-                    if known is None:
-                        steps: list[Step] = []
-                        computed, notes = prepare_measure_rates(
-                            *inputs, result.demand, stand_in, steps, budget.background_yield
-                        )
-                        best = _best(computed)
-                        known = remember(
-                            _SHARED_HOP_RATES,
-                            key,
-                            (Shared.of((computed, notes, steps)), Shared.of((best, notes, steps))),
-                        )
-                    kinds[kind] = known
-        if known is None:
-            rates, notes = prepare_measure_rates(
-                *inputs,
-                result.demand,
-                scope,
-                result.steps,
-                budget.background_yield,
-                budget.extra.get("pass_duration_s") if budget.pass_time_s is not None else None,
-            )
-            result.notes.extend(notes)
-            rates = over_pass(rates, [budget], result)
-            best_rates.append(_best(rates))
-        else:
-            # One hop needs all its rows (they are the end-to-end ones); a chain, the best.
-            every, best_only = known
-            named = (every if len(result.hops) == 1 else best_only).named(((stand_in, scope),))
-            result.steps.extend(named[2])
-            result.notes.extend(named[1])
-            rates = list(named[0]) if len(result.hops) == 1 else []
-            best_rates.append(_best(rates) if len(result.hops) == 1 else named[0])
-        if len(result.hops) == 1:
-            # One hop is the whole route: its rates are the end-to-end ones too.
-            result.end_to_end = tuple(replace(r, scope="end to end") for r in rates)
-            for r in rates:
-                if f"{r.protocol} ({r.scope})" in result.passes:
-                    result.passes[f"{r.protocol} (end to end)"] = result.passes.pop(
-                        f"{r.protocol} ({r.scope})"
-                    )
+    kinds = _HopKinds(result.demand)
+    best_rates = [_hop_rate(scenario, result, budget, kinds) for budget in result.hops]
     result.hop_rates = tuple(best_rates)
-    if result.hops and all(r is not None for r in best_rates):
-        least: dict[int, float] = {}  # hops of one kind share their key array
-        for hop_rate in best_rates:
-            if hop_rate is not None and id(hop_rate.key_rate_bps) not in least:
-                least[id(hop_rate.key_rate_bps)] = float(np.min(hop_rate.key_rate_bps))
-        result.limiting_hop = int(
-            np.argmin([least[id(h.key_rate_bps)] for h in best_rates if h is not None])
+    result.limiting_hop = _limiting_hop(best_rates)
+
+
+def _hop_rate(
+    scenario: Scenario, result: DemandResult, budget: LinkBudget, kinds: _HopKinds
+) -> ProtocolRate | None:
+    """The best key of one hop alone (None for a measured link); a route of one hop
+    also gets all its rows as the end-to-end ones."""
+    if budget.measured_only:
+        result.notes.append(
+            f"link {budget.link.name} is a measured entanglement link "
+            "with no length; it carries no prepare-and-measure key"
         )
+        return None
+    sender = scenario.nodes[budget.sender]
+    receiver = scenario.nodes[budget.receiver]
+    scope = f"hop {budget.sender}→{budget.receiver}"
+    transmittance, channel_transmittance = kinds.channel(budget)
+    inputs: _HopInputs = (
+        sender.source,
+        receiver.detector,
+        transmittance,
+        channel_transmittance,
+        budget.link.misalignment_error,
+    )
+    known = kinds.shared(budget, inputs)
+    single = len(result.hops) == 1
+    if known is None:
+        rates, notes = prepare_measure_rates(
+            *inputs,
+            result.demand,
+            scope,
+            result.steps,
+            budget.background_yield,
+            budget.extra.get("pass_duration_s") if budget.pass_time_s is not None else None,
+        )
+        result.notes.extend(notes)
+        rates = over_pass(rates, [budget], result)
+        best = _best(rates)
+    else:
+        # One hop needs all its rows (they are the end-to-end ones); a chain, the best.
+        every, best_only = known
+        named = (every if single else best_only).named(((kinds.stand_in, scope),))
+        result.steps.extend(named[2])
+        result.notes.extend(named[1])
+        rates = list(named[0]) if single else []
+        best = _best(rates) if single else named[0]
+    if single:
+        # One hop is the whole route: its rates are the end-to-end ones too.
+        result.end_to_end = tuple(replace(r, scope="end to end") for r in rates)
+        for r in rates:
+            if f"{r.protocol} ({r.scope})" in result.passes:
+                result.passes[f"{r.protocol} (end to end)"] = result.passes.pop(
+                    f"{r.protocol} ({r.scope})"
+                )
+    return best
+
+
+#: What the key of one hop depends on besides the demand: source, detector,
+#: transmittance, channel transmittance and misalignment error.
+_HopInputs = tuple[Source | None, Detector | None, Any, Any, Any]
+
+
+class _HopKinds:
+    """Hops of one kind (equal source, detector, channel and protocol settings) have equal rates: a
+    10⁴-hop chain runs the key optimisation once per kind, and puts each hop's name in.
+
+    Budgets of one kind hold the same loss arrays: their transmittances are computed once;
+    and the hops of one kind (same objects at both ends, same loss arrays), their key,
+    once per run (and once per process for equal parameters, :data:`_SHARED_HOP_RATES`).
+    """
+
+    def __init__(self, demand: Demand) -> None:
+        from qcalc.network import STAND_IN, parameter_key
+
+        self.demand = demand
+        self.stand_in = f"{STAND_IN}scope{STAND_IN}"
+        try:
+            # The rates depend on the protocol settings, not on which pair of ends asks.
+            self.demand_key: Any = parameter_key(demand, ("path", "name", "ends", "expect"))
+        except TypeError:
+            self.demand_key = None
+        # Within evaluate_scenario, shared by all its demands (their budgets are alive).
+        memo = _SCENARIO_MEMO[-1] if _SCENARIO_MEMO else {}
+        self._channels: dict[tuple[tuple[int, bool], ...], tuple[Any, Any, Any]] = memo.setdefault(
+            "channels", {}
+        )
+        self._kinds: dict[tuple[Any, ...], Any] = memo.setdefault("kinds", {})
+
+    @staticmethod
+    def losses(budget: LinkBudget) -> tuple[tuple[int, bool], ...]:
+        """The identity of a budget's loss arrays."""
+        return tuple((id(t.loss_db), t.receiver) for t in budget.terms)
+
+    def channel(self, budget: LinkBudget) -> tuple[Any, Any]:
+        """(transmittance, channel transmittance) of the budget, once per set of losses."""
+        from qcalc.network import parameter_key
+
+        losses = self.losses(budget)
+        if losses not in self._channels:
+            transmittance, channel = budget.transmittance, budget.channel_transmittance
+            try:
+                keys: Any = (parameter_key(transmittance), parameter_key(channel))
+            except TypeError:
+                keys = None
+            self._channels[losses] = (transmittance, channel, keys)
+        found = self._channels[losses]
+        return found[0], found[1]
+
+    def shared(self, budget: LinkBudget, inputs: _HopInputs) -> Any:
+        """The rows of a hop of a kind met before (named with :attr:`stand_in`), computed
+        here for a new kind; None when the hop must be computed on its own (a pass, a
+        parameter that cannot be a key)."""
+        from qcalc.network import Shared, parameter_key, remember
+
+        channel_keys = self._channels[self.losses(budget)][2]
+        if self.demand_key is None or channel_keys is None or budget.pass_time_s is not None:
+            return None
+        try:
+            background_key = parameter_key(budget.background_yield)
+        except TypeError:
+            background_key = None
+        # The objects named by id are held by the scenario and the hops' budgets.
+        kind = (*map(id, inputs), self.losses(budget), background_key, self.demand_key)
+        known = self._kinds.get(kind)
+        if known is not None or background_key is None:
+            return known
+        try:
+            key = (
+                parameter_key(inputs[0]),
+                parameter_key(inputs[1]),
+                *channel_keys,
+                parameter_key(budget.link.misalignment_error),
+                background_key,
+                self.demand_key,
+            )
+        except TypeError:
+            return None
+        known = _SHARED_HOP_RATES.get(key)
+        if known is None:
+            steps: list[Step] = []
+            computed, notes = prepare_measure_rates(
+                *inputs, self.demand, self.stand_in, steps, budget.background_yield
+            )
+            best = _best(computed)
+            known = remember(
+                _SHARED_HOP_RATES,
+                key,
+                (Shared.of((computed, notes, steps)), Shared.of((best, notes, steps))),
+            )
+        self._kinds[kind] = known
+        return known
+
+
+def _limiting_hop(best_rates: list[ProtocolRate | None]) -> int | None:
+    """Index of the hop with the least key (None unless every hop has one)."""
+    if not best_rates or any(r is None for r in best_rates):
+        return None
+    least: dict[int, float] = {}  # hops of one kind share their key array
+    for hop_rate in best_rates:
+        if hop_rate is not None and id(hop_rate.key_rate_bps) not in least:
+            least[id(hop_rate.key_rate_bps)] = float(np.min(hop_rate.key_rate_bps))
+    return int(np.argmin([least[id(h.key_rate_bps)] for h in best_rates if h is not None]))
 
 
 #: Threshold detectors in an MDI-QKD relay (two per output of the Bell-state analyser)
@@ -1127,45 +1284,124 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
     decoys in X; every row is bounded by the PLOB of its worse arm (``RELAY_BOUND``) and
     shows the repeaterless PLOB and TGW of the whole channel beside it.
     """
-    if any(h.pass_time_s is not None for h in result.hops):
-        result.notes.append(
-            "end to end: MDI/TF-QKD over a whole satellite pass is not "
-            "modelled; give elevation_deg for one position"
-        )
+    refusal = _relay_refusal(scenario, result)
+    if refusal is not None:
+        result.notes.append(f"end to end: {refusal}")
         return
-    if len(result.path) != 3:
-        result.notes.append(
-            "end to end: MDI/TF-QKD through more than one measuring relay is not modelled"
-        )
-        return
-    a, relay, b = (scenario.nodes[n] for n in result.path)
-    demand = result.demand
-    wanted = demand.protocol
-    if relay.detector is None:
-        if relay.source is not None and relay.source.kind == "entangled_pair":
+    relay = _measuring_relay(scenario, result)
+    wanted, block = result.demand.protocol, result.demand.block_size
+    rates: list[ProtocolRate] = []
+    if wanted in (None, "mdi-qkd"):
+        rates.append(_mdi_row(result, relay))
+    if wanted == "mdi-qkd-finite" or (wanted is None and block is not None):
+        if block is None:
             result.notes.append(
-                f"end to end: {relay.name} sends entangled pairs rather than "
-                "measuring; its key is entanglement-based (BBM92, DIQKD)"
+                "end to end: mdi-qkd-finite needs the demand's block_size (pulse pairs N)"
             )
         else:
-            result.notes.append(f"end to end: untrusted relay {relay.name} has no detector")
-        return
-    sources = [a.source, b.source]
-    if any(s is None or s.kind != "weak_coherent" or s.repetition_rate_hz is None for s in sources):
+            rates.append(_finite_mdi(result, relay))
+    if wanted in (None, "tf-qkd"):
+        rates.append(_tf_row(result, relay))
+    if not rates:
         result.notes.append(
-            "end to end: MDI/TF-QKD needs weak-coherent sources with a repetition rate at both ends"
+            f"end to end: protocol {wanted} does not apply through the measuring relay {relay.name}"
         )
-        return
-    from qcalc.physics.detectors import dead_time_live_fraction, dead_time_pulses
+    result.end_to_end = (*result.end_to_end, *rates)
 
-    alice, bob = (s for s in sources if s is not None)
+
+def _relay_refusal(scenario: Scenario, result: DemandResult) -> str | None:
+    """Why no MDI/TF key runs through the route's relay, or None when one can."""
+    if any(h.pass_time_s is not None for h in result.hops):
+        return (
+            "MDI/TF-QKD over a whole satellite pass is not modelled; give elevation_deg "
+            "for one position"
+        )
+    if len(result.path) != 3:
+        return "MDI/TF-QKD through more than one measuring relay is not modelled"
+    a, relay, b = (scenario.nodes[n] for n in result.path)
+    if relay.detector is None:
+        if relay.source is not None and relay.source.kind == "entangled_pair":
+            return (
+                f"{relay.name} sends entangled pairs rather than measuring; its key is "
+                "entanglement-based (BBM92, DIQKD)"
+            )
+        return f"untrusted relay {relay.name} has no detector"
+    if any(
+        s is None or s.kind != "weak_coherent" or s.repetition_rate_hz is None
+        for s in (a.source, b.source)
+    ):
+        return "MDI/TF-QKD needs weak-coherent sources with a repetition rate at both ends"
+    return None
+
+
+@dataclass(frozen=True)
+class _Relay:
+    """One untrusted measuring relay between two weak-coherent ends: what every key row
+    through it shares (:func:`_measuring_relay`)."""
+
+    name: str
+    alice: Source
+    bob: Source
+    rep: Any  # common pulse rate, the slower end's [Hz]
+    arm_a: Any  # channel transmittances of the arms [unitless]
+    arm_b: Any
+    eta_a: Any  # arms × the relay's detector efficiency [unitless]
+    eta_b: Any
+    y0: Any  # background yield of the whole relay per window [unitless]
+    dead_time_pulses: Any  # pulse periods a click blinds the relay for [pulses]
+    dead_time_ns: Any
+    e_d: Any  # misalignment of the interference [unitless]
+    e_d_origin: str
+    f: Any  # error-correction efficiency [unitless]
+
+    def row(
+        self,
+        protocol: str,
+        bits: Any,
+        mu: Any,
+        sifting: str,
+        asymptotic: Any = None,
+        click: Any = None,
+        note: str = "",
+    ) -> ProtocolRate:
+        """One end-to-end row from bits per pulse (pair); ``click`` is the live relay's
+        click probability per pulse (pair), saturated here by the dead time."""
+        from qcalc.physics.detectors import dead_time_live_fraction
+
+        clicks = None
+        n_d = self.dead_time_pulses
+        if click is not None and self.dead_time_ns is not None and np.any(np.asarray(n_d) > 0):
+            clicks = self.rep * click * dead_time_live_fraction(click, n_d)
+            note = _join(note, _relay_dead_time_note(self.name, clicks, self.dead_time_ns))
+        return ProtocolRate(
+            protocol,
+            "end to end",
+            bits * self.rep,
+            bits,
+            self.rep,
+            plob_bound(self.arm_a * self.arm_b) * self.rep,
+            mu,
+            note=note,
+            asymptotic_key_rate_bps=None if asymptotic is None else asymptotic * self.rep,
+            bound_bps=plob_bound(np.minimum(self.arm_a, self.arm_b)) * self.rep,
+            bound=RELAY_BOUND,
+            sifting=sifting,
+            click_rate_hz=clicks,
+        )
+
+
+def _measuring_relay(scenario: Scenario, result: DemandResult) -> _Relay:
+    """The relay of a route that passed :func:`_relay_refusal`, with its arms."""
+    from qcalc.physics.detectors import dead_time_pulses
+
+    a, relay, b = (scenario.nodes[n] for n in result.path)
+    assert a.source is not None and b.source is not None and relay.detector is not None
     rep = np.minimum(
-        np.asarray(alice.repetition_rate_hz, dtype=float),
-        np.asarray(bob.repetition_rate_hz, dtype=float),
+        np.asarray(a.source.repetition_rate_hz, dtype=float),
+        np.asarray(b.source.repetition_rate_hz, dtype=float),
     )
     eff = np.asarray(relay.detector.efficiency, dtype=float)
     arm_a, arm_b = (np.asarray(h.channel_transmittance, dtype=float) for h in result.hops)
-    eta_a, eta_b = arm_a * eff, arm_b * eff
     # The relay's background yield: its detectors' dark counts and the background light
     # each arm brings to it (background_photons_per_window, sky), as a receiver's Y0.
     y0 = np.clip(
@@ -1174,217 +1410,190 @@ def measuring_relay_rates(scenario: Scenario, result: DemandResult) -> None:
         0.0,
         1.0,
     )
-    # A click blinds the whole relay for its dead time: n_d pulse periods.
-    n_d = dead_time_pulses(rep, relay.detector.dead_time_ns)
-    dead_ns = relay.detector.dead_time_ns
     e_d, e_d_origin = relay_misalignment_error(relay, result.hops)
-    f = demand.error_correction_efficiency
+    return _Relay(
+        name=relay.name,
+        alice=a.source,
+        bob=b.source,
+        rep=rep,
+        arm_a=arm_a,
+        arm_b=arm_b,
+        eta_a=arm_a * eff,
+        eta_b=arm_b * eff,
+        y0=y0,
+        # A click blinds the whole relay for its dead time: n_d pulse periods.
+        dead_time_pulses=dead_time_pulses(rep, relay.detector.dead_time_ns),
+        dead_time_ns=relay.detector.dead_time_ns,
+        e_d=e_d,
+        e_d_origin=e_d_origin,
+        f=result.demand.error_correction_efficiency,
+    )
+
+
+def _fixed_mu(source: Source) -> Any:
+    """The source's signal μ (a number, or an array in a sweep); None: optimise."""
+    mu = source.mean_photon_number
+    return None if isinstance(mu, str) else np.asarray(mu, dtype=float)
+
+
+def _mdi_row(result: DemandResult, relay: _Relay) -> ProtocolRate:
+    """The asymptotic ``mdi-qkd`` row: infinite decoys unless the sources give the
+    four-intensity set [ν_y, ν_x, 0.0], then its decoy bounds; with its --explain step."""
+    decoys = relay.alice.decoy_photon_numbers
+    four_set = _four_intensity_decoys(decoys)
+    if not isinstance(decoys, str) and four_set is None:
+        given = any(
+            not isinstance(s.intensity_probabilities, str) for s in (relay.alice, relay.bob)
+        )
+        result.notes.append(
+            f"end to end: mdi-qkd: decoys {list(decoys)} are not the four-intensity set "
+            "[ν_y, ν_x, 0.0]; its asymptotic key takes the infinite-decoy bound"
+            + (
+                ", every pulse a signal (the sources' intensity_probabilities are not used by it)"
+                if given
+                else ""
+            )
+        )
+    if four_set is None:
+        row = _mdi_infinite_decoy_row(result, relay)
+        method = "infinite decoys: Y11, e11 exact"
+    else:
+        row = _mdi_four_intensity_row(result, relay, four_set)
+        method = f"decoys ν_x = {four_set[0]:g}, ν_y = {four_set[1]:g} and vacuum (bounds)"
+    result.steps.append(_relay_step("mdi-qkd", relay, row, method))
+    return row
+
+
+def _mdi_infinite_decoy_row(result: DemandResult, relay: _Relay) -> ProtocolRate:
+    """``mdi-qkd`` with Y11 and e11 exact (infinitely many decoys): at the sources' μ, or
+    at the μ that maximise the key (Lo, Curty, Qi 2012; Ma, Razavi 2012)."""
+    from qcalc.protocols.mdi import mdi_qkd_rate, mdi_relay_click_probability, optimise_mdi_qkd
+
+    mu_z, mu_b = _fixed_mu(relay.alice), _fixed_mu(relay.bob)
+    p_d = relay.y0 / MDI_RELAY_DETECTORS
+    eta_a, eta_b, n_d = relay.eta_a, relay.eta_b, relay.dead_time_pulses
     q = 1.0  # efficient basis choice (see the module constants EFFICIENT_MDI/TF)
-    plob_bps = plob_bound(arm_a * arm_b) * rep
-    bound_bps = plob_bound(np.minimum(arm_a, arm_b)) * rep
-    rates: list[ProtocolRate] = []
-    block = demand.block_size
-
-    def add(
-        protocol: str,
-        bits: Any,
-        mu: Any,
-        sifting: str,
-        asymptotic: Any = None,
-        click: Any = None,
-        note: str = "",
-    ) -> None:
-        """One row; ``click`` is the live relay's click probability per pulse (pair)."""
-        clicks = None
-        if click is not None and dead_ns is not None and np.any(np.asarray(n_d) > 0):
-            clicks = rep * click * dead_time_live_fraction(click, n_d)
-            note = _join(note, _relay_dead_time_note(relay.name, clicks, dead_ns))
-        rates.append(
-            ProtocolRate(
-                protocol,
-                "end to end",
-                bits * rep,
-                bits,
-                rep,
-                plob_bps,
-                mu,
-                note=note,
-                asymptotic_key_rate_bps=None if asymptotic is None else asymptotic * rep,
-                bound_bps=bound_bps,
-                bound=RELAY_BOUND,
-                sifting=sifting,
-                click_rate_hz=clicks,
-            )
-        )
-
-    def fixed_mu(source: Source) -> Any:
-        """The source's signal μ (a number, or an array in a sweep); None: optimise."""
-        mu = source.mean_photon_number
-        return None if isinstance(mu, str) else np.asarray(mu, dtype=float)
-
-    mdi_sifting, tf_sifting = EFFICIENT_MDI, EFFICIENT_TF
-    if wanted in (None, "mdi-qkd"):
-        from qcalc.protocols.mdi import (
-            mdi_decoy_key_rate,
-            mdi_qkd_rate,
-            mdi_relay_click_probability,
-            optimise_mdi_decoy_key,
-            optimise_mdi_qkd,
-        )
-
-        decoys = alice.decoy_photon_numbers
-        four_set = _four_intensity_decoys(decoys)
-        mu_z, mu_b = fixed_mu(alice), fixed_mu(bob)
-        p_d = y0 / MDI_RELAY_DETECTORS
-        if not isinstance(decoys, str) and four_set is None:
-            given = any(not isinstance(s.intensity_probabilities, str) for s in (alice, bob))
-            result.notes.append(
-                f"end to end: mdi-qkd: decoys {list(decoys)} are not the four-intensity set "
-                "[ν_y, ν_x, 0.0]; its asymptotic key takes the infinite-decoy bound"
-                + (
-                    ", every pulse a signal (the sources' intensity_probabilities are "
-                    "not used by it)"
-                    if given
-                    else ""
-                )
-            )
-        if four_set is None and mu_z is not None and mu_b is not None:
-            bits = mdi_qkd_rate(
-                eta_a,
-                eta_b,
-                p_d,
-                e_d,
-                mean_photon_number_a=mu_z,
-                mean_photon_number_b=mu_b,
-                error_correction_efficiency=f,
-                sifting_factor=q,
-                dead_time_pulses=n_d,
-            )
-            click = mdi_relay_click_probability(eta_a, eta_b, p_d, mu_z, mu_b)
-            add("mdi-qkd", bits, mu_z, mdi_sifting, click=click)
-            method = "infinite decoys: Y11, e11 exact"
-        elif four_set is None:
-            scalar = [None if mu is None or mu.size != 1 else float(mu) for mu in (mu_z, mu_b)]
-            if any(mu is not None and mu.size != 1 for mu in (mu_z, mu_b)):
-                result.notes.append(
-                    "end to end: mdi-qkd: one end's swept mean_photon_number with the "
-                    "other's optimised is not modelled; both are optimised"
-                )
-            bits, params = optimise_mdi_qkd(
-                eta_a,
-                eta_b,
-                p_d,
-                e_d,
-                error_correction_efficiency=f,
-                sifting_factor=q,
-                mean_photon_number_a=scalar[0],
-                mean_photon_number_b=scalar[1],
-                dead_time_pulses=n_d,
-            )
-            used = (params["mean_photon_number_a"], params["mean_photon_number_b"])
-            click = mdi_relay_click_probability(eta_a, eta_b, p_d, *used)
-            add("mdi-qkd", bits, used[0], mdi_sifting, click=click)
-            method = "infinite decoys: Y11, e11 exact"
-        else:
-            nonzero = four_set
-            if not all(
-                _same(getattr(bob, k), getattr(alice, k))
-                for k in ("mean_photon_number", "decoy_photon_numbers", "intensity_probabilities")
-            ):
-                result.notes.append(
-                    "end to end: mdi-qkd: the four-intensity key takes the first end's "
-                    "intensities and their probabilities for both ends"
-                )
-            shares = _four_intensity_probabilities(alice, nonzero[0])
-            if mu_z is None:
-                bits, used_mu = optimise_mdi_decoy_key(
-                    eta_a,
-                    eta_b,
-                    p_d,
-                    e_d,
-                    weak_decoy_photon_number=nonzero[0],
-                    strong_decoy_photon_number=nonzero[1],
-                    error_correction_efficiency=f,
-                    intensity_probabilities=shares,
-                    dead_time_pulses=n_d,
-                )
-            else:
-                used_mu = mu_z
-                bits = mdi_decoy_key_rate(
-                    eta_a,
-                    eta_b,
-                    p_d,
-                    e_d,
-                    signal_photon_number=mu_z,
-                    weak_decoy_photon_number=nonzero[0],
-                    strong_decoy_photon_number=nonzero[1],
-                    error_correction_efficiency=f,
-                    intensity_probabilities=shares,
-                    dead_time_pulses=n_d,
-                )
-            if shares is None:
-                click = mdi_relay_click_probability(eta_a, eta_b, p_d, used_mu, used_mu)
-                sifting = mdi_sifting
-            else:
-                p_z, p_0, p_x = shares
-                mix = [used_mu, 0.0, nonzero[0], nonzero[1]]
-                weights = [p_z, p_0, p_x, 1.0 - p_z - p_0 - p_x]
-                click = mdi_relay_click_probability(eta_a, eta_b, p_d, mix, mix, weights, weights)
-                sifting = (
-                    f"four intensities: both send Z signals with p_z = {fmt_value(p_z)} "
-                    "(the sources' intensity_probabilities), so key comes from "
-                    f"p_z² = {fmt_value(np.asarray(p_z) ** 2)} of the pulse pairs (Zhou, Yu, "
-                    "Wang 2016)"
-                )
-            add("mdi-qkd", q * bits, used_mu, sifting, click=click)
-            method = f"decoys ν_x = {nonzero[0]:g}, ν_y = {nonzero[1]:g} and vacuum (bounds)"
-        result.steps.append(
-            _relay_step("mdi-qkd", relay.name, rates[-1], eta_a, eta_b, y0, e_d, e_d_origin, method)
-        )
-    if wanted == "mdi-qkd-finite" or (wanted is None and block is not None):
-        if block is None:
-            result.notes.append(
-                "end to end: mdi-qkd-finite needs the demand's block_size (pulse pairs N)"
-            )
-        else:
-            _finite_mdi(
-                result, relay.name, (alice, bob), eta_a, eta_b, y0, e_d, e_d_origin, add, n_d
-            )
-    if wanted in (None, "tf-qkd"):
-        from qcalc.protocols.twinfield import optimise_sns_tf_qkd, sns_click_probability
-
-        balanced = np.minimum(eta_a, eta_b) ** 2
-        tf_mu, tf_notes = _tf_settings(alice, bob)
-        result.notes.extend(tf_notes)
-        bits, params = optimise_sns_tf_qkd(
-            balanced,
-            y0 / TF_RELAY_DETECTORS,
-            e_d,
-            error_correction_efficiency=f,
+    if mu_z is not None and mu_b is not None:
+        bits = mdi_qkd_rate(
+            eta_a,
+            eta_b,
+            p_d,
+            relay.e_d,
+            mean_photon_number_a=mu_z,
+            mean_photon_number_b=mu_b,
+            error_correction_efficiency=relay.f,
             sifting_factor=q,
-            mean_photon_number=tf_mu,
             dead_time_pulses=n_d,
         )
-        click = sns_click_probability(
-            balanced,
-            y0 / TF_RELAY_DETECTORS,
-            params["mean_photon_number"],
-            params["sending_probability"],
-        )
-        add("tf-qkd", bits, params["mean_photon_number"], tf_sifting, click=click)
-        result.steps.append(
-            _relay_step("tf-qkd", relay.name, rates[-1], eta_a, eta_b, y0, e_d, e_d_origin)
-        )
-        if block is not None and wanted == "tf-qkd":
-            result.notes.append(
-                "end to end: tf-qkd is asymptotic; finite-size SNS keys are not modelled, "
-                "so block_size does not enter it"
-            )
-    if not rates:
+        click = mdi_relay_click_probability(eta_a, eta_b, p_d, mu_z, mu_b)
+        return relay.row("mdi-qkd", bits, mu_z, EFFICIENT_MDI, click=click)
+    scalar = [None if mu is None or mu.size != 1 else float(mu) for mu in (mu_z, mu_b)]
+    if any(mu is not None and mu.size != 1 for mu in (mu_z, mu_b)):
         result.notes.append(
-            f"end to end: protocol {wanted} does not apply through the measuring relay {relay.name}"
+            "end to end: mdi-qkd: one end's swept mean_photon_number with the "
+            "other's optimised is not modelled; both are optimised"
         )
-    result.end_to_end = (*result.end_to_end, *rates)
+    bits, params = optimise_mdi_qkd(
+        eta_a,
+        eta_b,
+        p_d,
+        relay.e_d,
+        error_correction_efficiency=relay.f,
+        sifting_factor=q,
+        mean_photon_number_a=scalar[0],
+        mean_photon_number_b=scalar[1],
+        dead_time_pulses=n_d,
+    )
+    used = (params["mean_photon_number_a"], params["mean_photon_number_b"])
+    click = mdi_relay_click_probability(eta_a, eta_b, p_d, *used)
+    return relay.row("mdi-qkd", bits, used[0], EFFICIENT_MDI, click=click)
+
+
+def _mdi_four_intensity_row(
+    result: DemandResult, relay: _Relay, four_set: tuple[float, float]
+) -> ProtocolRate:
+    """``mdi-qkd`` with the decoy bounds of a vacuum and two X decoys (ν_x, ν_y) = four_set,
+    at the first end's μ or the optimal one (Zhou, Yu, Wang 2016, N → ∞)."""
+    from qcalc.protocols.mdi import (
+        mdi_decoy_key_rate,
+        mdi_relay_click_probability,
+        optimise_mdi_decoy_key,
+    )
+
+    alice, bob = relay.alice, relay.bob
+    mu_z = _fixed_mu(alice)
+    p_d = relay.y0 / MDI_RELAY_DETECTORS
+    eta_a, eta_b = relay.eta_a, relay.eta_b
+    if not all(
+        _same(getattr(bob, k), getattr(alice, k))
+        for k in ("mean_photon_number", "decoy_photon_numbers", "intensity_probabilities")
+    ):
+        result.notes.append(
+            "end to end: mdi-qkd: the four-intensity key takes the first end's "
+            "intensities and their probabilities for both ends"
+        )
+    shares = _four_intensity_probabilities(alice, four_set[0])
+    common: dict[str, Any] = {
+        "weak_decoy_photon_number": four_set[0],
+        "strong_decoy_photon_number": four_set[1],
+        "error_correction_efficiency": relay.f,
+        "intensity_probabilities": shares,
+        "dead_time_pulses": relay.dead_time_pulses,
+    }
+    if mu_z is None:
+        bits, used_mu = optimise_mdi_decoy_key(eta_a, eta_b, p_d, relay.e_d, **common)
+    else:
+        used_mu = mu_z
+        bits = mdi_decoy_key_rate(eta_a, eta_b, p_d, relay.e_d, signal_photon_number=mu_z, **common)
+    if shares is None:
+        click = mdi_relay_click_probability(eta_a, eta_b, p_d, used_mu, used_mu)
+        sifting = EFFICIENT_MDI
+    else:
+        p_z, p_0, p_x = shares
+        mix = [used_mu, 0.0, four_set[0], four_set[1]]
+        weights = [p_z, p_0, p_x, 1.0 - p_z - p_0 - p_x]
+        click = mdi_relay_click_probability(eta_a, eta_b, p_d, mix, mix, weights, weights)
+        sifting = (
+            f"four intensities: both send Z signals with p_z = {fmt(p_z)} "
+            "(the sources' intensity_probabilities), so key comes from "
+            f"p_z² = {fmt(np.asarray(p_z) ** 2)} of the pulse pairs (Zhou, Yu, "
+            "Wang 2016)"
+        )
+    q = 1.0  # efficient basis choice (see the module constants EFFICIENT_MDI/TF)
+    return relay.row("mdi-qkd", q * bits, used_mu, sifting, click=click)
+
+
+def _tf_row(result: DemandResult, relay: _Relay) -> ProtocolRate:
+    """The asymptotic sending-or-not-sending ``tf-qkd`` row on balanced arms,
+    η = min(η_a, η_b)² (Wang, Yu, Hu 2018), with its --explain step."""
+    from qcalc.protocols.twinfield import optimise_sns_tf_qkd, sns_click_probability
+
+    balanced = np.minimum(relay.eta_a, relay.eta_b) ** 2
+    tf_mu, tf_notes = _tf_settings(relay.alice, relay.bob)
+    result.notes.extend(tf_notes)
+    bits, params = optimise_sns_tf_qkd(
+        balanced,
+        relay.y0 / TF_RELAY_DETECTORS,
+        relay.e_d,
+        error_correction_efficiency=relay.f,
+        sifting_factor=1.0,  # efficient basis choice (EFFICIENT_TF)
+        mean_photon_number=tf_mu,
+        dead_time_pulses=relay.dead_time_pulses,
+    )
+    click = sns_click_probability(
+        balanced,
+        relay.y0 / TF_RELAY_DETECTORS,
+        params["mean_photon_number"],
+        params["sending_probability"],
+    )
+    row = relay.row("tf-qkd", bits, params["mean_photon_number"], EFFICIENT_TF, click=click)
+    result.steps.append(_relay_step("tf-qkd", relay, row))
+    if result.demand.block_size is not None and result.demand.protocol == "tf-qkd":
+        result.notes.append(
+            "end to end: tf-qkd is asymptotic; finite-size SNS keys are not modelled, "
+            "so block_size does not enter it"
+        )
+    return row
 
 
 def _four_intensity_probabilities(source: Source, weak_decoy: float) -> tuple[Any, Any, Any] | None:
@@ -1409,7 +1618,7 @@ def _tf_settings(alice: Source, bob: Source) -> tuple[Any, list[str]]:
     if given and (len(given) == 1 or not _same(given[0], given[1])):
         notes.append(
             "end to end: tf-qkd: the sending-or-not-sending key has both ends send the "
-            f"same μ; it takes {fmt_value(mu)} (the first mean_photon_number given) for both"
+            f"same μ; it takes {fmt(mu)} (the first mean_photon_number given) for both"
         )
     unused = [
         key
@@ -1430,76 +1639,38 @@ def _relay_dead_time_note(relay: str, clicks_hz: Any, dead_time_ns: Any) -> str:
     """Clicks per second at a measuring relay and how long its dead time blinds it."""
     blind = np.asarray(clicks_hz, dtype=float) * np.asarray(dead_time_ns, dtype=float) * 1e-9
     return (
-        f"{fmt_value(clicks_hz, 'clicks/s')} at relay {relay}; dead time "
-        f"{fmt_value(dead_time_ns, 'ns')} blinds it {fmt_value(100.0 * blind)} % of the time"
+        f"{fmt(clicks_hz, 'clicks/s')} at relay {relay}; dead time "
+        f"{fmt(dead_time_ns, 'ns')} blinds it {fmt(100.0 * blind)} % of the time"
     )
 
 
-def _finite_mdi(
-    result: DemandResult,
-    relay: str,
-    sources: tuple[Source, Source],
-    eta_a: Any,
-    eta_b: Any,
-    y0: Any,
-    e_d: Any,
-    e_d_origin: str,
-    add: Any,
-    dead_time_pulses: Any = 0.0,
-) -> None:
-    """The ``mdi-qkd-finite`` row (four intensities, N = block_size pulse pairs), the
-    relay blind for ``dead_time_pulses`` pulse periods after each click."""
-    from qcalc.protocols.mdi import (
-        mdi_finite_key_estimates,
-        mdi_relay_click_probability,
-        optimise_mdi_finite_key,
-    )
+def _finite_mdi(result: DemandResult, relay: _Relay) -> ProtocolRate:
+    """The ``mdi-qkd-finite`` row: four intensities, N = block_size pulse pairs, the relay
+    blind for its dead time after each click (Zhou, Yu, Wang 2016), with its --explain
+    step."""
+    from qcalc.protocols.mdi import mdi_finite_key_estimates, mdi_relay_click_probability
 
     demand = result.demand
-    settings, notes = _mdi_settings(list(sources), demand)
+    settings, notes = _mdi_settings([relay.alice, relay.bob], demand)
     result.notes.extend(notes)
     if demand.block_key_detections is not None:
         result.notes.append(
             "end to end: mdi-qkd-finite counts its block in pulse pairs (block_size); "
             "block_key_detections is not used by it"
         )
-    epsilons = {"epsilon_sec": float(demand.epsilon_sec), "epsilon_cor": float(demand.epsilon_cor)}
     pairs = np.asarray(demand.block_size, dtype=float)
-    p_d = y0 / MDI_RELAY_DETECTORS
-    point: dict[str, Any]
-    if "probabilities" in settings:
-        mu_z, nu_y, nu_x = settings["intensities"]
-        p_z, p_0, p_x = settings["probabilities"]
-        point = {
-            "signal_photon_number": mu_z,
-            "strong_decoy_photon_number": nu_y,
-            "weak_decoy_photon_number": nu_x,
-            "signal_probability": p_z,
-            "vacuum_probability": p_0,
-            "weak_decoy_probability": p_x,
-        }
-    else:
-        _, _, point = optimise_mdi_finite_key(
-            eta_a,
-            eta_b,
-            p_d,
-            e_d,
-            pairs,
-            intensities=settings.get("intensities"),
-            error_correction_efficiency=float(np.max(demand.error_correction_efficiency)),
-            **epsilons,
-            dead_time_pulses=dead_time_pulses,
-        )
+    p_d = relay.y0 / MDI_RELAY_DETECTORS
+    point = _finite_mdi_point(settings, relay, demand, pairs)
     est = mdi_finite_key_estimates(
-        eta_a,
-        eta_b,
+        relay.eta_a,
+        relay.eta_b,
         p_d,
-        e_d,
+        relay.e_d,
         pairs,
         **point,
         error_correction_efficiency=demand.error_correction_efficiency,
-        **epsilons,
-        dead_time_pulses=dead_time_pulses,
+        **_epsilons(demand),
+        dead_time_pulses=relay.dead_time_pulses,
     )
     p_z = np.asarray(point["signal_probability"], dtype=float)
     p_0 = np.asarray(point["vacuum_probability"], dtype=float)
@@ -1511,12 +1682,12 @@ def _finite_mdi(
         point["strong_decoy_photon_number"],
     ]
     weights = [p_z, p_0, p_x, 1.0 - p_z - p_0 - p_x]
-    click = mdi_relay_click_probability(eta_a, eta_b, p_d, mix, mix, weights, weights)
+    click = mdi_relay_click_probability(relay.eta_a, relay.eta_b, p_d, mix, mix, weights, weights)
     sifting = (
-        f"four intensities: both send Z signals with p_z = {fmt_value(p_z)}, so key comes "
-        f"from p_z² = {fmt_value(p_z**2)} of the pulse pairs (Zhou, Yu, Wang 2016)"
+        f"four intensities: both send Z signals with p_z = {fmt(p_z)}, so key comes "
+        f"from p_z² = {fmt(p_z**2)} of the pulse pairs (Zhou, Yu, Wang 2016)"
     )
-    add(
+    row = relay.row(
         "mdi-qkd-finite",
         est["key_bits_per_pulse_pair"],
         point["signal_photon_number"],
@@ -1524,70 +1695,91 @@ def _finite_mdi(
         est["asymptotic_bits_per_pulse_pair"],
         click=click,
     )
-    result.steps.append(
-        Step(
-            f"mdi-qkd-finite through untrusted relay {relay}",
-            "ℓ = s11[1 − h(e11 + γ)] − f n_zz h(E_zz) − log2(8/ε_cor) − 2 log2(2/ε̄²) "
-            "− 2 log2(1/(2ε̄)), ε̄ = ε_sec/34; Y11 ≥ [ν_y³G(ν_x) − ν_x³G(ν_y)]/(ν_y²ν_x²(ν_y − ν_x)), "
-            "G(ν) = e^{2ν}Q_νν − e^ν(Q_ν0 + Q_0ν) + Q_00, each count bracketed by a Chernoff "
-            "bound (Zhou, Yu, Wang 2016; Curty et al. 2014)",
+    result.steps.append(_finite_mdi_step(relay, demand, pairs, point, est))
+    return row
+
+
+def _epsilons(demand: Demand) -> dict[str, float]:
+    """The demand's security parameters ε_sec and ε_cor as keyword arguments."""
+    return {"epsilon_sec": float(demand.epsilon_sec), "epsilon_cor": float(demand.epsilon_cor)}
+
+
+def _finite_mdi_point(
+    settings: dict[str, Any], relay: _Relay, demand: Demand, pairs: Any
+) -> dict[str, Any]:
+    """The four-intensity operating point: the sources' intensities and probabilities
+    when they fix them all (:func:`_mdi_settings`), else the one that maximises the
+    finite key of the block."""
+    from qcalc.protocols.mdi import optimise_mdi_finite_key
+
+    if "probabilities" in settings:
+        mu_z, nu_y, nu_x = settings["intensities"]
+        p_z, p_0, p_x = settings["probabilities"]
+        return {
+            "signal_photon_number": mu_z,
+            "strong_decoy_photon_number": nu_y,
+            "weak_decoy_photon_number": nu_x,
+            "signal_probability": p_z,
+            "vacuum_probability": p_0,
+            "weak_decoy_probability": p_x,
+        }
+    _, _, point = optimise_mdi_finite_key(
+        relay.eta_a,
+        relay.eta_b,
+        relay.y0 / MDI_RELAY_DETECTORS,
+        relay.e_d,
+        pairs,
+        intensities=settings.get("intensities"),
+        error_correction_efficiency=float(np.max(demand.error_correction_efficiency)),
+        **_epsilons(demand),
+        dead_time_pulses=relay.dead_time_pulses,
+    )
+    found: dict[str, Any] = point
+    return found
+
+
+def _finite_mdi_step(
+    relay: _Relay, demand: Demand, pairs: Any, point: dict[str, Any], est: dict[str, Any]
+) -> Step:
+    """The finite MDI key length with every estimate, for --explain."""
+
+    def listed(*keys: str) -> str:
+        return ", ".join(fmt(point[k]) for k in keys)
+
+    return Step(
+        f"mdi-qkd-finite through untrusted relay {relay.name}",
+        "ℓ = s11[1 − h(e11 + γ)] − f n_zz h(E_zz) − log2(8/ε_cor) − 2 log2(2/ε̄²) "
+        "− 2 log2(1/(2ε̄)), ε̄ = ε_sec/34; Y11 ≥ [ν_y³G(ν_x) − ν_x³G(ν_y)]/(ν_y²ν_x²(ν_y − ν_x)), "
+        "G(ν) = e^{2ν}Q_νν − e^ν(Q_ν0 + Q_0ν) + Q_00, each count bracketed by a Chernoff "
+        "bound (Zhou, Yu, Wang 2016; Curty et al. 2014)",
+        (
+            ("N (pulse pairs)", fmt(pairs)),
             (
-                ("N (pulse pairs)", fmt_value(pairs)),
-                (
-                    "μ_z, ν_y, ν_x",
-                    ", ".join(
-                        fmt_value(point[k])
-                        for k in (
-                            "signal_photon_number",
-                            "strong_decoy_photon_number",
-                            "weak_decoy_photon_number",
-                        )
-                    ),
+                "μ_z, ν_y, ν_x",
+                listed(
+                    "signal_photon_number", "strong_decoy_photon_number", "weak_decoy_photon_number"
                 ),
-                (
-                    "p_z, p_0, p_x",
-                    ", ".join(
-                        fmt_value(point[k])
-                        for k in (
-                            "signal_probability",
-                            "vacuum_probability",
-                            "weak_decoy_probability",
-                        )
-                    ),
-                ),
-                ("η_a, η_b", f"{fmt_value(eta_a)}, {fmt_value(eta_b)}"),
-                ("p_d per detector", fmt_value(p_d)),
-                ("e_d", f"{fmt_value(e_d)} ({e_d_origin})"),
-                (
-                    "ε_sec, ε_cor",
-                    f"{fmt_value(demand.epsilon_sec)}, {fmt_value(demand.epsilon_cor)}",
-                ),
-                ("Y11^L", fmt_value(est["y11_lower"])),
-                (
-                    "e11^X,U; + γ",
-                    f"{fmt_value(est['e11_upper'])}; {fmt_value(est['phase_error_upper'])}",
-                ),
-                ("s11 (Z single-pair events)", fmt_value(est["single_pair_events"])),
-                ("n_zz, E_zz", f"{fmt_value(est['key_events'])}, {fmt_value(est['qber_z'])}"),
-                ("λ_EC", fmt_value(est["leak_ec_bits"], "bits")),
             ),
-            f"{fmt_value(est['key_bits_per_pulse_pair'], 'bits/pulse pair')}; the same operating "
-            f"point with N → ∞ gives {fmt_value(est['asymptotic_bits_per_pulse_pair'], 'bits/pulse pair')}",
-        )
+            (
+                "p_z, p_0, p_x",
+                listed("signal_probability", "vacuum_probability", "weak_decoy_probability"),
+            ),
+            ("η_a, η_b", f"{fmt(relay.eta_a)}, {fmt(relay.eta_b)}"),
+            ("p_d per detector", fmt(relay.y0 / MDI_RELAY_DETECTORS)),
+            ("e_d", f"{fmt(relay.e_d)} ({relay.e_d_origin})"),
+            ("ε_sec, ε_cor", f"{fmt(demand.epsilon_sec)}, {fmt(demand.epsilon_cor)}"),
+            ("Y11^L", fmt(est["y11_lower"])),
+            ("e11^X,U; + γ", f"{fmt(est['e11_upper'])}; {fmt(est['phase_error_upper'])}"),
+            ("s11 (Z single-pair events)", fmt(est["single_pair_events"])),
+            ("n_zz, E_zz", f"{fmt(est['key_events'])}, {fmt(est['qber_z'])}"),
+            ("λ_EC", fmt(est["leak_ec_bits"], "bits")),
+        ),
+        f"{fmt(est['key_bits_per_pulse_pair'], 'bits/pulse pair')}; the same operating "
+        f"point with N → ∞ gives {fmt(est['asymptotic_bits_per_pulse_pair'], 'bits/pulse pair')}",
     )
 
 
-def _relay_step(
-    protocol: str,
-    relay: str,
-    rate: ProtocolRate,
-    eta_a: Any,
-    eta_b: Any,
-    y0: Any,
-    e_d: Any,
-    e_d_origin: str,
-    method: str = "",
-) -> Step:
+def _relay_step(protocol: str, relay: _Relay, rate: ProtocolRate, method: str = "") -> Step:
     """The --explain step of an asymptotic MDI or TF key, with its conventions."""
     detectors = MDI_RELAY_DETECTORS if protocol == "mdi-qkd" else TF_RELAY_DETECTORS
     formula = (
@@ -1598,20 +1790,20 @@ def _relay_step(
         "(Wang, Yu, Hu PRA 98, 062323 (2018))"
     )
     return Step(
-        f"{protocol} through untrusted relay {relay}",
+        f"{protocol} through untrusted relay {relay.name}",
         formula + (f"; {method}" if method else ""),
         (
-            ("η_a", fmt_value(eta_a)),
-            ("η_b", fmt_value(eta_b)),
-            ("Y0 relay", fmt_value(y0)),
-            (f"p_d per detector (Y0/{detectors})", fmt_value(y0 / detectors)),
-            ("e_d", f"{fmt_value(e_d)} ({e_d_origin})"),
+            ("η_a", fmt(relay.eta_a)),
+            ("η_b", fmt(relay.eta_b)),
+            ("Y0 relay", fmt(relay.y0)),
+            (f"p_d per detector (Y0/{detectors})", fmt(relay.y0 / detectors)),
+            ("e_d", f"{fmt(relay.e_d)} ({relay.e_d_origin})"),
             ("sifting", rate.sifting),
-            ("rep. rate", fmt_value(rate.repetition_rate_hz, "Hz")),
+            ("rep. rate", fmt(rate.repetition_rate_hz, "Hz")),
         ),
-        f"{fmt_value(rate.key_rate_bps, 'bit/s')}; {rate.bound} "
-        f"{fmt_value(rate.configuration_bound_bps, 'bit/s')}; repeaterless PLOB "
-        f"{fmt_value(rate.plob_bps, 'bit/s')} and TGW {fmt_value(rate.tgw_bps, 'bit/s')} "
+        f"{fmt(rate.key_rate_bps, 'bit/s')}; {rate.bound} "
+        f"{fmt(rate.configuration_bound_bps, 'bit/s')}; repeaterless PLOB "
+        f"{fmt(rate.plob_bps, 'bit/s')} and TGW {fmt(rate.tgw_bps, 'bit/s')} "
         "of the whole channel",
     )
 
@@ -1674,38 +1866,15 @@ def entanglement_bounds(result: DemandResult, delivery: Any) -> EntanglementBoun
             id(hops[0].link.memory_modes) if hops else None,
             tuple(tuple((id(t.loss_db), t.receiver) for t in h.terms) for h in hops),
         )
-        if kind in known:  # the objects named by id live in `delivery` and `result`
-            use, cut = known[kind]
-            uses.append(use)
-            if cut is None:
-                unbounded += 1
-            else:
-                cuts.append(cut)
-                kinds.append(segment.kind)
-            continue
-        known[kind] = (math.nan, None)
-        attempt = np.asarray(segment.attempt_time_s, dtype=float)
-        modes = np.asarray(
-            hops[0].link.memory_modes if segment.kind == "heralded" and hops else 1.0,
-            dtype=float,
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rate_hz = np.where((attempt > 0) & np.isfinite(attempt), modes / attempt, 0.0)
-        uses.append(float(np.min(rate_hz)))
-        known[kind] = (uses[-1], None)
-        if segment.kind == "heralded" and hops:
-            arms = [np.power(10.0, -np.asarray(hops[0].channel_loss_db, dtype=float) / 20.0)]
-        elif segment.kind in ("midpoint-source", "end-source") and hops:
-            arms = [np.asarray(h.channel_transmittance, dtype=float) for h in hops]
-        else:
+        if kind not in known:  # the objects named by id live in `delivery` and `result`
+            known[kind] = _segment_cut(segment, hops)
+        use, cut = known[kind]
+        uses.append(use)
+        if cut is None:
             unbounded += 1
-            continue
-        worst = arms[0]
-        for arm in arms[1:]:
-            worst = np.minimum(worst, arm)
-        cuts.append(plob_bound(worst) * rate_hz)
-        kinds.append(segment.kind)
-        known[kind] = (uses[-1], cuts[-1])
+        else:
+            cuts.append(cut)
+            kinds.append(segment.kind)
     uses_hz = min(uses) if uses and np.isfinite(min(uses)) else 0.0
     plob_per_use = plob_bound(np.power(10.0, -np.asarray(result.channel_loss_db) / 10.0))
     if not cuts or kinds == ["end-source"]:
@@ -1714,6 +1883,38 @@ def entanglement_bounds(result: DemandResult, delivery: Any) -> EntanglementBoun
     bound = cuts[0]
     for cut in {id(c): c for c in cuts[1:]}.values():  # each distinct cut once
         bound = np.minimum(bound, cut)
+    return EntanglementBounds(plob_per_use, uses_hz, bound, _chain_bound_label(kinds, unbounded))
+
+
+def _segment_cut(segment: Any, hops: tuple[LinkBudget, ...]) -> tuple[float, Any]:
+    """(channel uses per second, cut bound [bit/s] or None) of one elementary segment.
+
+    Uses are the modes per attempt time of a heralded link, the pulses of a pair source;
+    the cut is the PLOB of the segment's worst arm at that rate. A measured link has no
+    channel model and bounds nothing (None).
+    """
+    attempt = np.asarray(segment.attempt_time_s, dtype=float)
+    modes = np.asarray(
+        hops[0].link.memory_modes if segment.kind == "heralded" and hops else 1.0,
+        dtype=float,
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate_hz = np.where((attempt > 0) & np.isfinite(attempt), modes / attempt, 0.0)
+    use = float(np.min(rate_hz))
+    if segment.kind == "heralded" and hops:
+        arms = [np.power(10.0, -np.asarray(hops[0].channel_loss_db, dtype=float) / 20.0)]
+    elif segment.kind in ("midpoint-source", "end-source") and hops:
+        arms = [np.asarray(h.channel_transmittance, dtype=float) for h in hops]
+    else:
+        return use, None
+    worst = arms[0]
+    for arm in arms[1:]:
+        worst = np.minimum(worst, arm)
+    return use, plob_bound(worst) * rate_hz
+
+
+def _chain_bound_label(kinds: list[str], unbounded: int) -> str:
+    """What the configuration's bound is, from the kinds of its bounded segments."""
     if kinds == ["midpoint-source"]:
         label = "PLOB of the worse arm of the midpoint source (Pirandola 2019)"
     elif kinds == ["heralded"]:
@@ -1725,15 +1926,48 @@ def entanglement_bounds(result: DemandResult, delivery: Any) -> EntanglementBoun
         )
     if unbounded:
         label += f"; {unbounded} measured link(s) bound nothing"
-    return EntanglementBounds(plob_per_use, uses_hz, bound, label)
+    return label
 
 
 def _loss_text(budget: LinkBudget, shown: dict[Any, str]) -> str:
     """A hop's channel loss for a step, formatted once per set of loss arrays."""
     kind = tuple((id(t.loss_db), t.receiver) for t in budget.terms)
     if kind not in shown:
-        shown[kind] = fmt_value(budget.channel_loss_db, "dB")
+        shown[kind] = fmt(budget.channel_loss_db, "dB")
     return shown[kind]
+
+
+def _end_to_end_channel(scenario: Scenario, result: DemandResult) -> tuple[Any, ...] | None:
+    """(source, detector, total loss [dB], channel loss [dB], misalignment error, final
+    hop) of a prepare-and-measure key over the whole route; None where there is none
+    (a measured link on the route, or one trusted hop: its key is the hop's); once per
+    result within :func:`evaluate_scenario`."""
+    memo = _SCENARIO_MEMO[-1].setdefault("routes", {}) if _SCENARIO_MEMO else {}
+    if id(result) not in memo:
+        memo[id(result)] = _end_to_end_inputs(scenario, result)
+    found: tuple[Any, ...] | None = memo[id(result)]
+    return found
+
+
+def _end_to_end_inputs(scenario: Scenario, result: DemandResult) -> tuple[Any, ...] | None:
+    if any(h.measured_only for h in result.hops):
+        return None  # said per hop: a measured link has no channel for light
+    if len(result.hops) == 1 and all(scenario.nodes[n].trusted for n in result.path):
+        return None  # computed with the hop (hop_key_rates) and copied
+    first, last = result.path[0], result.path[-1]
+    if scenario.nodes[first].source is None and scenario.nodes[last].source is not None:
+        first, last = last, first  # the key is symmetric: the end with the source sends
+    source = scenario.nodes[first].source
+    detector = scenario.nodes[last].detector
+    final = result.hops[-1] if last == result.path[-1] else result.hops[0]
+    channel_db = result.channel_loss_db
+    from qcalc.physics.fibre import loss_db_from_transmittance
+
+    total_db = channel_db
+    if detector is not None:
+        total_db = channel_db + loss_db_from_transmittance(detector.efficiency)
+    misalignment = combined_misalignment_error([h.link.misalignment_error for h in result.hops])
+    return source, detector, total_db, channel_db, misalignment, final
 
 
 def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
@@ -1746,31 +1980,20 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
     if any(scenario.nodes[n].role == "untrusted_relay" for n in result.intermediates):
         measuring_relay_rates(scenario, result)
         return
-    if any(h.measured_only for h in result.hops):
-        return  # said per hop: a measured link has no channel for light
-    if len(result.hops) == 1 and all(scenario.nodes[n].trusted for n in result.path):
-        return  # computed with the hop (hop_key_rates) and copied
-    first, last = result.path[0], result.path[-1]
-    if scenario.nodes[first].source is None and scenario.nodes[last].source is not None:
-        first, last = last, first  # the key is symmetric: the end with the source sends
-    source = scenario.nodes[first].source
-    detector = scenario.nodes[last].detector
-    final = result.hops[-1] if last == result.path[-1] else result.hops[0]
-    channel_db = result.channel_loss_db
-    from qcalc.physics.fibre import loss_db_from_transmittance, transmittance_from_loss_db
+    route = _end_to_end_channel(scenario, result)
+    if route is None:
+        return
+    source, detector, total_db, channel_db, misalignment, final = route
+    from qcalc.physics.fibre import transmittance_from_loss_db
 
-    total_db = channel_db
-    if detector is not None:
-        total_db = channel_db + loss_db_from_transmittance(detector.efficiency)
-    misalignment = combined_misalignment_error([h.link.misalignment_error for h in result.hops])
     if result.steps is not None and len(result.hops) > 1:
-        shown: dict[Any, str] = {}
+        shown: dict[Any, str] = _SCENARIO_MEMO[-1].setdefault("shown", {}) if _SCENARIO_MEMO else {}
         result.steps.append(
             Step(
                 "end-to-end channel",
                 "loss = Σ hop channel losses",
                 tuple((h.link.name, _loss_text(h, shown)) for h in result.hops),
-                fmt_value(channel_db, "dB"),
+                fmt(channel_db, "dB"),
             )
         )
     if sum(h.pass_time_s is not None for h in result.hops) > 1:
@@ -1820,7 +2043,6 @@ def entanglement(scenario: Scenario, result: DemandResult) -> None:
     # Per use of the channel = per mode of each attempt of the slowest segment; the
     # configuration's own bound (midpoint source, heralding station, repeaters) beside.
     bounds = entanglement_bounds(result, delivery)
-    plob_per_use, uses_hz = bounds.plob_per_use, bounds.uses_hz
     rates = []
     if wanted in (None, "bbm92"):
         from qcalc.protocols.ebqkd import bbm92_key_rate
@@ -1831,109 +2053,140 @@ def entanglement(scenario: Scenario, result: DemandResult) -> None:
             result.demand.error_correction_efficiency,
             result.demand.sifting_factor,
         )
-        rates.append(
-            ProtocolRate(
-                "bbm92",
-                "end to end",
-                bits,
-                bits / max(uses_hz, 1e-300),
-                uses_hz,
-                plob_per_use * uses_hz,
-            )
-        )
+        rates.append(_pair_key_row("bbm92", bits, bounds))
     if wanted in (None, "diqkd"):
-        from qcalc.protocols.ebqkd import (
-            CHSH_EFFICIENCY_BOUND,
-            binned_chsh,
-            binned_qber,
-            chsh_from_qber,
-            diqkd_binned_key_rate,
-        )
-
-        # Device-independent key keeps every round, a round without a click too (binned
-        # to one outcome): no post-selection, no detection loophole (Pironio et al., NJP
-        # 11, 045021 (2009)). Event-ready pairs in memories at both ends (read out with
-        # efficiency 1): each delivered pair is a round. A pair source measured on
-        # arrival: each pulse is a round, most of them without a click.
-        f, q = result.demand.error_correction_efficiency, result.demand.sifting_factor
-        first, last = delivery.segments[0], delivery.segments[-1]
-        on_arrival = [
-            end
-            for seg, end in ((first, result.path[0]), (last, result.path[-1]))
-            if seg.no_click_probability is not None
-            or (seg.kind == "measured" and scenario.nodes[end].memory is None)
-        ]
-        note = ""
-        if len(delivery.segments) == 1 and first.no_click_probability is not None:
-            qber = np.clip(np.asarray(first.qber, dtype=float), 0.0, 0.5)
-            both, neither = first.success_probability, first.no_click_probability
-            rounds_hz = 1.0 / np.asarray(first.attempt_time_s, dtype=float)
-            eta_a, eta_b = first.local_detection_efficiency or (1.0, 1.0)
-        elif on_arrival:
-            qber, both, neither, rounds_hz = np.asarray(0.5), 0.0, 0.0, np.asarray(0.0)
-            note = (
-                f"{' and '.join(dict.fromkeys(on_arrival))} measures photons on arrival "
-                "over a chain or a measured link: their coincidences are post-selected "
-                "(detection loophole) and the no-click rounds are not modelled, so no "
-                "device-independent key is claimed"
-            )
-        else:
-            qber = np.clip(np.asarray(delivery.qber, dtype=float), 0.0, 0.5)
-            both, neither, rounds_hz = 1.0, 0.0, np.asarray(delivery.rate_hz, dtype=float)
-            eta_a = eta_b = 1.0
-        s_cc = chsh_from_qber(qber)
-        bits = diqkd_binned_key_rate(s_cc, qber, both, neither, f) * rounds_hz * q
-        if not note:
-            s_bin, q_bin = binned_chsh(s_cc, both, neither), binned_qber(qber, both, neither)
-            result.steps.append(
-                Step(
-                    "DIQKD key, every round kept (no-clicks binned)",
-                    "S = P11 S_pairs + 2 P00; Q = (1 − P11(1 − 2Q_pairs) − P00)/2; "
-                    "r = 1 − f h(Q) − h((1 + √((S/2)² − 1))/2)  (Pironio et al. 2009)",
-                    (
-                        ("η local", f"{fmt_value(eta_a)}, {fmt_value(eta_b)}"),
-                        ("P11", fmt_value(both)),
-                        ("P00", fmt_value(neither)),
-                        ("S pairs", fmt_value(s_cc)),
-                        ("rounds", fmt_value(rounds_hz, "Hz")),
-                    ),
-                    f"S = {fmt_value(s_bin)}, Q = {fmt_value(q_bin)}: {fmt_value(bits, 'bit/s')}",
-                )
-            )
-            verdict = (
-                "no Bell violation (CHSH needs S > 2)"
-                if np.all(s_bin <= 2.0)
-                else "too little violation for key (Pironio et al. 2009)"
-            )
-            if not np.any(bits > 0) and first.no_click_probability is not None:
-                note = (
-                    f"no key: with no-clicks counted as outcomes (no post-selection) the "
-                    f"pulses give S = {fmt_value(s_bin)} at QBER {fmt_value(q_bin)}, "
-                    f"{verdict}, at local detection efficiencies {fmt_value(eta_a)} and "
-                    f"{fmt_value(eta_b)} (a maximally entangled pair violates CHSH only "
-                    f"above {CHSH_EFFICIENCY_BOUND:.1%} at both ends; Eberhard 1993)"
-                )
-            elif not np.any(bits > 0):
-                note = (
-                    f"no key: the event-ready pairs give S = {fmt_value(s_bin)} at QBER "
-                    f"{fmt_value(q_bin)}, {verdict} (Werner pairs need QBER below "
-                    "about 7.1 %)"
-                )
-        bits = np.asarray(bits, dtype=float)
-        rates.append(
-            ProtocolRate(
-                "diqkd",
-                "end to end",
-                bits,
-                bits / max(uses_hz, 1e-300),
-                uses_hz,
-                plob_per_use * uses_hz,
-                note=note,
-            )
-        )
-        if note and "diqkd" in (wanted, result.demand.application):
-            result.notes.append(f"diqkd: {note}")
+        rates.append(_diqkd_row(scenario, result, delivery, bounds))
     result.end_to_end = (*result.end_to_end, *(bounds.attach(r) for r in rates))
+
+
+def _pair_key_row(
+    protocol: str, bits: Any, bounds: EntanglementBounds, note: str = ""
+) -> ProtocolRate:
+    """An end-to-end key row from delivered pairs, per use of the channel."""
+    uses_hz = bounds.uses_hz
+    return ProtocolRate(
+        protocol,
+        "end to end",
+        bits,
+        bits / max(uses_hz, 1e-300),
+        uses_hz,
+        bounds.plob_per_use * uses_hz,
+        note=note,
+    )
+
+
+@dataclass(frozen=True)
+class _BellRounds:
+    """The rounds of a device-independent key: their rate and what each holds."""
+
+    qber: Any  # of the pairs [unitless, 0..0.5]
+    both: Any  # P11, both ends click [unitless]
+    neither: Any  # P00, neither clicks [unitless]
+    rounds_hz: Any  # rounds per second [Hz]
+    eta_a: Any = 1.0  # local detection efficiencies [unitless]
+    eta_b: Any = 1.0
+    refusal: str = ""  # why no device-independent key is claimed
+
+
+def _diqkd_rounds(scenario: Scenario, result: DemandResult, delivery: Any) -> _BellRounds:
+    """Device-independent key keeps every round, a round without a click too (binned to
+    one outcome): no post-selection, no detection loophole (Pironio et al., NJP 11,
+    045021 (2009)). Event-ready pairs in memories at both ends (read out with efficiency
+    1): each delivered pair is a round. A pair source measured on arrival: each pulse is
+    a round, most of them without a click."""
+    first, last = delivery.segments[0], delivery.segments[-1]
+    on_arrival = [
+        end
+        for seg, end in ((first, result.path[0]), (last, result.path[-1]))
+        if seg.no_click_probability is not None
+        or (seg.kind == "measured" and scenario.nodes[end].memory is None)
+    ]
+    if len(delivery.segments) == 1 and first.no_click_probability is not None:
+        eta_a, eta_b = first.local_detection_efficiency or (1.0, 1.0)
+        return _BellRounds(
+            np.clip(np.asarray(first.qber, dtype=float), 0.0, 0.5),
+            first.success_probability,
+            first.no_click_probability,
+            1.0 / np.asarray(first.attempt_time_s, dtype=float),
+            eta_a,
+            eta_b,
+        )
+    if on_arrival:
+        return _BellRounds(
+            np.asarray(0.5),
+            0.0,
+            0.0,
+            np.asarray(0.0),
+            refusal=f"{' and '.join(dict.fromkeys(on_arrival))} measures photons on arrival "
+            "over a chain or a measured link: their coincidences are post-selected "
+            "(detection loophole) and the no-click rounds are not modelled, so no "
+            "device-independent key is claimed",
+        )
+    return _BellRounds(
+        np.clip(np.asarray(delivery.qber, dtype=float), 0.0, 0.5),
+        1.0,
+        0.0,
+        np.asarray(delivery.rate_hz, dtype=float),
+    )
+
+
+def _diqkd_row(
+    scenario: Scenario, result: DemandResult, delivery: Any, bounds: EntanglementBounds
+) -> ProtocolRate:
+    """The ``diqkd`` row: every round kept, no-clicks binned (Pironio et al. 2009), with
+    its --explain step and, for no key, the reason."""
+    from qcalc.protocols.ebqkd import (
+        CHSH_EFFICIENCY_BOUND,
+        binned_chsh,
+        binned_qber,
+        chsh_from_qber,
+        diqkd_binned_key_rate,
+    )
+
+    f, q = result.demand.error_correction_efficiency, result.demand.sifting_factor
+    r = _diqkd_rounds(scenario, result, delivery)
+    s_cc = chsh_from_qber(r.qber)
+    bits = diqkd_binned_key_rate(s_cc, r.qber, r.both, r.neither, f) * r.rounds_hz * q
+    note = r.refusal
+    if not note:
+        s_bin, q_bin = binned_chsh(s_cc, r.both, r.neither), binned_qber(r.qber, r.both, r.neither)
+        result.steps.append(
+            Step(
+                "DIQKD key, every round kept (no-clicks binned)",
+                "S = P11 S_pairs + 2 P00; Q = (1 − P11(1 − 2Q_pairs) − P00)/2; "
+                "r = 1 − f h(Q) − h((1 + √((S/2)² − 1))/2)  (Pironio et al. 2009)",
+                (
+                    ("η local", f"{fmt(r.eta_a)}, {fmt(r.eta_b)}"),
+                    ("P11", fmt(r.both)),
+                    ("P00", fmt(r.neither)),
+                    ("S pairs", fmt(s_cc)),
+                    ("rounds", fmt(r.rounds_hz, "Hz")),
+                ),
+                f"S = {fmt(s_bin)}, Q = {fmt(q_bin)}: {fmt(bits, 'bit/s')}",
+            )
+        )
+        verdict = (
+            "no Bell violation (CHSH needs S > 2)"
+            if np.all(s_bin <= 2.0)
+            else "too little violation for key (Pironio et al. 2009)"
+        )
+        if not np.any(bits > 0) and delivery.segments[0].no_click_probability is not None:
+            note = (
+                f"no key: with no-clicks counted as outcomes (no post-selection) the "
+                f"pulses give S = {fmt(s_bin)} at QBER {fmt(q_bin)}, "
+                f"{verdict}, at local detection efficiencies {fmt(r.eta_a)} and "
+                f"{fmt(r.eta_b)} (a maximally entangled pair violates CHSH only "
+                f"above {CHSH_EFFICIENCY_BOUND:.1%} at both ends; Eberhard 1993)"
+            )
+        elif not np.any(bits > 0):
+            note = (
+                f"no key: the event-ready pairs give S = {fmt(s_bin)} at QBER "
+                f"{fmt(q_bin)}, {verdict} (Werner pairs need QBER below "
+                "about 7.1 %)"
+            )
+    if note and "diqkd" in (result.demand.protocol, result.demand.application):
+        result.notes.append(f"diqkd: {note}")
+    return _pair_key_row("diqkd", np.asarray(bits, dtype=float), bounds, note)
 
 
 # ----------------------------------------------------------------------------- chain
@@ -1985,15 +2238,30 @@ def unused_demand_fields(result: DemandResult) -> list[str]:
 
 def evaluate_demand(scenario: Scenario, demand: Demand) -> DemandResult:
     """Evaluate one demand of ``scenario``: route, budgets, rates, stages and checks."""
+    path = demand_route(scenario, demand)
+    return _evaluate_routed(
+        scenario, DemandResult(demand=demand, path=path, hops=hop_budgets(scenario, path))
+    )
+
+
+def _evaluate_routed(scenario: Scenario, result: DemandResult) -> DemandResult:
+    """:func:`evaluate_demand` once the route and its hop budgets are in ``result``."""
     from qcalc.stage import evaluate_stages
 
-    path = demand_route(scenario, demand)
-    result = DemandResult(demand=demand, path=path, hops=hop_budgets(scenario, path))
-    for budget in result.hops:
-        result.steps.extend(budget.steps)
-    hop_key_rates(scenario, result)
-    end_to_end_rates(scenario, result)
-    entanglement(scenario, result)
+    # A route of many hops of distinct lengths optimises their BB84 keys together
+    # (evaluate_scenario has done so for all its demands already).
+    alone = not _BB84_OPTIMA and len(result.hops) > 2
+    if alone:
+        _prefetch_bb84([result], scenario)
+    try:
+        for budget in result.hops:
+            result.steps.extend(budget.steps)
+        hop_key_rates(scenario, result)
+        end_to_end_rates(scenario, result)
+        entanglement(scenario, result)
+    finally:
+        if alone:
+            _BB84_OPTIMA.clear()
     result.notes.extend(unused_demand_fields(result))
     evaluate_stages(scenario, result)
     result.checks = check_expectations(result)
@@ -2001,8 +2269,146 @@ def evaluate_demand(scenario: Scenario, demand: Demand) -> DemandResult:
 
 
 def evaluate_scenario(scenario: Scenario) -> list[DemandResult]:
-    """Evaluate every demand of ``scenario`` in order."""
-    return [evaluate_demand(scenario, demand) for demand in scenario.demands]
+    """Evaluate every demand of ``scenario`` in order.
+
+    The optimised BB84 rows of every hop and route of the scenario are computed first,
+    together (:func:`_prefetch_bb84`); each demand then reads its own.
+    """
+    from qcalc.errors import QcalcError
+
+    routed: list[DemandResult | Demand] = []
+    for demand in scenario.demands:
+        try:
+            path = demand_route(scenario, demand)
+            routed.append(DemandResult(demand, path, hop_budgets(scenario, path)))
+        except (QcalcError, ValueError):  # evaluate_demand reports it in its turn
+            routed.append(demand)
+    _SCENARIO_MEMO.append({})
+    try:
+        _prefetch_bb84([r for r in routed if isinstance(r, DemandResult)], scenario)
+        return [
+            _evaluate_routed(scenario, r)
+            if isinstance(r, DemandResult)
+            else evaluate_demand(scenario, r)
+            for r in routed
+        ]
+    finally:
+        _BB84_OPTIMA.clear()
+        _SCENARIO_MEMO.clear()
+
+
+#: Memos of :func:`evaluate_scenario` keyed by the identity of budgets' loss arrays,
+#: which its demands' results keep alive while it runs (emptied when it returns).
+_SCENARIO_MEMO: list[dict[str, Any]] = []
+
+
+#: The demand's fields the BB84 rows of a hop read (:func:`_operating_point`, :func:`_pm_link`).
+_OPERATING_FIELDS = (
+    "protocol",
+    "key_basis_probability",
+    "sifting_factor",
+    "vacuum_contribution",
+    "error_correction_efficiency",
+)
+
+
+def _pm_links(scenario: Scenario, result: DemandResult, seen: set[Any]) -> list[_PMLink]:
+    """The prepare-and-measure channels :func:`evaluate_demand` will ask a BB84 key of:
+    each hop of a trusted chain and the whole route (none over a satellite pass); a hop
+    in ``seen`` (the same budget, ends' hardware and demand's settings) is left out."""
+    from qcalc.physics.fibre import transmittance_from_loss_db
+
+    demand = result.demand
+    settings = _scalar_key({k: getattr(demand, k) for k in _OPERATING_FIELDS})
+    nodes = scenario.nodes
+    if any(h.pass_time_s is not None for h in result.hops):
+        return []
+    links = []
+    if all(nodes[n].trusted for n in result.intermediates):
+        channels = _HopKinds(demand)
+        for h in result.hops:
+            sender, receiver = nodes[h.sender], nodes[h.receiver]
+            if h.measured_only or sender.source is None or receiver.detector is None:
+                continue
+            kind = (id(h), id(sender.source), id(receiver.detector), settings)
+            if settings is not None and kind in seen:
+                continue
+            seen.add(kind)
+            links.append(
+                (
+                    sender.source,
+                    receiver.detector,
+                    *channels.channel(h),
+                    h.link.misalignment_error,
+                    h.background_yield,
+                )
+            )
+    if not any(nodes[n].role == "untrusted_relay" for n in result.intermediates):
+        route = _end_to_end_channel(scenario, result)
+        if route is not None and route[0] is not None and route[1] is not None:
+            source, detector, total_db, channel_db, misalignment, final = route
+            links.append(
+                (
+                    source,
+                    detector,
+                    transmittance_from_loss_db(total_db),
+                    transmittance_from_loss_db(channel_db),
+                    misalignment,
+                    final.background_yield,
+                )
+            )
+    return [
+        _pm_link(source, detector, eta, channel, e_d, demand, "", y0)
+        for source, detector, eta, channel, e_d, y0 in links
+        if source.kind == "weak_coherent" and source.repetition_rate_hz is not None
+    ]
+
+
+def _prefetch_bb84(routed: list[DemandResult], scenario: Scenario) -> None:
+    """Optimise the BB84 rows of every hop and route of ``routed`` demands together.
+
+    A national network has tens of thousands of hops of distinct lengths; each asks
+    :func:`bb84_key_rate` to optimise μ. Rows with equal arguments but the transmittance
+    are optimised in one vectorised call over their transmittances (the golden-section
+    search works element by element, so each element is the scalar optimum) and stored
+    in :data:`_BB84_OPTIMA`, where :func:`_bb84_rate` finds them.
+    """
+    from qcalc.errors import QcalcError
+
+    groups: dict[Any, tuple[dict[str, Any], dict[Any, Any]]] = {}
+    seen: set[Any] = set()
+    for result in routed:
+        demand = result.demand
+        if demand.protocol not in (None, "bb84-decoy", "gllp"):
+            continue
+        try:
+            links = _pm_links(scenario, result, seen)
+        except (QcalcError, ValueError):  # evaluate_demand reports it in its turn
+            continue
+        for link in links:
+            methods = []
+            if demand.protocol in (None, "bb84-decoy") and link.point.decoy_method is not None:
+                methods.append((link.point.decoy_method, bool(demand.vacuum_contribution)))
+            if demand.protocol in (None, "gllp"):
+                methods.append(("none", False))
+            for decoy, vacuum in methods:
+                arguments = _bb84_arguments(link, decoy, vacuum)
+                if arguments["mean_photon_number"] is not None or np.ndim(link.transmittance):
+                    continue
+                key = _scalar_key(arguments)
+                if key is None:
+                    continue
+                etas = groups.setdefault(key, (arguments, {}))[1]
+                etas.setdefault(float(link.transmittance), link.transmittance)
+    for arguments, etas in groups.values():
+        if len(etas) < 2:
+            continue
+        values = list(etas.values())
+        bits, mu = bb84_key_rate(np.asarray(values, dtype=float), **arguments)
+        for i, eta in enumerate(values):
+            key = _scalar_key({"transmittance": eta, **arguments})
+            if key is not None:
+                _BB84_OPTIMA[key] = (bits[i], np.asarray(mu[i]))
 
 
 def check_expectations(result: DemandResult) -> tuple[CheckResult, ...]:

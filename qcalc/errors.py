@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 
 class QcalcError(Exception):
     """Base class of every error qcalc raises on purpose."""
@@ -50,3 +52,10 @@ class UsageError(QcalcError):
 
 class NotModelledError(QcalcError):
     """A scenario asks for something qcalc does not model yet; said plainly, no number made up."""
+
+
+def suggest(key: str, options: list[str] | tuple[str, ...]) -> str:
+    """'; did you mean …?' for a close option, the same word in another case first."""
+    same = [o for o in options if o.lower() == key.lower()]
+    close = same or difflib.get_close_matches(key, list(options), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

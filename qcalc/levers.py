@@ -362,8 +362,8 @@ def _solve(
 
 def next_stage_levers(scenario: Scenario, result: Any, most: int = 3) -> NextStage | None:
     """The cheapest single changes that make ``result``'s demand meet its target."""
+    from qcalc.demands import evaluate_demand
     from qcalc.errors import QcalcError
-    from qcalc.evaluate import evaluate_demand
 
     target = _target(result, scenario)
     if target is None:

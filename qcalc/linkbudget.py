@@ -1,116 +1,28 @@
 """Loss budgets of links: a list of named terms in dB, summed explicitly.
 
 Every term has a name, a value in dB (a loss, ≥ 0), and the source of its model, so the
-``links`` report can show where the photons go (the pylink idea of a budget).
+``links`` report can show where the photons go (the pylink idea of a budget). Each budget
+carries its derivation as :class:`qcalc.explain.Step` objects for ``--explain``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from qcalc.channels import optical_budget, pass_budget
+from qcalc.explain import Step
+from qcalc.lossbudget import BudgetTerm, LinkBudget, detector_yield
 from qcalc.physics.fibre import (
     fibre_delay_s,
     fibre_loss_db,
     loss_db_from_transmittance,
-    transmittance_from_loss_db,
 )
-from qcalc.scenario import Detector, Link, Node, Scenario
+from qcalc.scenario import Link, Node, Scenario
+from qcalc.units import fmt
 
-FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class BudgetTerm:
-    """One named loss of a link budget."""
-
-    name: str
-    loss_db: Any  # float or numpy array, ≥ 0
-    source: str
-    receiver: bool = False  # a device term at the receiving end, not the channel
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a derivation for ``--explain``: formula, inputs with units, result."""
-
-    title: str
-    formula: str
-    inputs: tuple[tuple[str, str], ...]
-    result: str
-
-
-@dataclass(frozen=True)
-class LinkBudget:
-    """The evaluated budget of one link, from its sender to its receiver."""
-
-    link: Link
-    sender: str
-    receiver: str
-    length_km: Any
-    delay_s: Any
-    terms: tuple[BudgetTerm, ...]
-    steps: tuple[Step, ...] = ()
-    notes: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def measured_only(self) -> bool:
-        """A measured entanglement link with no length: it has no channel to send light on."""
-        return self.link.length_km is None and self.link.channel != "satellite"
-
-    @property
-    def pass_time_s(self) -> FloatArray | None:
-        """Time grid of a whole-pass budget, None for a budget at one instant. [s]"""
-        times = self.extra.get("pass_time_s")
-        return None if times is None else np.asarray(times, dtype=float)
-
-    @property
-    def background_yield(self) -> Any:
-        """Background photons per detection window the link adds at its receiver: the
-        link's ``background_photons_per_window`` plus the sky's, where it gives one."""
-        value = self.link.background_photons_per_window
-        given = 0.0 if value is None else float(value)
-        return given + self.extra.get("sky_photons_per_window", 0.0)
-
-    @property
-    def channel_loss_db(self) -> FloatArray:
-        """Sum of the channel terms (receiver devices excluded). [dB]"""
-        return _sum_db(t.loss_db for t in self.terms if not t.receiver)
-
-    @property
-    def loss_db(self) -> FloatArray:
-        """Sum of every term, the receiver's detector included. [dB]"""
-        return _sum_db(t.loss_db for t in self.terms)
-
-    @property
-    def channel_transmittance(self) -> FloatArray:
-        return transmittance_from_loss_db(self.channel_loss_db)
-
-    @property
-    def transmittance(self) -> FloatArray:
-        return transmittance_from_loss_db(self.loss_db)
-
-
-def _sum_db(values: Any) -> FloatArray:
-    total: FloatArray = np.asarray(0.0)
-    for value in values:
-        total = np.asarray(total + np.asarray(value, dtype=float), dtype=float)
-    return total
-
-
-def detector_yield(detector: Detector) -> Any:
-    """Background yield Y0 per window of a detector profile (0 when none is given)."""
-    from qcalc.physics.detectors import dark_count_probability
-
-    if detector.dark_count_probability is not None:
-        return detector.dark_count_probability
-    if detector.dark_count_rate_hz is not None and detector.gate_window_ns is not None:
-        return dark_count_probability(detector.dark_count_rate_hz, detector.gate_window_ns)
-    return 0.0
+__all__ = ["BudgetTerm", "LinkBudget", "detector_yield", "fibre_budget", "link_budget", "orient"]
 
 
 def orient(link: Link, nodes: dict[str, Node] | Any) -> tuple[str, str]:
@@ -130,13 +42,6 @@ def orient(link: Link, nodes: dict[str, Node] | Any) -> tuple[str, str]:
     return a, b
 
 
-def fmt_value(value: Any, unit: str = "") -> str:
-    """A number (or an array's range) for people: :func:`qcalc.units.fmt`."""
-    from qcalc.units import fmt
-
-    return fmt(value, unit)
-
-
 def fibre_budget(link: Link, sender: str, receiver: str) -> LinkBudget:
     """Budget of a fibre link: attenuation α·L plus lumped extra losses.
 
@@ -154,11 +59,11 @@ def fibre_budget(link: Link, sender: str, receiver: str) -> LinkBudget:
             f"fibre loss of {link.name}",
             "loss = α · L + extra",
             (
-                ("α", fmt_value(link.attenuation_db_per_km, "dB/km")),
-                ("L", fmt_value(length, "km")),
-                ("extra", fmt_value(link.extra_loss_db, "dB")),
+                ("α", fmt(link.attenuation_db_per_km, "dB/km")),
+                ("L", fmt(length, "km")),
+                ("extra", fmt(link.extra_loss_db, "dB")),
             ),
-            fmt_value(total, "dB"),
+            fmt(total, "dB"),
         ),
     )
     return LinkBudget(
@@ -194,12 +99,8 @@ def link_budget(
     if link.channel == "fibre":
         budget = fibre_budget(link, sender, receiver)
     elif over_pass and link.channel == "satellite" and link.min_elevation_deg is not None:
-        from qcalc.channels import pass_budget
-
         budget = pass_budget(link, scenario, sender, receiver)
     else:
-        from qcalc.channels import optical_budget
-
         budget = optical_budget(link, scenario, sender, receiver)
     detector = scenario.nodes[receiver].detector
     if detector is None:
@@ -208,8 +109,8 @@ def link_budget(
     step = Step(
         f"detector of {receiver}",
         "loss = −10 log10 η_det",
-        (("η_det", fmt_value(detector.efficiency)),),
-        fmt_value(detector_db, "dB"),
+        (("η_det", fmt(detector.efficiency)),),
+        fmt(detector_db, "dB"),
     )
     term = BudgetTerm(
         "detector", detector_db, f"efficiency of {receiver}'s detector", receiver=True

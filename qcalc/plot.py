@@ -9,7 +9,7 @@ the same sweep gives the same file (diff-friendly in CI).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,28 +17,14 @@ import numpy as np
 import numpy.typing as npt
 
 from qcalc.errors import UsageError
+from qcalc.units import UNIT_SUFFIXES, unit_of
 
 if TYPE_CHECKING:
     from qcalc.linkbudget import LinkBudget
-    from qcalc.sweep import SweepResult
+    from qcalc.sweeps import SweepResult
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Unit of a key from its suffix, longest suffix first.
-UNITS = (
-    ("_db_per_km", "dB/km"),
-    ("_m_minus_2_3", "m^-2/3"),
-    ("_bps", "bit/s"),
-    ("_urad", "µrad"),
-    ("_deg", "°"),
-    ("_km", "km"),
-    ("_nm", "nm"),
-    ("_ns", "ns"),
-    ("_hz", "Hz"),
-    ("_db", "dB"),
-    ("_m", "m"),
-    ("_s", "s"),
-)
 #: Metrics drawn on a log axis.
 RATE_METRICS = ("key_rate_bps", "pair_rate_hz", "plob_bps")
 METRIC_NAMES = {
@@ -69,18 +55,18 @@ def require_matplotlib() -> None:
         raise UsageError(NEEDS_MATPLOTLIB) from None
 
 
-def _figure(width_in: float, height_in: float) -> Any:
+def figure(width_in: float, height_in: float) -> Any:
     """A bare matplotlib Figure on the Agg canvas (UsageError when matplotlib is missing)."""
     require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(width_in, height_in), layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
+    fig = Figure(figsize=(width_in, height_in), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
 
 
-def _check_suffix(out_path: str) -> str:
+def check_suffix(out_path: str) -> str:
     """The format from the suffix; refused before any drawing when it cannot be written."""
     path = Path(out_path)
     suffix = path.suffix.lower()
@@ -94,25 +80,19 @@ def _check_suffix(out_path: str) -> str:
     return suffix
 
 
-def _save(figure: Any, out_path: str, suffix: str) -> None:
+def save(fig: Any, out_path: str, suffix: str) -> None:
+    """Write a figure to ``out_path`` in the format of ``suffix`` (from
+    :func:`check_suffix`): SVG with stable ids, text kept as text and no date
+    (diff-friendly), PNG at 120 dpi; a write error is a :class:`UsageError`."""
     from matplotlib import rc_context
 
     metadata = {"Date": None} if suffix == ".svg" else {"Software": "qcalc"}
     try:
         # Stable SVG ids and text kept as text (searchable, small); the caller's rc untouched.
         with rc_context({"svg.hashsalt": "qcalc", "svg.fonttype": "none"}):
-            figure.savefig(out_path, format=suffix[1:], dpi=120, metadata=metadata)
+            fig.savefig(out_path, format=suffix[1:], dpi=120, metadata=metadata)
     except OSError as exc:
         raise UsageError(f"{out_path}: cannot write the plot: {exc.strerror or exc}") from None
-
-
-def unit_of(key: str) -> str:
-    """The unit a key's name carries (``length_km`` → ``km``), "" for a plain fraction."""
-    name = key.rsplit(".", 1)[-1]
-    for suffix, unit in UNITS:
-        if name.endswith(suffix):
-            return unit
-    return ""
 
 
 def axis_label(key: str) -> str:
@@ -122,7 +102,7 @@ def axis_label(key: str) -> str:
     parts = key.split(".")
     name = parts[-1]
     unit = unit_of(name)
-    for suffix, u in UNITS:
+    for suffix, u in UNIT_SUFFIXES:
         if u == unit and name.endswith(suffix):
             name = name.removesuffix(suffix)
             break
@@ -225,7 +205,7 @@ def _draw_metric(ax: Any, result: SweepResult, metric: str) -> None:
     if metric == "fidelity":
         _fidelity_thresholds(ax, result)
     if metric == "stage":
-        from qcalc.stage import STAGE_NAMES
+        from qcalc.applications import STAGE_NAMES
 
         ax.set_yticks(range(7), ["0 none", *(f"{s} {n}" for s, n in STAGE_NAMES.items())])
         ax.set_ylim(-0.3, 6.3)
@@ -305,7 +285,7 @@ def plot_sweep(result: SweepResult, out_path: str) -> None:
         For another suffix, more than two varied fields, a missing matplotlib, or a file
         that cannot be written.
     """
-    suffix = _check_suffix(out_path)
+    suffix = check_suffix(out_path)
     require_matplotlib()
     if len(result.varies) > 2:
         raise UsageError(
@@ -313,15 +293,15 @@ def plot_sweep(result: SweepResult, out_path: str) -> None:
             "(write --format csv and plot it yourself)"
         )
     metrics = list(result.metrics)
-    figure = _figure(7.0, 1.2 + 3.4 * len(metrics))
-    axes = figure.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
+    fig = figure(7.0, 1.2 + 3.4 * len(metrics))
+    axes = fig.subplots(len(metrics), 1, sharex=True, squeeze=False)[:, 0]
     for ax, metric in zip(axes, metrics, strict=True):
         _draw_metric(ax, result, metric)
     for ax in axes[:-1]:
         ax.set_xlabel("")
     protocol = f", {result.protocol}" if result.protocol else ""
-    figure.suptitle(f"{result.scenario_name} — demand {result.demand}{protocol}", fontsize="medium")
-    _save(figure, out_path, suffix)
+    fig.suptitle(f"{result.scenario_name} — demand {result.demand}{protocol}", fontsize="medium")
+    save(fig, out_path, suffix)
 
 
 # ----------------------------------------------------------------------------- link budgets
@@ -410,23 +390,121 @@ def plot_link_waterfall(budgets: list[LinkBudget], out_path: str) -> None:
         For a suffix other than .png or .svg, no budgets, a missing matplotlib, or a
         file that cannot be written.
     """
-    suffix = _check_suffix(out_path)
+    suffix = check_suffix(out_path)
     if not budgets:
         raise UsageError("no link budgets to plot")
     require_matplotlib()
     from matplotlib import colormaps  # after the arguments are checked
 
-    figure = _figure(7.0, 1.0)
+    fig = figure(7.0, 1.0)
     names = list(dict.fromkeys(t.name for b in budgets for t in b.terms))
     palette = colormaps["tab10"]
     colours = {n: palette(i % 10) for i, n in enumerate(names)}
     if len(budgets) <= MAX_WATERFALL_PANELS:
-        figure.set_size_inches(7.0, 0.6 + 3.2 * len(budgets))
-        axes = figure.subplots(len(budgets), 1, squeeze=False)[:, 0]
+        fig.set_size_inches(7.0, 0.6 + 3.2 * len(budgets))
+        axes = fig.subplots(len(budgets), 1, squeeze=False)[:, 0]
         for ax, budget in zip(axes, budgets, strict=True):
             _waterfall(ax, budget, colours)
     else:
-        figure.set_size_inches(8.0, min(1.5 + 0.32 * len(budgets), 60.0))
-        _grouped(figure.subplots(), budgets, colours)
-    figure.suptitle("link loss budgets", fontsize="medium")
-    _save(figure, out_path, suffix)
+        fig.set_size_inches(8.0, min(1.5 + 0.32 * len(budgets), 60.0))
+        _grouped(fig.subplots(), budgets, colours)
+    fig.suptitle("link loss budgets", fontsize="medium")
+    save(fig, out_path, suffix)
+
+
+def _spring_layout(names: list[str], edges: list[tuple[int, int]]) -> FloatArray:
+    """Positions of nodes without coordinates: Fruchterman–Reingold force layout
+    (Softw. Pract. Exper. 21, 1129 (1991)) from a circle, deterministic."""
+    n = len(names)
+    angle = np.linspace(0.0, 2.0 * np.pi, n, endpoint=False)
+    pos = np.column_stack([np.cos(angle), np.sin(angle)])
+    k = 1.0 / np.sqrt(max(n, 1))
+    temperature = 0.1
+    pairs = np.asarray(edges, dtype=int).reshape(-1, 2)
+    for _ in range(100 if n <= 300 else 30):
+        delta = pos[:, None, :] - pos[None, :, :]
+        dist = np.maximum(np.linalg.norm(delta, axis=-1), 1e-6)
+        force = (delta * (k * k / dist**2)[..., None]).sum(axis=1)
+        if pairs.size:
+            d = pos[pairs[:, 0]] - pos[pairs[:, 1]]
+            length = np.maximum(np.linalg.norm(d, axis=1), 1e-6)
+            pull = d * (length / k)[:, None]
+            np.add.at(force, pairs[:, 0], -pull)
+            np.add.at(force, pairs[:, 1], pull)
+        step = np.maximum(np.linalg.norm(force, axis=1), 1e-9)
+        pos += force / step[:, None] * np.minimum(step, temperature)[:, None]
+        temperature *= 0.95
+    return pos
+
+
+def plot_network_design(
+    scenario: Any,
+    paths: Mapping[str, Sequence[str]],
+    sites: Mapping[str, str],
+    out_path: str,
+    title: str,
+) -> None:
+    """Draw the scenario's graph, the sites that hold a device (by role) and each demand's
+    route (``qcalc plan --plot``, ``qcalc capacity --plot``).
+
+    Nodes stand at their longitude and latitude (equirectangular, scaled by the cosine of
+    the mean latitude) when every node gives them, else where a force layout puts them.
+    """
+    suffix = check_suffix(out_path)
+    names = list(scenario.nodes)
+    index = {n: i for i, n in enumerate(names)}
+    edges = [(index[a], index[b]) for link in scenario.links for a, b in [link.ends] if a != b]
+    placed = all(
+        getattr(scenario.nodes[n], "latitude_deg", None) is not None
+        and getattr(scenario.nodes[n], "longitude_deg", None) is not None
+        for n in names
+    )
+    if placed:
+        lat = np.array([float(scenario.nodes[n].latitude_deg) for n in names])
+        lon = np.array([float(scenario.nodes[n].longitude_deg) for n in names])
+        pos = np.column_stack([lon * np.cos(np.radians(lat.mean())), lat])
+    else:
+        pos = _spring_layout(names, edges)
+    fig = figure(8.0, 6.5)
+    ax = fig.add_subplot()
+    for a, b in edges:
+        ax.plot(*pos[[a, b]].T, color="0.8", lw=1.0, zorder=1)
+    from matplotlib import colormaps
+
+    palette = colormaps["tab10"]
+    for k, (demand, path) in enumerate(paths.items()):
+        xy = pos[[index[n] for n in path]]
+        ax.plot(*xy.T, color=palette(k % 10), lw=2.5, alpha=0.8, zorder=2, label=demand)
+    ends = {n for path in paths.values() for n in (path[0], path[-1])}
+    markers = {
+        "repeater": ("s", "tab:red"),
+        "trusted_relay": ("D", "tab:green"),
+        "untrusted_relay": ("^", "tab:purple"),
+    }
+    plain = [index[n] for n in names if n not in sites and n not in ends]
+    ax.scatter(*pos[plain].T, s=12, color="0.5", zorder=3)
+    for role, (marker, colour) in markers.items():
+        chosen = [index[n] for n, r in sites.items() if r == role]
+        if chosen:
+            ax.scatter(
+                *pos[chosen].T,
+                s=90,
+                marker=marker,
+                color=colour,
+                zorder=4,
+                label=role.replace("_", " "),
+            )
+    end_index = [index[n] for n in sorted(ends)]
+    ax.scatter(*pos[end_index].T, s=70, color="black", zorder=5, label="demand end")
+    for n in names if len(names) <= 40 else [*sorted(ends), *sites]:
+        ax.annotate(n, pos[index[n]], xytext=(4, 4), textcoords="offset points", fontsize=8)
+    if placed:
+        ax.set_xlabel("longitude × cos(mean latitude) [deg]")
+        ax.set_ylabel("latitude [deg]")
+        ax.set_aspect("equal")
+    else:
+        ax.set_axis_off()
+    ax.set_title(title)
+    if len(ax.get_legend_handles_labels()[1]) <= 2 * MAX_LEGEND:
+        ax.legend(fontsize=7, loc="best")
+    save(fig, out_path, suffix)

@@ -33,24 +33,10 @@ from qcalc.scenario import (
     TOP_FIELDS,
     Field,
 )
+from qcalc.units import unit_of
 
 #: Bundled scenarios whose values serve as examples.
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-
-#: Unit of a key, from the suffix that carries it (longest suffix first).
-UNIT_SUFFIXES = (
-    ("_db_per_km", "dB/km"),
-    ("_m_minus_2_3", "m^-2/3"),
-    ("_km", "km"),
-    ("_db", "dB"),
-    ("_hz", "Hz"),
-    ("_ns", "ns"),
-    ("_nm", "nm"),
-    ("_urad", "µrad"),
-    ("_deg", "degrees"),
-    ("_s", "s"),
-    ("_m", "m"),
-)
 
 #: The sections of the reference: (heading, where the keys go, field table, what it is).
 SECTIONS: tuple[tuple[str, str, Mapping[str, Field], str], ...] = (
@@ -99,14 +85,6 @@ SECTIONS: tuple[tuple[str, str, Mapping[str, Field], str], ...] = (
         "The thresholds of the roadmap stages; each verdict prints the one it used.",
     ),
 )
-
-
-def unit_of(key: str) -> str:
-    """The unit a key's suffix names, or ``""`` for a dimensionless key."""
-    for suffix, unit in UNIT_SUFFIXES:
-        if key.endswith(suffix):
-            return unit
-    return ""
 
 
 def _number(value: float) -> str:

@@ -1,210 +1,52 @@
 """Results → JSON-ready dicts, tables (rich on a terminal, plain text when piped), markdown.
 
-Nothing here computes physics; it only formats what :mod:`qcalc.evaluate` produced.
+Nothing here computes physics; it only formats what :mod:`qcalc.demands` produced.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import textwrap
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from qcalc import __version__
-from qcalc.evaluate import DemandResult, ProtocolRate
-from qcalc.linkbudget import LinkBudget, Step
-from qcalc.protocols.qkd import plob_bound
+from qcalc.demands import DemandResult, ProtocolRate
+from qcalc.explain import explain_text as explain_text  # re-exported for the CLI
+from qcalc.lossbudget import LinkBudget
+from qcalc.protocols.qkd import plob_bound  # of a link budget: LinkBudget has no property yet
+from qcalc.results import (
+    demand_dict as demand_dict,
+)
+from qcalc.results import (
+    link_dict as link_dict,
+)
+from qcalc.results import (
+    links_dict as links_dict,
+)
+from qcalc.results import (
+    plain as plain,
+)
+from qcalc.results import (
+    plain_dict as plain_dict,
+)
+from qcalc.results import (
+    protocol_dict as protocol_dict,
+)
+from qcalc.results import (
+    scenario_dict as scenario_dict,
+)
+from qcalc.results import (
+    step_dict as step_dict,
+)
+from qcalc.results import (
+    to_json as to_json,
+)
 from qcalc.scenario import Scenario
 from qcalc.stage import stage_name
-from qcalc.units import fmt
-
-
-def plain(value: Any) -> Any:
-    """A JSON-safe plain value: numpy → float/int/bool/list; NaN/inf → None (never emitted
-    by the models, guarded here so a JSON reader never sees an invalid token)."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist()) if value.ndim else plain(value.item())
-    if isinstance(value, np.generic):
-        return plain(value.item())
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return 0.0 if value == 0 else value
-    return value
-
-
-def plain_dict(value: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = plain(value)
-    return out
-
-
-# ----------------------------------------------------------------------------- dicts
-
-
-def protocol_dict(rate: ProtocolRate) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "protocol": rate.protocol,
-        "scope": rate.scope,
-        "key_rate_bps": rate.key_rate_bps,
-        "bits_per_pulse": rate.bits_per_pulse,
-        "plob_bps": rate.plob_bps,
-        "fraction_of_plob": rate.fraction_of_plob,
-        "tgw_bps": rate.tgw_bps,
-        "bound": rate.bound,
-        "bound_bps": rate.configuration_bound_bps,
-        "fraction_of_bound": rate.fraction_of_bound,
-        "sifting": rate.sifting,
-        "mean_photon_number": rate.mean_photon_number,
-        "repetition_rate_hz": rate.repetition_rate_hz,
-        "note": rate.note,
-    }
-    # A finite key's asymptotic comparison; the receiver's clicks (prepare and measure).
-    for key in ("asymptotic_key_rate_bps", "click_rate_hz"):
-        if getattr(rate, key) is not None:
-            out[key] = getattr(rate, key)
-    return out
-
-
-def demand_dict(result: DemandResult) -> dict[str, Any]:
-    """The SPEC's per-demand JSON object, plus the detail of every protocol and hop."""
-    stage = int(np.max(result.stage))
-    channel_db = result.channel_loss_db
-    out: dict[str, Any] = {
-        "name": result.demand.name,
-        "ends": list(result.demand.ends),
-        "path": list(result.path),
-        "application": result.demand.application,
-        "stage": stage,
-        "stage_name": stage_name(stage),
-        "stages": [
-            {"stage": v.stage, "name": v.name, "met": bool(np.all(v.met)), "reason": v.reason}
-            for v in result.stages
-        ],
-        "key_rate_bps": result.key_rate_bps,
-        "protocol": result.protocol,
-        "key_scope": result.key_scope,
-        "pair_rate_hz": result.pair_rate_hz,
-        "fidelity": result.fidelity,
-        "channel_loss_db": channel_db,
-        "plob_bits_per_use": plob_bound(10 ** (-channel_db / 10)),
-        "protocols": [protocol_dict(r) for r in result.end_to_end],
-        "hops": [
-            {
-                "link": h.link.name,
-                "from": h.sender,
-                "to": h.receiver,
-                "loss_db": h.loss_db,
-                **(
-                    {"key_rate_bps": r.key_rate_bps, "protocol": r.protocol}
-                    if r
-                    else {"key_rate_bps": 0.0, "protocol": None}
-                ),
-            }
-            for h, r in zip(result.hops, result.hop_rates, strict=True)
-        ],
-        "limiting_hop": (
-            result.hops[result.limiting_hop].link.name if result.limiting_hop is not None else None
-        ),
-        "notes": list(result.notes),
-    }
-    if result.entanglement is not None:
-        out["entanglement"] = result.entanglement.as_dict()
-    if result.passes:
-        out["passes"] = result.passes
-    if result.monte_carlo is not None:
-        out["monte_carlo"] = result.monte_carlo.as_dict()
-    nxt = result.next_stage
-    out["next_stage"] = (
-        None
-        if nxt is None
-        else {
-            "stage": nxt.stage,
-            "target": nxt.target,
-            "levers": [
-                {
-                    "field": lv.field,
-                    "scope": lv.scope,
-                    "op": lv.op,
-                    "now": lv.now,
-                    "needs": lv.needs,
-                }
-                for lv in nxt.levers
-            ],
-        }
-    )
-    if True:  # always present, so CI scripts can read d["expect"]["passed"]
-        out["expect"] = {
-            "passed": result.passed,
-            "checks": [
-                {
-                    "field": c.check.field,
-                    "op": c.check.op,
-                    "want": c.check.want,
-                    "got": c.got,
-                    "passed": c.passed,
-                }
-                for c in result.checks
-            ],
-        }
-    return out
-
-
-def scenario_dict(scenario: Scenario, results: list[DemandResult]) -> dict[str, Any]:
-    return plain_dict(
-        {
-            "qcalc_version": __version__,
-            "scenario": scenario.name,
-            "file": scenario.file,
-            "demands": [demand_dict(r) for r in results],
-        }
-    )
-
-
-def link_dict(budget: LinkBudget) -> dict[str, Any]:
-    link = budget.link
-    out = {
-        "name": link.name,
-        "ends": list(link.ends),
-        "channel": link.channel,
-        "sender": budget.sender,
-        "receiver": budget.receiver,
-        "length_km": budget.length_km,
-        "loss_db": budget.loss_db,
-        "channel_loss_db": budget.channel_loss_db,
-        "transmittance": budget.transmittance,
-        "terms_db": {t.name: t.loss_db for t in budget.terms},
-        "delay_s": budget.delay_s,
-        "plob_bits_per_use": plob_bound(budget.channel_transmittance),
-        **budget.extra,
-    }
-    if budget.notes:
-        out["notes"] = list(budget.notes)
-    return out
-
-
-def links_dict(scenario: Scenario, budgets: list[LinkBudget]) -> dict[str, Any]:
-    return plain_dict(
-        {
-            "qcalc_version": __version__,
-            "scenario": scenario.name,
-            "file": scenario.file,
-            "links": [link_dict(b) for b in budgets],
-        }
-    )
-
-
-def to_json(data: Any) -> str:
-    return json.dumps(plain(data), indent=2, ensure_ascii=False, allow_nan=False)
-
+from qcalc.units import fmt, unit_of
 
 # ----------------------------------------------------------------------------- tables
 
@@ -227,16 +69,15 @@ class Table:
     sections: dict[int, str] = field(default_factory=dict)
 
 
-def num(value: Any, unit: str = "") -> str:
-    """A number for people (:func:`qcalc.units.fmt`): 4 significant figures, units scaled
-    to size, 0 for zero, a range for a sweep."""
-    return fmt(value, unit)
+#: The one number formatter under the name :mod:`qcalc.batch` still imports; new code
+#: calls :func:`qcalc.units.fmt`.
+num = fmt
 
 
 def stage_tables(scenario: Scenario, results: list[DemandResult]) -> list[Table]:
     tables = []
     for r in results:
-        stage = int(np.max(r.stage))
+        stage = r.stage_reached
         t = Table(
             f"{scenario.name} — demand {r.demand.name}: stage {stage} ({stage_name(stage)})",
             ["stage", "name", "met", "reason"],
@@ -258,14 +99,10 @@ def stage_tables(scenario: Scenario, results: list[DemandResult]) -> list[Table]
     return tables
 
 
-#: Unit of each quantity an expect block can check, for people. [text]
-CHECK_UNITS = {"key_rate_bps": "bit/s", "pair_rate_hz": "pairs/s"}
-
-
 def check_text(field: str, op: str, want: float, got: Any) -> str:
     """``key_rate_bps >= 1000: got 1.149 Mbit/s``: the check as written, the value in the
     unit it was checked in, scaled for people."""
-    return f"{field} {op} {want:g}: got {num(got, CHECK_UNITS.get(field, ''))}"
+    return f"{field} {op} {want:g}: got {fmt(got, unit_of(field))}"
 
 
 def _check_lines(r: DemandResult) -> list[str]:
@@ -289,27 +126,27 @@ def rate_tables(scenario: Scenario, results: list[DemandResult]) -> list[Table]:
         for hop_rate in r.hop_rates:
             if hop_rate is not None and len(r.hops) > 1:
                 t.rows.append(_rate_row(hop_rate))
-        best = f"{r.protocol} at {num(r.key_rate_bps, 'bit/s')}" if r.protocol else "none"
+        best = f"{r.protocol} at {fmt(r.key_rate_bps, 'bit/s')}" if r.protocol else "none"
         t.footer.append(f"best: {best}")
         t.footer.extend(f"{rate.protocol}: {rate.note}" for rate in r.end_to_end if rate.note)
         t.footer.extend(_convention_lines(r.end_to_end))
         if r.limiting_hop is not None and len(r.hops) > 1:
             h = r.hops[r.limiting_hop]
             t.footer.append(
-                f"limiting hop: {h.link.name} ({num(h.channel_loss_db, 'dB')} channel loss)"
+                f"limiting hop: {h.link.name} ({fmt(h.channel_loss_db, 'dB')} channel loss)"
             )
         t.footer.append(
-            f"Bell pairs: {num(r.pair_rate_hz, 'pairs/s')} at fidelity {num(r.fidelity)}"
+            f"Bell pairs: {fmt(r.pair_rate_hz, 'pairs/s')} at fidelity {fmt(r.fidelity)}"
         )
         mc = r.monte_carlo
         if mc is not None:
             t.footer.append(
                 f"Monte Carlo ({mc.trials:,} trials, seed {mc.seed}): "
-                f"{num(mc.pair_rate_hz, 'pairs/s')} [99 %: "
-                f"{num(mc.pair_rate_ci99_hz[0], 'pairs/s')}…"
-                f"{num(mc.pair_rate_ci99_hz[1], 'pairs/s')}] at fidelity {num(mc.fidelity)} "
-                f"[{num(mc.fidelity_ci99[0])}…{num(mc.fidelity_ci99[1])}]; closed form "
-                f"{num(mc.closed_form_pair_rate_hz, 'pairs/s')} at {num(mc.closed_form_fidelity)} "
+                f"{fmt(mc.pair_rate_hz, 'pairs/s')} [99 %: "
+                f"{fmt(mc.pair_rate_ci99_hz[0], 'pairs/s')}…"
+                f"{fmt(mc.pair_rate_ci99_hz[1], 'pairs/s')}] at fidelity {fmt(mc.fidelity)} "
+                f"[{fmt(mc.fidelity_ci99[0])}…{fmt(mc.fidelity_ci99[1])}]; closed form "
+                f"{fmt(mc.closed_form_pair_rate_hz, 'pairs/s')} at {fmt(mc.closed_form_fidelity)} "
                 f"({mc.method}) — {'agrees' if mc.agrees else 'outside the interval'}"
             )
         t.footer.extend(_check_lines(r))
@@ -319,15 +156,15 @@ def rate_tables(scenario: Scenario, results: list[DemandResult]) -> list[Table]:
 
 
 def _rate_row(rate: ProtocolRate) -> list[str]:
-    mu = "—" if rate.mean_photon_number is None else num(rate.mean_photon_number)
+    mu = "—" if rate.mean_photon_number is None else fmt(rate.mean_photon_number)
     return [
         rate.protocol,
         rate.scope,
-        num(rate.key_rate_bps, "bit/s"),
-        num(rate.plob_bps, "bit/s"),
-        num(rate.tgw_bps, "bit/s"),
-        num(rate.fraction_of_plob),
-        num(rate.configuration_bound_bps, "bit/s"),
+        fmt(rate.key_rate_bps, "bit/s"),
+        fmt(rate.plob_bps, "bit/s"),
+        fmt(rate.tgw_bps, "bit/s"),
+        fmt(rate.fraction_of_plob),
+        fmt(rate.configuration_bound_bps, "bit/s"),
         mu,
     ]
 
@@ -344,7 +181,7 @@ def _convention_lines(rates: tuple[ProtocolRate, ...]) -> list[str]:
         parts = []
         if rate.bound_bps is not None:
             parts.append(
-                f"bound = {rate.bound} ({num(rate.fraction_of_bound)} of it); PLOB and "
+                f"bound = {rate.bound} ({fmt(rate.fraction_of_bound)} of it); PLOB and "
                 "TGW are the repeaterless bounds of the whole channel"
             )
         if rate.sifting:
@@ -358,13 +195,13 @@ def _terms_text(b: LinkBudget) -> str:
     """The named terms summed: the channel's, then the receiver's detector on top."""
     channel = [t for t in b.terms if not t.receiver]
     device = [t for t in b.terms if t.receiver]
-    text = " + ".join(f"{t.name} {num(t.loss_db, 'dB')}" for t in channel)
+    text = " + ".join(f"{t.name} {fmt(t.loss_db, 'dB')}" for t in channel)
     if len(channel) > 1:
-        text += f" = {num(b.channel_loss_db, 'dB')}"
+        text += f" = {fmt(b.channel_loss_db, 'dB')}"
     text = f"{text} (channel)" if text else "no channel terms"
     if device:
-        more = " + ".join(f"{t.name} {num(t.loss_db, 'dB')}" for t in device)
-        text += f"; + {more} = {num(b.loss_db, 'dB')} with the receiver"
+        more = " + ".join(f"{t.name} {fmt(t.loss_db, 'dB')}" for t in device)
+        text += f"; + {more} = {fmt(b.loss_db, 'dB')} with the receiver"
     return text
 
 
@@ -381,12 +218,12 @@ def links_table(scenario: Scenario, budgets: list[LinkBudget]) -> list[Table]:
             [
                 b.link.name,
                 b.link.channel,
-                num(b.length_km, "km"),
+                fmt(b.length_km, "km"),
                 _terms_text(b),
-                num(b.channel_loss_db, "dB"),
-                num(b.channel_transmittance),
-                num(b.delay_s, "s"),
-                num(plob_bound(b.channel_transmittance)),
+                fmt(b.channel_loss_db, "dB"),
+                fmt(b.channel_transmittance),
+                fmt(b.delay_s, "s"),
+                fmt(plob_bound(b.channel_transmittance)),
             ]
         )
         t.footer.extend(f"{b.link.name}: {n}" for n in b.notes)
@@ -431,8 +268,8 @@ def batch_table(results: list[Any], summary: str) -> Table:
                 [
                     d["name"],
                     str(d["stage"]),
-                    num(d["key_rate_bps"], "bit/s"),
-                    num(d["pair_rate_hz"], "pairs/s"),
+                    fmt(d["key_rate_bps"], "bit/s"),
+                    fmt(d["pair_rate_hz"], "pairs/s"),
                     "pass" if expect.get("passed", True) else "FAIL",
                     "; ".join(failed),
                 ]
@@ -444,36 +281,9 @@ def batch_table(results: list[Any], summary: str) -> Table:
     return t
 
 
-def step_dict(step: Step) -> dict[str, Any]:
-    """One derivation step as JSON: title, formula, inputs (name → value with unit), result."""
-    return {
-        "title": step.title,
-        "formula": step.formula,
-        "inputs": dict(step.inputs),
-        "result": step.result,
-    }
-
-
-def explain_text(steps: Sequence[Step | dict[str, Any]]) -> str:
-    """The derivation step by step, as a textbook worked example prints it (from steps or
-    from their :func:`step_dict` form)."""
-    lines = []
-    for i, step in enumerate(steps, 1):
-        s: dict[str, Any] = step if isinstance(step, dict) else step_dict(step)
-        lines.append(f"Step {i}. {s['title']}")
-        lines.append(f"    {s['formula']}")
-        for name, value in s["inputs"].items():
-            lines.append(f"      {name} = {value}")
-        lines.append(f"    ⇒ {s['result']}")
-    return "\n".join(lines)
-
-
 def sweep_table(result: Any) -> Table:
     """A sweep as a table: a row per point, each number in the unit its column names."""
-    from qcalc.plot import unit_of
-
     units = {name: unit_of(name) for name in result.columns}
-    units.update({k: v for k, v in _SWEEP_UNITS.items() if k in units})
     units.update({k: "bit/s" for k in units if k.startswith("protocol:")})
     columns = list(result.columns)
     # A varied field keeps the digits that tell its neighbouring points apart.
@@ -495,10 +305,6 @@ def sweep_table(result: Any) -> Table:
         )
     t.footer.extend(f"note: {n}" for n in result.notes)
     return t
-
-
-#: Units of the sweep metrics whose key suffix says less than the quantity.
-_SWEEP_UNITS = {"pair_rate_hz": "pairs/s", "plob_bps": "bit/s", "stage": ""}
 
 
 #: Width of plain output when neither COLUMNS nor a terminal says otherwise. [characters]
@@ -662,12 +468,20 @@ def table_lines(t: Table, width: int | None = DEFAULT_WIDTH) -> list[str]:
             lines.extend(block)
             for i in sorted(spilled):
                 if row[i]:
-                    label = f"    {(columns[i] + ':').ljust(label_width)} "
-                    lines.extend(wrap(row[i], width, label, " " * len(label)))
+                    lines.extend(_spilled_cell(columns[i], row[i], label_width, width))
     for line in t.footer:
         lead = line[: len(line) - len(line.lstrip())]
         lines.extend(wrap(line, width, "", lead + "  ") if line.strip() else [""])
     return lines
+
+
+def _spilled_cell(column: str, value: str, label_width: int, width: int | None) -> list[str]:
+    """A spilled cell as "    column: value" lines; under a label so long that a word of
+    ``MIN_WRAP`` characters would not fit beside it, the value goes below the label."""
+    label = f"    {(column + ':').ljust(label_width)} "
+    if width is not None and len(label) + MIN_WRAP > width:
+        return wrap(f"{column}:", width, "    ", "      ") + wrap(value, width, "      ", "      ")
+    return wrap(value, width, label, " " * len(label))
 
 
 def _unwrapped(rows: list[list[str]], spilled: list[int], widths: list[int]) -> bool:

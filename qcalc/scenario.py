@@ -1,646 +1,167 @@
 """Scenario files: YAML → validated, frozen scenario objects.
 
-This is the only module that sees raw YAML values. The format is declared once, in the
-``*_FIELDS`` tables below; the same tables check a file, fill its defaults and produce
-the JSON Schema printed by ``qcalc schema``.
+This is the only module that sees raw YAML values. The format is declared once, in
+:mod:`qcalc.fields` (the dataclasses carry each key's declaration); the checker here
+reads those declarations to check a file and fill its defaults, and to produce the JSON
+Schema printed by ``qcalc schema``. The declared names are re-exported from here.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from qcalc._yaml import Document, Path, control_character, read_document, read_file, shown
-from qcalc.apps import APPLICATIONS as APPLICATION_CATALOGUE
-from qcalc.constants import FIBRE_ATTENUATION_DB_PER_KM_1550NM
-from qcalc.errors import ScenarioError
-
-FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Field:
-    """One key of the scenario format: its kind, range, default and meaning."""
-
-    kind: str  # number integer string enum bool names strings mapping profile expect ...
-    doc: str
-    minimum: float | None = None
-    maximum: float | None = None
-    exclusive_minimum: bool = False
-    choices: tuple[str, ...] = ()
-    required: bool = False
-    default: Any = None
-    sub: Mapping[str, Field] | None = None
-    profile: str | None = None
-
-    @property
-    def range_text(self) -> str:
-        lo = (
-            ""
-            if self.minimum is None
-            else f"{'>' if self.exclusive_minimum else '≥'} {self.minimum:g}"
-        )
-        hi = "" if self.maximum is None else f"≤ {self.maximum:g}"
-        if lo and hi:
-            return f"a number {lo} and {hi}"
-        if lo or hi:
-            return f"a number {lo or hi}"
-        return "a number"
-
-
-def _num(
-    doc: str,
-    lo: float | None = 0.0,
-    hi: float | None = None,
-    *,
-    gt: bool = False,
-    default: Any = None,
-    required: bool = False,
-) -> Field:
-    return Field("number", doc, lo, hi, gt, default=default, required=required)
-
-
-def _frac(doc: str, default: Any = None, hi: float = 1.0) -> Field:
-    return Field("number", doc, 0.0, hi, default=default)
-
-
-def _int(doc: str, lo: float = 0, hi: float | None = None, default: Any = None) -> Field:
-    return Field("integer", doc, lo, hi, default=default)
-
-
-def spec(f: Field, *, needed: bool = False, default: Any = MISSING) -> Any:
-    """A dataclass attribute declared by its scenario field ``f``: the one declaration of
-    the key's kind, range, default and meaning, kept in the attribute's metadata.
-
-    ``needed`` makes the attribute required in Python although the file may leave it out
-    (a link's ``name`` is made from its ends); ``default`` gives the object's default where
-    it is not a plain value of the file (e.g. an empty ``expect``)."""
-    if needed or (f.required and default is MISSING):
-        return field(metadata={"field": f})
-    return field(default=f.default if default is MISSING else default, metadata={"field": f})
-
-
-def fields_of(cls: type) -> dict[str, Field]:
-    """The scenario keys of a dataclass declared with :func:`spec`, in declaration order."""
-    return {f.name: f.metadata["field"] for f in fields(cls) if "field" in f.metadata}
-
-
-SOURCE_KINDS = ("weak_coherent", "single_photon", "entangled_pair")
-ROLES = ("end", "trusted_relay", "untrusted_relay", "repeater")
-CHANNELS = ("fibre", "free_space", "satellite")
-#: Applications a demand may name: the catalogue of :mod:`qcalc.apps` (the SPEC's seven
-#: keys and the roadmap's others), each with the stage it needs.
-APPLICATION_STAGE = {key: app.stage for key, app in APPLICATION_CATALOGUE.items()}
-APPLICATIONS = tuple(APPLICATION_STAGE)
-PROTOCOLS = (
-    "bb84-decoy",
-    "bb84-finite",
-    "bb84-single-photon",
-    "gllp",
-    "bbm92",
-    "diqkd",
-    "mdi-qkd",
-    "mdi-qkd-finite",
-    "tf-qkd",
+from qcalc._yaml import (
+    Document,
+    Path,
+    control_character,
+    paused_collection,
+    read_document,
+    read_file,
+    shown,
 )
-EXPECT_KEYS = ("stage", "key_rate_bps", "pair_rate_hz", "fidelity")
-HARDWARE_KINDS = {
-    "detectors": "detector",
-    "sources": "source",
-    "memories": "memory",
-    "processors": "processor",
-}
-
-#: Air-mass laws and the tabulated atmosphere a satellite link may name.
-AIR_MASS_MODELS = ("plane_parallel", "kasten_young", "table")
-#: Transmittance tables shipped in qcalc/data/atmosphere (name → file stem).
-BUNDLED_ATMOSPHERE_TABLES = ("modtran-satquma",)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Detector:
-    """A detector: efficiency, dark counts, window and dead time."""
-
-    efficiency: Any = spec(
-        _num(
-            "detection efficiency with every receiver loss folded in (0..1]",
-            0.0,
-            1.0,
-            gt=True,
-            default=1.0,
-        )
-    )
-    dark_count_probability: Any = spec(
-        _frac("background yield Y0 per detection window, whole receiver")
-    )
-    dark_count_rate_hz: Any = spec(_num("dark-count rate of the whole receiver [Hz]", 0.0, 1e12))
-    gate_window_ns: Any = spec(_num("detection window [ns]", 0.001, 1e09))
-    dead_time_ns: Any = spec(
-        _num(
-            "dead time after a click, non-paralysable; a click blinds the whole receiver "
-            "(Müller 1973; Rusca et al. 2018 Eq. B3): every detection probability is scaled by "
-            "1/(1 + R P τ) and the click rate is reported [ns]",
-            0.0,
-            1e12,
-        )
-    )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Source:
-    """A photon or pair source."""
-
-    kind: str = spec(Field("enum", "what the source emits", choices=SOURCE_KINDS, required=True))
-    repetition_rate_hz: Any = spec(_num("pulse repetition rate [Hz]", 0.0, 1e15, gt=True))
-    mean_photon_number: Any = spec(
-        Field(
-            "number_or_optimise",
-            "signal mean photon number, or `optimise`",
-            0.0,
-            10.0,
-            True,
-            default="optimise",
-        )
-    )
-    decoy_photon_numbers: Any = spec(
-        Field(
-            "decoys",
-            "decoy intensities, e.g. [0.1, 0.0], or `infinite`; four-intensity MDI-QKD takes "
-            "[ν_y, ν_x, 0.0] (two X-basis decoys and the vacuum)",
-            0.0,
-            10.0,
-            default="infinite",
-        )
-    )
-    intensity_probabilities: Any = spec(
-        Field(
-            "probabilities",
-            "probability of sending each intensity, [p_signal, p_decoy, ...] in the order of "
-            "[mean_photon_number, *decoy_photon_numbers], summing to 1; or `optimise` (every BB84 "
-            "variant chooses them; the asymptotic rows then send signals only). Only "
-            "signal pulses make asymptotic bb84-decoy and gllp key; bb84-finite keys every "
-            "intensity (Lim et al. 2014)",
-            0.0,
-            1.0,
-            True,
-            default="optimise",
-        )
-    )
-    pair_rate_hz: Any = spec(_num("entangled-pair emission rate [Hz]", 0.0, 1e15, gt=True))
-    mean_pairs_per_pulse: Any = spec(_num("mean number of pairs per pump pulse", gt=True, hi=10.0))
-    wavelength_nm: Any = spec(_num("wavelength [nm]", 100.0, 100000.0))
-
-
-@dataclass(frozen=True, kw_only=True)
-class Memory:
-    """A quantum memory."""
-
-    qubits: Any = spec(
-        _int(
-            "memory qubits per node; a chain copy takes memory_modes of them for each of the "
-            "node's links on the route (a repeater: both sides), the ends one more per "
-            "sequential distillation round, and copies that fit run distillation inputs in "
-            "parallel",
-            lo=1,
-            default=1,
-        )
-    )
-    coherence_time_s: Any = spec(_num("coherence time T2 [s]", 1e-12, 1e09, required=True))
-    efficiency: Any = spec(_num("write-read efficiency (0..1]", 0.0, 1.0, gt=True, default=1.0))
-    cutoff_s: Any = spec(
-        _num(
-            "discard a stored pair that waited longer than this for its partner; the shortest "
-            "on the route applies to the whole chain [s]",
-            1e-12,
-            1e09,
-        )
-    )
-    noise: str = spec(
-        Field(
-            "enum",
-            "how stored qubits decohere: toward the maximally mixed state, or by losing phase (T2)",
-            choices=("depolarising", "dephasing"),
-            default="depolarising",
-        )
-    )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Processor:
-    """A quantum processor."""
-
-    physical_qubits: Any = spec(_int("number of physical qubits", lo=1, hi=1e12, default=1))
-    two_qubit_gate_error: Any = spec(_frac("two-qubit gate error probability [0..1]", default=1.0))
-    logical_qubits: Any = spec(
-        _int("number of logical qubits; overrides the surface-code estimate", lo=0, hi=1e12)
-    )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Orbit:
-    """The orbit of a satellite node."""
-
-    altitude_km: Any = spec(_num("orbit altitude [km]", 100.0, 1e5, required=True))
-
-
-@dataclass(frozen=True, kw_only=True)
-class Atmosphere:
-    """The atmosphere of a satellite link: an air-mass law, or a transmittance table.
-
-    A table holds one transmittance column per wavelength (``wavelengths_nm``; NaN for a
-    single unnamed column), read when the scenario is loaded; ``source`` names it.
-    """
-
-    model: str = spec(
-        Field(
-            "enum",
-            "plane_parallel scales zenith_transmittance by 1/sin ε; kasten_young by the air mass of "
-            "Kasten & Young (1989); table reads the transmittance at each elevation from a table",
-            choices=AIR_MASS_MODELS,
-            default="plane_parallel",
-        )
-    )
-    table: str | None = spec(
-        Field(
-            "enum",
-            "a bundled table (modtran-satquma: MODTRAN, 785–850 nm and 1550 nm, from SatQuMA)",
-            choices=BUNDLED_ATMOSPHERE_TABLES,
-        )
-    )
-    table_file: str | None = spec(
-        Field(
-            "string",
-            "CSV of elevation_deg and transmittance (one column, or one per wavelength named in "
-            "the header); a relative path is read from the scenario file's folder",
-        )
-    )
-    #: Read from the table when the scenario is loaded.
-    source: str | None = None
-    elevation_deg: tuple[float, ...] = ()
-    wavelengths_nm: tuple[float, ...] = ()
-    transmittance: tuple[tuple[float, ...], ...] = ()  # per column
-
-
-@dataclass(frozen=True, kw_only=True)
-class Distillation:
-    """Entanglement distillation of a demand's pairs."""
-
-    protocol: str = spec(
-        Field("enum", "distillation protocol", choices=("bbpssw", "dejmps"), required=True)
-    )
-    rounds: int = spec(
-        Field(
-            "integer",
-            "rounds of distillation (at most 30: 2^30 raw pairs each)",
-            0,
-            30,
-            default=1,
-        )
-    )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Node:
-    """A node: its role and hardware."""
-
-    name: str
-    role: str = spec(
-        Field(
-            "enum",
-            "what the node does; default end (trusted). A node on a demand's route between its "
-            "ends should say: without a role qcalc assumes end, trusts it as a relay, and the "
-            "demand's notes name it",
-            choices=ROLES,
-            default="end",
-        )
-    )
-    source: Source | None = spec(
-        Field("profile", "source profile name or inline", profile="source")
-    )
-    detector: Detector | None = spec(
-        Field("profile", "detector profile name or inline", profile="detector")
-    )
-    memory: Memory | None = spec(
-        Field("profile", "memory profile name or inline", profile="memory")
-    )
-    processor: Processor | None = spec(
-        Field("profile", "processor profile name or inline", profile="processor")
-    )
-    bsm_success_probability: Any = spec(
-        _frac("Bell-state measurement success probability", default=0.5)
-    )
-    interference_misalignment_error: Any = spec(
-        _frac(
-            "untrusted measuring relay (MDI-/TF-QKD): e_d of its interference, the error "
-            "probability of a single-photon pair (MDI) or single photon (TF, X windows) at "
-            "its Bell-state measurement. Given, it is the protocol's e_d and the arms' "
-            "misalignment_error are not added; absent, the arms' terms are combined once",
-            hi=0.5,
-        )
-    )
-    orbit: Orbit | None = spec(
-        Field("mapping", "circular orbit of a satellite node", sub=fields_of(Orbit))
-    )
-    #: False when the file gave no ``role`` and the default ``end`` was assumed.
-    role_given: bool = True
-
-    @property
-    def trusted(self) -> bool:
-        return self.role in ("end", "trusted_relay")
-
-    @property
-    def altitude_km(self) -> Any:
-        """Orbit altitude of a satellite node, None on the ground. [km]"""
-        return None if self.orbit is None else self.orbit.altitude_km
-
-
-@dataclass(frozen=True, kw_only=True)
-class Link:
-    """A fibre, free-space or satellite link between two nodes."""
-
-    name: str = spec(
-        Field("string", "link name (default: the two ends joined by '-')"), needed=True
-    )
-    ends: tuple[str, str] = spec(
-        Field("names", "the two nodes the link joins", required=True), needed=True
-    )
-    channel: str = spec(Field("enum", "physical channel", choices=CHANNELS, default="fibre"))
-    length_km: Any = spec(
-        _num("length [km]; for a satellite link the slant range is computed", 0.0, 1e06)
-    )
-    attenuation_db_per_km: Any = spec(
-        _num("fibre attenuation [dB/km]", 0.0, 1000.0, default=FIBRE_ATTENUATION_DB_PER_KM_1550NM)
-    )
-    extra_loss_db: Any = spec(
-        _num("connector, splice and other lumped losses [dB]", 0.0, 10000.0, default=0.0)
-    )
-    misalignment_error: Any = spec(_frac("intrinsic error of the optics e_d", default=0.01, hi=0.5))
-    wavelength_nm: Any = spec(_num("wavelength [nm]", 100.0, 100000.0))
-    direction: str = spec(
-        Field(
-            "enum", "satellite link direction", choices=("downlink", "uplink"), default="downlink"
-        )
-    )
-    tx_beam_waist_m: Any = spec(_num("transmitter beam waist w0, 1/e² radius [m]", 1e-06, 100.0))
-    tx_aperture_m: Any = spec(_num("transmitter aperture diameter [m]", 0.0001, 100.0))
-    rx_aperture_m: Any = spec(_num("receiver aperture diameter [m]", 0.0001, 100.0))
-    atmospheric_attenuation_db_per_km: Any = spec(
-        _num("Beer–Lambert extinction [dB/km]", 0.0, 1000.0)
-    )
-    visibility_km: Any = spec(
-        _num("meteorological visibility for the Kim model [km]", 0.001, 1000.0)
-    )
-    pointing_jitter_urad: Any = spec(_num("rms pointing jitter [µrad]", 0.0, 100000.0))
-    cn2_m_minus_2_3: Any = spec(
-        _num("refractive-index structure constant Cn² [m^-2/3]", 0.0, 1e-09)
-    )
-    fried_parameter_m: Any = spec(_num("Fried parameter r0 [m]", 0.0001, 1000.0))
-    elevation_deg: Any = spec(_num("elevation of the satellite [deg]", 0.01, 90.0))
-    min_elevation_deg: Any = spec(_num("elevation mask for a whole pass [deg]", 0.01, 90.0))
-    max_elevation_deg: Any = spec(
-        _num("highest elevation of the pass [deg]", 0.01, 90.0, default=90.0)
-    )
-    divergence_urad: Any = spec(_num("far-field 1/e² half-angle divergence [µrad]", 0.01, 1e06))
-    zenith_transmittance: Any = spec(_num("atmospheric transmittance at zenith", 0.0, 1.0, gt=True))
-    tx_obscuration_m: Any = spec(
-        _num("central obscuration diameter of the transmit aperture [m]", 0.0, 100.0)
-    )
-    atmosphere: Atmosphere = spec(
-        Field(
-            "mapping",
-            "satellite link: the air-mass law that scales zenith_transmittance, or a table of "
-            "transmittance against elevation",
-            sub=fields_of(Atmosphere),
-        ),
-        default=Atmosphere(),
-    )
-    passes_per_day: Any = spec(_num("usable passes per day", 0.0, 10000.0))
-    receiver_efficiency: Any = spec(
-        _num("receiver optics efficiency before the detector", 0.0, 1.0, gt=True)
-    )
-    background_photons_per_window: Any = spec(_frac("background light per detection window"))
-    sky: str | None = spec(
-        Field(
-            "enum",
-            "sky background at the receiver (with field_of_view_urad and filter_bandwidth_nm)",
-            choices=("night_moonless", "night_full_moon", "day_clear"),
-        )
-    )
-    field_of_view_urad: Any = spec(_num("receiver full field of view [µrad]", 0.01, 1e07))
-    filter_bandwidth_nm: Any = spec(_num("receiver spectral filter width [nm]", 1e-06, 10000.0))
-    elementary_pair_rate_hz: Any = spec(
-        _num("measured heralded pair rate of this link [Hz]", 0.0, 1e15)
-    )
-    elementary_fidelity: Any = spec(_num("measured fidelity of this link's pairs", 0.25, 1.0))
-    memory_modes: Any = spec(
-        _int(
-            "multiplexed modes per attempt, each holding a memory qubit at both ends; more "
-            "than the end memories' qubits is refused",
-            lo=1,
-            hi=1e09,
-            default=1,
-        )
-    )
-    heralding: str = spec(
-        Field(
-            "enum",
-            "heralded entanglement scheme between memories",
-            choices=("double_click", "single_click"),
-            default="double_click",
-        )
-    )
-    bright_state_population: Any = spec(
-        _num("single-click bright-state population α", 0.0, 0.5, gt=True, default=0.1)
-    )
-    heralding_detector: Detector | None = spec(
-        Field(
-            "profile",
-            "detectors of the heralding station in the middle of a link between memories "
-            "(profile name or inline): their efficiency, and the station's dark counts "
-            "(dark_count_probability or dark_count_rate_hz with gate_window_ns, for both "
-            "detectors together); default: ideal detectors",
-            profile="detector",
-        )
-    )
-    two_photon_visibility: Any = spec(
-        _frac(
-            "two-photon (Hong–Ou–Mandel) interference visibility of the photons the heralding "
-            "station interferes",
-            default=1.0,
-        )
-    )
-
-
-@dataclass(frozen=True)
-class Check:
-    """One `expect` entry: ``field op want``."""
-
-    field: str
-    op: str
-    want: float
-
-    def passes(self, got: float) -> bool:
-        return {
-            ">=": got >= self.want,
-            "<=": got <= self.want,
-            "==": math.isclose(got, self.want, rel_tol=1e-9, abs_tol=1e-12),
-            ">": got > self.want,
-            "<": got < self.want,
-        }[self.op]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Demand:
-    """What the network must deliver between two end nodes."""
-
-    name: str = spec(Field("string", "demand name (default: the ends joined by '-')"), needed=True)
-    ends: tuple[str, str] = spec(Field("names", "the two end nodes", required=True), needed=True)
-    path: tuple[str, ...] | None = spec(
-        Field("names", "explicit route; default: lowest-loss route")
-    )
-    application: str = spec(
-        Field("enum", "what the demand is for", choices=APPLICATIONS, default="qkd")
-    )
-    protocol: str | None = spec(
-        Field("enum", "QKD protocol; default: best applicable", choices=PROTOCOLS)
-    )
-    error_correction_efficiency: Any = spec(
-        _num("error-correction inefficiency f", 1.0, 10.0, default=1.16)
-    )
-    sifting_factor: Any = spec(
-        _num(
-            "fraction q of detections kept after sifting; for the prepare-and-measure BB84 rows "
-            "q = p_X², both parties choosing the key basis with p_X = √q (0.5 → 0.707), the "
-            "rest the test basis",
-            0.0,
-            1.0,
-            gt=True,
-            default=0.5,
-        )
-    )
-    key_basis_probability: Any = spec(
-        Field(
-            "number_or_optimise",
-            "p_X, each party's probability of the key basis in every BB84 variant (sets "
-            "q = p_X² there; give it or sifting_factor, not both); `optimise` lets the finite "
-            "key choose it and the asymptotic rows take p_X → 1. Default √sifting_factor",
-            0.0,
-            1.0,
-            True,
-        )
-    )
-    block_size: Any = spec(_num("finite-key block size (pulses sent)", 1.0, 1e20))
-    block_key_detections: Any = spec(
-        _num(
-            "finite-key block as key-basis detections n_X (as Lim 2014 and Rusca 2018 state "
-            "it); instead of block_size",
-            1.0,
-            1e20,
-        )
-    )
-    epsilon_sec: Any = spec(
-        _num(
-            "finite-key secrecy parameter ε_sec; default 1e-10: Lim et al. (2014) set "
-            "ε_sec = κℓ with κ = 1e-15 per key bit, 1e-10 for a 100 kbit key",
-            1e-100,
-            0.5,
-            gt=True,
-            default=1e-10,
-        )
-    )
-    epsilon_cor: Any = spec(
-        _num(
-            "finite-key correctness parameter ε_cor (default 1e-15, as Lim et al. 2014)",
-            1e-100,
-            0.5,
-            gt=True,
-            default=1e-15,
-        )
-    )
-    vacuum_contribution: bool = spec(
-        Field(
-            "bool",
-            "count detections of empty pulses as secret in the decoy-state keys (Lo 2005; "
-            "Lim et al. 2014 keep s_X,0); false reproduces Ma et al. (2005)",
-            default=True,
-        )
-    )
-    distillation: Distillation | None = spec(
-        Field("mapping", "entanglement distillation", sub=fields_of(Distillation))
-    )
-    expect: tuple[Check, ...] = spec(
-        Field("expect", "checks the demand must pass, e.g. {stage: '>= 1'}"), default=()
-    )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Criteria:
-    """The stage thresholds of a scenario."""
-
-    entanglement_min_fidelity: Any = spec(_frac("stage 3: least end-to-end fidelity", default=0.78))
-    entanglement_min_pair_rate_hz: Any = spec(
-        _num(
-            "stage 3: least end-to-end pair rate [Hz]; default one pair per 100 s, the pace of "
-            "the slowest multi-node network demonstrated (Pompili et al., Science 372, 259 (2021))",
-            default=0.01,
-        )
-    )
-    fault_tolerant_min_fidelity: Any = spec(
-        _frac("stage 5: least delivered fidelity", default=0.99)
-    )
-    fault_tolerant_min_logical_qubits: Any = spec(
-        _int("stage 5: logical qubits per end", default=1)
-    )
-    computing_min_logical_qubits: Any = spec(_int("stage 6: logical qubits per end", default=100))
-    surface_code_threshold: Any = spec(_frac("surface-code threshold gate error", default=0.01))
-    logical_error_rate: Any = spec(
-        Field("number", "target logical error per round", 0.0, 1.0, True, default=1e-6)
-    )
-
-
-DETECTOR_FIELDS = fields_of(Detector)
-SOURCE_FIELDS = fields_of(Source)
-MEMORY_FIELDS = fields_of(Memory)
-PROCESSOR_FIELDS = fields_of(Processor)
-PROFILE_FIELDS = {
-    "detector": DETECTOR_FIELDS,
-    "source": SOURCE_FIELDS,
-    "memory": MEMORY_FIELDS,
-    "processor": PROCESSOR_FIELDS,
-}
-NODE_FIELDS = fields_of(Node)
-ATMOSPHERE_FIELDS = fields_of(Atmosphere)
-LINK_FIELDS = fields_of(Link)
-DEMAND_FIELDS = fields_of(Demand)
-CRITERIA_FIELDS = fields_of(Criteria)
-EXCLUSIVE_LINK_KEYS = (
-    ("elevation_deg", "min_elevation_deg"),
-    ("min_elevation_deg", "elevation_deg"),
+from qcalc.errors import ScenarioError, UsageError
+from qcalc.errors import suggest as suggest
+from qcalc.fields import (
+    AIR_MASS_MODELS as AIR_MASS_MODELS,
 )
-DEFAULTABLE_LINK = tuple(k for k in LINK_FIELDS if k not in ("name", "ends"))
-DEFAULTABLE_DEMAND = tuple(k for k in DEMAND_FIELDS if k not in ("name", "ends", "path"))
-DEFAULTS_FIELDS: dict[str, Field] = {
-    **{k: Field("profile", f"{k} for every node", profile=k) for k in PROFILE_FIELDS},
-    **{k: LINK_FIELDS[k] for k in DEFAULTABLE_LINK},
-    **{k: DEMAND_FIELDS[k] for k in DEFAULTABLE_DEMAND},
-}
-TOP_FIELDS: dict[str, Field] = {
-    "qcalc": Field("integer", "format version (1)", required=True),
-    "name": Field("string", "scenario name"),
-    "description": Field("string", "free text"),
-    "references": Field("strings", "sources of the scenario's numbers"),
-    "hardware": Field("hardware", "named hardware profiles"),
-    "defaults": Field("mapping", "defaults for every node, link and demand", sub=DEFAULTS_FIELDS),
-    "criteria": Field("mapping", "stage thresholds", sub=CRITERIA_FIELDS),
-    "nodes": Field("nodes", "the nodes by name", required=True),
-    "links": Field("links", "the links", required=True),
-    "demands": Field("demands", "what the network must deliver"),
-}
+from qcalc.fields import (
+    APPLICATION_STAGE as APPLICATION_STAGE,
+)
+from qcalc.fields import (
+    APPLICATIONS as APPLICATIONS,
+)
+from qcalc.fields import (
+    ATMOSPHERE_FIELDS as ATMOSPHERE_FIELDS,
+)
+from qcalc.fields import (
+    BUNDLED_ATMOSPHERE_TABLES as BUNDLED_ATMOSPHERE_TABLES,
+)
+from qcalc.fields import (
+    CHANNELS as CHANNELS,
+)
+from qcalc.fields import (
+    CRITERIA_FIELDS as CRITERIA_FIELDS,
+)
+from qcalc.fields import (
+    DEFAULTABLE_DEMAND as DEFAULTABLE_DEMAND,
+)
+from qcalc.fields import (
+    DEFAULTABLE_LINK as DEFAULTABLE_LINK,
+)
+from qcalc.fields import (
+    DEFAULTS_FIELDS as DEFAULTS_FIELDS,
+)
+from qcalc.fields import (
+    DEMAND_FIELDS as DEMAND_FIELDS,
+)
+from qcalc.fields import (
+    DETECTOR_FIELDS as DETECTOR_FIELDS,
+)
+from qcalc.fields import (
+    DRAWN_SECTIONS as DRAWN_SECTIONS,
+)
+from qcalc.fields import (
+    EXCLUSIVE_LINK_KEYS as EXCLUSIVE_LINK_KEYS,
+)
+from qcalc.fields import (
+    EXPECT_KEYS as EXPECT_KEYS,
+)
+from qcalc.fields import (
+    EXPECT_PROBABILITY as EXPECT_PROBABILITY,
+)
+from qcalc.fields import (
+    FORMAT_VERSION as FORMAT_VERSION,
+)
+from qcalc.fields import (
+    HARDWARE_KINDS as HARDWARE_KINDS,
+)
+from qcalc.fields import (
+    LINK_FIELDS as LINK_FIELDS,
+)
+from qcalc.fields import (
+    MEMORY_FIELDS as MEMORY_FIELDS,
+)
+from qcalc.fields import (
+    NODE_FIELDS as NODE_FIELDS,
+)
+from qcalc.fields import (
+    PROCESSOR_FIELDS as PROCESSOR_FIELDS,
+)
+from qcalc.fields import (
+    PROFILE_FIELDS as PROFILE_FIELDS,
+)
+from qcalc.fields import (
+    PROTOCOLS as PROTOCOLS,
+)
+from qcalc.fields import (
+    ROLES as ROLES,
+)
+from qcalc.fields import (
+    SOURCE_FIELDS as SOURCE_FIELDS,
+)
+from qcalc.fields import (
+    SOURCE_KINDS as SOURCE_KINDS,
+)
+from qcalc.fields import (
+    TOP_FIELDS as TOP_FIELDS,
+)
+from qcalc.fields import (
+    Atmosphere as Atmosphere,
+)
+from qcalc.fields import (
+    Candidate as Candidate,
+)
+from qcalc.fields import (
+    Check as Check,
+)
+from qcalc.fields import (
+    Criteria as Criteria,
+)
+from qcalc.fields import (
+    Demand as Demand,
+)
+from qcalc.fields import (
+    Detector as Detector,
+)
+from qcalc.fields import (
+    Distillation as Distillation,
+)
+from qcalc.fields import (
+    Field as Field,
+)
+from qcalc.fields import (
+    Link as Link,
+)
+from qcalc.fields import (
+    Memory as Memory,
+)
+from qcalc.fields import (
+    Node as Node,
+)
+from qcalc.fields import (
+    Orbit as Orbit,
+)
+from qcalc.fields import (
+    PlanSettings as PlanSettings,
+)
+from qcalc.fields import (
+    Processor as Processor,
+)
+from qcalc.fields import (
+    Source as Source,
+)
+from qcalc.fields import (
+    fields_of as fields_of,
+)
+from qcalc.fields import (
+    spec as spec,
+)
+from qcalc.units import unit_of
 
 
 @dataclass(frozen=True, eq=False)  # identity, so evaluations can cache per scenario
@@ -651,8 +172,50 @@ class Scenario:
     links: tuple[Link, ...]
     demands: tuple[Demand, ...]
     criteria: Criteria = field(default_factory=Criteria)
+    #: How ``qcalc plan`` searches (the file's ``plan:`` block).
+    plan: PlanSettings = field(default_factory=PlanSettings)
     description: str = ""
     references: tuple[str, ...] = ()
+    #: The document the scenario was checked from (values and their lines), for
+    #: :meth:`with_changes` and the field paths of sweeps; None for one built in code.
+    document: Document | None = field(default=None, repr=False)
+    #: Fields written as distributions: (path in the document, Distribution), in the
+    #: order checked; the scenario holds each one's median (qcalc.uncertainty).
+    uncertain: tuple[tuple[Path, Any], ...] = ()
+
+    def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
+        """A new scenario with the fields at the dotted paths set, checked like a file.
+
+        ``changes`` maps field paths to values, e.g. ``{"links.alice-bob.length_km": 80}``
+        (paths as ``qcalc sweep --vary`` takes them: ``links.<link>.<field>``,
+        ``nodes.<node>.<field>``, ``nodes.<node>.memory.<field>``, ``demands.<demand>.<field>``,
+        ``hardware.<group>.<profile>.<field>``, ``defaults.<field>``, ``criteria.<field>``).
+        A value may be a numpy array: the scenario then evaluates every value at once.
+        This scenario is left as it is.
+
+        Raises
+        ------
+        UsageError
+            For a path that names no field (with a "did you mean").
+        ScenarioError
+            For a value the file format refuses, located at the changed field's line in the
+            original file, as a file holding that value would be.
+        """
+        import copy
+
+        from qcalc.fieldpaths import resolve
+
+        if self.document is None:
+            raise UsageError(
+                f"scenario {self.name!r} was built in code, not read from a document; "
+                "load it with qcalc.load_scenario to change its fields by path"
+            )
+        data = copy.deepcopy(self.document.data)
+        for path, value in changes.items():
+            target = resolve(str(path), data, self, label="change", numeric=False)
+            target.container[target.key] = value
+        doc = Document(data, self.document.file, self.document.marks, self.document.key_marks)
+        return scenario_from_document(doc)
 
     def link_between(self, a: str, b: str) -> Link | None:
         """The first link given that joins ``a`` and ``b`` directly, if any (a lookup in a
@@ -676,18 +239,6 @@ _EXPECT_RE = re.compile(r"^\s*(>=|<=|==|>|<)\s*([-+0-9.eE]+)\s*$")
 _EXPECT_SCHEMA_RE = r"^\s*(>=|<=|==|>|<)\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
 #: The schema's id: a name, not a place (editors find the file by the modeline's path).
 SCHEMA_ID = f"urn:qcalc:scenario:{FORMAT_VERSION}"
-_UNIT_SUFFIXES = {
-    "_km": "km",
-    "_db": "dB",
-    "_hz": "Hz",
-    "_s": "s",
-    "_nm": "nm",
-    "_m": "m",
-    "_urad": "µrad",
-    "_deg": "degrees",
-    "_ns": "ns",
-    "_db_per_km": "dB/km",
-}
 
 
 def _text_hint(value: str) -> str:
@@ -707,17 +258,11 @@ def _text_hint(value: str) -> str:
 
 
 def _unit_hint(name: str) -> str:
-    for suffix, unit in sorted(_UNIT_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
-        if name.endswith(suffix):
-            return f" in {unit}"
-    return ""
+    unit = unit_of(name)
+    return f" in {unit}" if unit else ""
 
 
-def _suggest(key: str, options: list[str] | tuple[str, ...]) -> str:
-    """'; did you mean …?' for a close option, the same word in another case first."""
-    same = [o for o in options if o.lower() == key.lower()]
-    close = same or difflib.get_close_matches(key, list(options), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+_suggest = suggest
 
 
 def _unknown_key(key: str, options: list[str] | tuple[str, ...]) -> str:
@@ -757,6 +302,7 @@ CHANNEL_LINK_KEYS: dict[str, tuple[str, ...]] = {
     "divergence_urad": ("satellite",),
     "zenith_transmittance": ("satellite",),
     "passes_per_day": ("satellite",),
+    "daylight": ("satellite",),
 }
 #: Source fields that mean something for some kinds of source only (intensity_probabilities
 #: has a check of its own).
@@ -790,6 +336,7 @@ class _Checker:
 
     def __init__(self, doc: Document) -> None:
         self.doc = doc
+        self.uncertain: list[tuple[Path, Any]] = []
 
     def err(self, path: Path, message: str, *, at_key: bool = False) -> ScenarioError:
         return self.doc.error(path, message, at_key=at_key)
@@ -846,6 +393,20 @@ class _Checker:
                 path, f"is {value:g}; expected {spec.range_text}{_unit_hint(str(path[-1]))}"
             )
 
+    def distribution(self, path: Path, value: dict[str, Any], spec: Field) -> Any:
+        """A numeric field written as a distribution: checked, recorded, read as its median."""
+        from qcalc.distributions import Bounds, read_distribution
+
+        if path and path[0] in TOP_FIELDS and path[0] not in DRAWN_SECTIONS:
+            raise self.err(
+                path,
+                f"is a distribution, but {path[0]} is not evaluated over draws; give a number",
+            )
+        bounds = Bounds(spec.minimum, spec.maximum, spec.exclusive_minimum, spec.kind == "integer")
+        dist = read_distribution(self.err, path, value, bounds, _unit_hint(str(path[-1])))
+        self.uncertain.append((path, dist))
+        return int(dist.median) if spec.kind == "integer" else dist.median
+
     def string(self, path: Path, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.err(path, f"is {shown(value)}; expected a non-empty text")
@@ -866,33 +427,21 @@ class _Checker:
         return tuple(value)
 
     # -- one field
-    def value(self, path: Path, value: Any, spec: Field, profiles: Mapping[str, Any]) -> Any:
+    def enum(self, path: Path, value: Any, spec: Field) -> Any:
+        """One of the field's choices (a long list is named, not printed)."""
+        if value not in spec.choices:
+            hint = _suggest(str(value), spec.choices)
+            if hint and len(spec.choices) > 8:
+                expected = f"{len(spec.choices)} names (`qcalc apps` lists them)"
+            else:
+                expected = f"one of {', '.join(spec.choices)}"
+            raise self.err(path, f"is {shown(value)}; expected {expected}{hint}")
+        return value
+
+    def listed(self, path: Path, value: Any, spec: Field) -> Any:
+        """A field that holds a short list of numbers: decoy intensities, intensity
+        probabilities, or twelve monthly values (each also takes its single-word form)."""
         kind = spec.kind
-        if kind == "number":
-            return self.number(path, value, spec)
-        if kind == "integer":
-            return self.number(path, value, spec, integer=True)
-        if kind == "string":
-            return self.string(path, value)
-        if kind == "strings":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise self.err(path, f"is {shown(value)}; expected a list of texts")
-            return tuple(value)
-        if kind == "enum":
-            if value not in spec.choices:
-                hint = _suggest(str(value), spec.choices)
-                if hint and len(spec.choices) > 8:
-                    expected = f"{len(spec.choices)} names (`qcalc apps` lists them)"
-                else:
-                    expected = f"one of {', '.join(spec.choices)}"
-                raise self.err(path, f"is {shown(value)}; expected {expected}{hint}")
-            return value
-        if kind == "names":
-            return self.names(path, value)
-        if kind == "number_or_optimise":
-            if isinstance(value, str) and value in ("optimise", "optimize"):
-                return "optimise"
-            return self.number(path, value, spec)
         if kind == "decoys":
             if value == "infinite":
                 return "infinite"
@@ -914,6 +463,42 @@ class _Checker:
                     "probabilities such as [0.7, 0.2, 0.1]",
                 )
             return tuple(self.number((*path, i), v, spec) for i, v in enumerate(value))
+        if kind == "monthly":
+            if not isinstance(value, list):
+                return self.number(path, value, spec)
+            if len(value) != 12:
+                raise self.err(
+                    path,
+                    f"holds {len(value)} values; expected one number or 12 monthly values "
+                    "(January to December)",
+                )
+            return tuple(self.number((*path, i), v, spec) for i, v in enumerate(value))
+        raise AssertionError(f"not a list kind: {kind}")  # pragma: no cover
+
+    def value(self, path: Path, value: Any, spec: Field, profiles: Mapping[str, Any]) -> Any:
+        kind = spec.kind
+        if kind in ("number", "integer", "number_or_optimise") and isinstance(value, dict):
+            return self.distribution(path, value, spec)
+        if kind == "number":
+            return self.number(path, value, spec)
+        if kind == "integer":
+            return self.number(path, value, spec, integer=True)
+        if kind == "string":
+            return self.string(path, value)
+        if kind == "strings":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise self.err(path, f"is {shown(value)}; expected a list of texts")
+            return tuple(value)
+        if kind == "enum":
+            return self.enum(path, value, spec)
+        if kind == "names":
+            return self.names(path, value)
+        if kind == "number_or_optimise":
+            if isinstance(value, str) and value in ("optimise", "optimize"):
+                return "optimise"
+            return self.number(path, value, spec)
+        if kind in ("decoys", "probabilities", "monthly"):
+            return self.listed(path, value, spec)
         if kind == "bool":
             if not isinstance(value, bool):
                 raise self.err(path, f"is {shown(value)}; expected true or false")
@@ -1087,9 +672,10 @@ class _Checker:
                 "{stage: '>= 1', key_rate_bps: '>= 1000'}",
             )
         checks = []
+        allowed = (*EXPECT_KEYS, EXPECT_PROBABILITY)
         for key, text in value.items():
-            if key not in EXPECT_KEYS:
-                raise self.err((*path, key), _unknown_key(key, EXPECT_KEYS), at_key=True)
+            if key not in allowed:
+                raise self.err((*path, key), _unknown_key(key, allowed), at_key=True)
             match = _EXPECT_RE.match(text) if isinstance(text, str) else None
             number = None
             if match:
@@ -1105,7 +691,23 @@ class _Checker:
                     "(operators >=, <=, ==, >, <)",
                 )
             checks.append(Check(key, match.group(1), number))
+        if EXPECT_PROBABILITY in value:
+            self.expect_probability(path, checks)
         return tuple(checks)
+
+    def expect_probability(self, path: Path, checks: list[Check]) -> None:
+        """``probability`` in an expect block: a chance in [0, 1], and checks to apply to."""
+        here: Path = (*path, EXPECT_PROBABILITY)
+        chance = next(c for c in checks if c.field == EXPECT_PROBABILITY)
+        if not 0.0 <= chance.want <= 1.0:
+            raise self.err(here, f"compares with {chance.want:g}; expected a probability in [0, 1]")
+        if len(checks) == 1:
+            raise self.err(
+                here,
+                "is the only entry: it is the chance that the other checks pass together; "
+                "add one, e.g. {stage: '>= 3', probability: '>= 0.9'}",
+                at_key=True,
+            )
 
     # -- the whole file
     def scenario(self) -> Scenario:
@@ -1138,6 +740,7 @@ class _Checker:
         written_defaults = {k: v for k, v in defaults.items() if k in data.get("defaults", {})}
         nodes = self.nodes(data["nodes"], profiles, written_defaults)
         links = self.links(data["links"], nodes, profiles, written_defaults)
+        self.station_fields(nodes, links)
         name = (
             self.string(("name",), data["name"])
             if "name" in data
@@ -1146,11 +749,15 @@ class _Checker:
         scenario = Scenario(
             name=name,
             file=self.doc.file,
+            document=self.doc,
             nodes=nodes,
             links=links,
             demands=(),
             criteria=Criteria(
                 **self.section(("criteria",), data.get("criteria", {}), CRITERIA_FIELDS, profiles)
+            ),
+            plan=PlanSettings(
+                **self.section(("plan",), data.get("plan", {}), fields_of(PlanSettings), profiles)
             ),
             description=(
                 self.string(("description",), data["description"]) if "description" in data else ""
@@ -1160,7 +767,10 @@ class _Checker:
             ),
         )
         demands = self.demands(data.get("demands", []), scenario, profiles, written_defaults)
-        return Scenario(**{**scenario.__dict__, "demands": demands})
+        self.shared_key_fields(demands, nodes)
+        return Scenario(
+            **{**scenario.__dict__, "demands": demands, "uncertain": tuple(self.uncertain)}
+        )
 
     def hardware(self, value: Any) -> dict[str, dict[str, Any]]:
         path: Path = ("hardware",)
@@ -1196,16 +806,19 @@ class _Checker:
             body = {} if body is None else body
             clean = self.section((*path, name), body, NODE_FIELDS, profiles, node_defaults)
             orbit = clean.pop("orbit", None)
+            candidate = self.candidate((*path, name, "candidate"), clean.pop("candidate", None))
+            # A candidate site may take any of its roles: what they use is not out of place.
+            may = {clean.get("role"), *(candidate.roles if candidate else ())}
             if (
                 clean.get("interference_misalignment_error") is not None
-                and clean.get("role") != "untrusted_relay"
+                and "untrusted_relay" not in may
             ):
                 raise self.err(
                     (*path, name, "interference_misalignment_error"),
                     f"is set on a node with role {clean.get('role')}; only an "
                     "untrusted_relay that measures (MDI-/TF-QKD) interferes the two arms",
                 )
-            if "bsm_success_probability" in body and clean.get("role") != "repeater":
+            if "bsm_success_probability" in body and "repeater" not in may:
                 role = clean.get("role")
                 raise self.err(
                     (*path, name, "bsm_success_probability"),
@@ -1219,10 +832,31 @@ class _Checker:
             nodes[name] = Node(
                 name=name,
                 **clean,
-                orbit=Orbit(**orbit) if orbit else None,
+                orbit=self.orbit((*path, name, "orbit"), orbit) if orbit else None,
+                candidate=candidate,
                 role_given=isinstance(body, dict) and "role" in body,
             )
         return nodes
+
+    def candidate(self, path: Path, value: Any) -> Candidate | None:
+        """A node's ``candidate`` block: one or more site roles, each named once."""
+        if value is None:
+            return None
+        sites = tuple(r for r in ROLES if r != "end")
+        roles = value["roles"]
+        if not roles:
+            raise self.err(
+                (*path, "roles"), f"is empty; expected one or more of {', '.join(sites)}"
+            )
+        for i, role in enumerate(roles):
+            if role not in sites:
+                raise self.err(
+                    (*path, "roles", i),
+                    f"is {shown(role)}; a site may be {', '.join(sites)}{_suggest(role, sites)}",
+                )
+            if role in roles[:i]:
+                raise self.err((*path, "roles", i), f"names {role} twice")
+        return Candidate(**value)
 
     def links(
         self,
@@ -1291,58 +925,78 @@ class _Checker:
         if channel in ("fibre", "free_space") and "length_km" not in clean and not measured:
             raise self.err(path, f"a {channel} link needs length_km (its length in km)")
         if channel == "satellite":
-            for key, instead in (
-                ("length_km", "the slant range comes from the orbit and elevation"),
-                ("cn2_m_minus_2_3", "give fried_parameter_m, the zenith r0, for a satellite link"),
-            ):
-                if key in written:
-                    raise self.err(
-                        (*path, key), f"does not apply to a satellite link: {instead}", at_key=True
-                    )
-            orbiting = [e for e in clean["ends"] if nodes[e].altitude_km is not None]
-            if len(orbiting) != 1:
+            self.satellite_fields(path, clean, nodes, written)
+        self.sky_and_beam_fields(path, clean, nodes)
+        self.heralding_fields(path, clean, nodes, written, measured)
+        self.optics_fields(path, clean, nodes, written)
+
+    def satellite_fields(
+        self,
+        path: Path,
+        clean: dict[str, Any],
+        nodes: Mapping[str, Node],
+        written: Mapping[str, Any],
+    ) -> None:
+        """A satellite link: one orbiting end, one position or a pass, a sized beam, a
+        receiver and an atmosphere; no fibre length and no ground turbulence constant."""
+        for key, instead in (
+            ("length_km", "the slant range comes from the orbit and elevation"),
+            ("cn2_m_minus_2_3", "give fried_parameter_m, the zenith r0, for a satellite link"),
+        ):
+            if key in written:
                 raise self.err(
-                    (*path, "ends"),
-                    f"a satellite link needs exactly one end with an "
-                    f"orbit; {list(clean['ends'])} has "
-                    f"{len(orbiting)}. Add orbit: {{altitude_km: 500}}"
-                    " to the satellite node",
+                    (*path, key), f"does not apply to a satellite link: {instead}", at_key=True
                 )
-            if ("elevation_deg" in clean) == ("min_elevation_deg" in clean):
-                raise self.err(
-                    path,
-                    "a satellite link needs elevation_deg (one position) or "
-                    "min_elevation_deg (a whole pass), not both or neither",
-                )
-            if (
-                "divergence_urad" not in clean
-                and "tx_aperture_m" not in clean
-                and "tx_beam_waist_m" not in clean
-            ):
-                raise self.err(
-                    path,
-                    "a satellite link needs divergence_urad, tx_beam_waist_m or"
-                    " tx_aperture_m to size the beam",
-                )
-            if "rx_aperture_m" not in clean:
-                raise self.err(path, "a satellite link needs rx_aperture_m (receiver diameter)")
-            if "zenith_transmittance" not in clean and _atmosphere_model(clean) != "table":
-                raise self.err(
-                    path,
-                    "a satellite link needs zenith_transmittance (the "
-                    "atmosphere's transmittance at zenith, e.g. 0.8)",
-                )
-            sat = nodes[orbiting[0]]
-            if (
-                sat.source is not None
-                and sat.source.kind == "entangled_pair"
-                and clean["direction"] == "uplink"
-            ):
-                raise self.err(
-                    (*path, "direction"),
-                    f"is uplink, but {sat.name} sends entangled "
-                    "pairs down; give direction: downlink",
-                )
+        orbiting = [e for e in clean["ends"] if nodes[e].altitude_km is not None]
+        if len(orbiting) != 1:
+            raise self.err(
+                (*path, "ends"),
+                f"a satellite link needs exactly one end with an "
+                f"orbit; {list(clean['ends'])} has "
+                f"{len(orbiting)}. Add orbit: {{altitude_km: 500}}"
+                " to the satellite node",
+            )
+        if ("elevation_deg" in clean) == ("min_elevation_deg" in clean):
+            raise self.err(
+                path,
+                "a satellite link needs elevation_deg (one position) or "
+                "min_elevation_deg (a whole pass), not both or neither",
+            )
+        if (
+            "divergence_urad" not in clean
+            and "tx_aperture_m" not in clean
+            and "tx_beam_waist_m" not in clean
+        ):
+            raise self.err(
+                path,
+                "a satellite link needs divergence_urad, tx_beam_waist_m or"
+                " tx_aperture_m to size the beam",
+            )
+        if "rx_aperture_m" not in clean:
+            raise self.err(path, "a satellite link needs rx_aperture_m (receiver diameter)")
+        if "zenith_transmittance" not in clean and _atmosphere_model(clean) != "table":
+            raise self.err(
+                path,
+                "a satellite link needs zenith_transmittance (the "
+                "atmosphere's transmittance at zenith, e.g. 0.8)",
+            )
+        sat = nodes[orbiting[0]]
+        if (
+            sat.source is not None
+            and sat.source.kind == "entangled_pair"
+            and clean["direction"] == "uplink"
+        ):
+            raise self.err(
+                (*path, "direction"),
+                f"is uplink, but {sat.name} sends entangled pairs down; give direction: downlink",
+            )
+
+    def sky_and_beam_fields(
+        self, path: Path, clean: dict[str, Any], nodes: Mapping[str, Node]
+    ) -> None:
+        """Sky background needs its optics; a free-space beam needs its size and length; an
+        optical link needs a wavelength for its diffraction."""
+        channel = clean["channel"]
         if "sky" in clean:
             for key in ("field_of_view_urad", "filter_bandwidth_nm"):
                 if key not in clean:
@@ -1371,8 +1025,34 @@ class _Checker:
                     f"a {channel} link needs wavelength_nm (on the link, or "
                     "on the source of one of its ends) for its diffraction",
                 )
-        self.heralding_fields(path, clean, nodes, written, measured)
-        self.optics_fields(path, clean, nodes, written)
+
+    def pass_or_position_fields(
+        self, path: Path, clean: dict[str, Any], written: Mapping[str, Any]
+    ) -> None:
+        """A satellite link at one position takes no pass keys; one over a whole pass takes
+        no measured pairs (they hold at one elevation)."""
+        if "elevation_deg" in clean:
+            for key in ("max_elevation_deg", "passes_per_day"):
+                if key in written:
+                    raise self.err(
+                        (*path, key),
+                        f"is {shown(written[key])}, but elevation_deg places the satellite at "
+                        f"one position and {key} belongs to a whole pass; give "
+                        f"min_elevation_deg (the pass above that mask) instead of "
+                        f"elevation_deg, or remove {key}",
+                        at_key=True,
+                    )
+        if "min_elevation_deg" in clean:
+            for key in ("elementary_pair_rate_hz", "elementary_fidelity"):
+                if key in written:
+                    raise self.err(
+                        (*path, key),
+                        f"is {shown(written[key])}, but min_elevation_deg asks for a whole "
+                        "pass, over which entanglement is not evaluated, and a measured rate "
+                        "and fidelity hold at one elevation: give elevation_deg, the position "
+                        f"they were measured at, or remove {key}",
+                        at_key=True,
+                    )
 
     def placement_fields(
         self,
@@ -1398,28 +1078,8 @@ class _Checker:
                 f"the link channel: {' or '.join(where)}",
                 at_key=True,
             )
-        if channel == "satellite" and "elevation_deg" in clean:
-            for key in ("max_elevation_deg", "passes_per_day"):
-                if key in written:
-                    raise self.err(
-                        (*path, key),
-                        f"is {shown(written[key])}, but elevation_deg places the satellite at "
-                        f"one position and {key} belongs to a whole pass; give "
-                        f"min_elevation_deg (the pass above that mask) instead of "
-                        f"elevation_deg, or remove {key}",
-                        at_key=True,
-                    )
-        if channel == "satellite" and "min_elevation_deg" in clean:
-            for key in ("elementary_pair_rate_hz", "elementary_fidelity"):
-                if key in written:
-                    raise self.err(
-                        (*path, key),
-                        f"is {shown(written[key])}, but min_elevation_deg asks for a whole "
-                        "pass, over which entanglement is not evaluated, and a measured rate "
-                        "and fidelity hold at one elevation: give elevation_deg, the position "
-                        f"they were measured at, or remove {key}",
-                        at_key=True,
-                    )
+        if channel == "satellite":
+            self.pass_or_position_fields(path, clean, written)
         if "sky" not in clean:
             for key in ("field_of_view_urad", "filter_bandwidth_nm"):
                 if key in written:
@@ -1454,15 +1114,10 @@ class _Checker:
                 at_key=True,
             )
 
-    def optics_fields(
-        self,
-        path: Path,
-        clean: dict[str, Any],
-        nodes: Mapping[str, Node],
-        written: Mapping[str, Any],
+    def obscuration_fields(
+        self, path: Path, clean: dict[str, Any], written: Mapping[str, Any]
     ) -> None:
-        """The transmit obscuration and a satellite link's atmosphere: checked, and the
-        atmosphere's table read (a relative ``table_file`` from the scenario's folder)."""
+        """A central obscuration belongs to a telescope's transmit aperture and is smaller."""
         import numpy as np
 
         channel = clean["channel"]
@@ -1488,6 +1143,18 @@ class _Checker:
                         f"is {obscuration:g}, not smaller than tx_aperture_m {aperture:g}; "
                         "expected the diameter of the central obscuration in m",
                     )
+
+    def optics_fields(
+        self,
+        path: Path,
+        clean: dict[str, Any],
+        nodes: Mapping[str, Node],
+        written: Mapping[str, Any],
+    ) -> None:
+        """The transmit obscuration and a satellite link's atmosphere: checked, and the
+        atmosphere's table read (a relative ``table_file`` from the scenario's folder)."""
+        channel = clean["channel"]
+        self.obscuration_fields(path, clean, written)
         given = clean.pop("atmosphere", None)
         if channel != "satellite":
             if "atmosphere" in written:
@@ -1527,6 +1194,147 @@ class _Checker:
         atmosphere = self.atmosphere_table((*here, named[0]), named[0], given[named[0]])
         self.check_table_covers(here, atmosphere, clean, nodes)
         clean["atmosphere"] = atmosphere
+
+    def orbit(self, path: Path, clean: dict[str, Any]) -> Orbit:
+        """A circular orbit's altitude or a TLE (given or read from a file), exactly one; a
+        TLE is checked (format and checksums) and gives the mean altitude."""
+        from pathlib import Path as FilePath
+
+        from qcalc.physics.tle import check_tle, tle_mean_altitude_km
+
+        given = [k for k in ("altitude_km", "tle", "tle_file") if k in clean]
+        if len(given) != 1:
+            raise self.err(
+                path,
+                f"gives {' and '.join(given) or 'none of altitude_km, tle, tle_file'}; "
+                "give one: altitude_km for a circular orbit, or the satellite's TLE as "
+                "tle: [line 1, line 2] or tle_file",
+            )
+        if given == ["altitude_km"]:
+            return Orbit(**clean)
+        if "tle_file" in clean:
+            file = FilePath(clean["tle_file"]).expanduser()
+            if not file.is_absolute():
+                scenario_file = FilePath(self.doc.file)
+                file = (scenario_file.parent if scenario_file.is_file() else FilePath.cwd()) / file
+            try:
+                lines = [x for x in file.read_text(encoding="utf-8").splitlines() if x.strip()]
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+                raise self.err(
+                    (*path, "tle_file"),
+                    f"is {shown(clean['tle_file'])}; {file} cannot be read ({reason})",
+                ) from None
+            where: Path = (*path, "tle_file")
+            lines = lines[-2:] if len(lines) == 3 else lines
+        else:
+            lines, where = list(clean["tle"]), (*path, "tle")
+        if len(lines) != 2:
+            raise self.err(where, f"holds {len(lines)} lines; a TLE is two lines (line 1, line 2)")
+        try:
+            check_tle(lines[0], lines[1])
+            altitude = tle_mean_altitude_km(lines[1])
+        except ValueError as exc:
+            raise self.err(where, f"is not a valid TLE: {exc}") from None
+        if not 100.0 <= altitude <= 1e5:
+            raise self.err(
+                where, f"has a mean altitude of {altitude:g} km; expected 100 to 100000 km"
+            )
+        return Orbit(altitude_km=altitude, tle=(lines[0].rstrip(), lines[1].rstrip()))
+
+    def station_fields(self, nodes: Mapping[str, Node], links: tuple[Link, ...]) -> None:
+        """Coordinates place ground stations; the cloud-free probability and a link's
+        ``daylight`` act on the passes of a satellite given by a TLE only."""
+        tle_ground: dict[str, list[str]] = {}
+        tle_links: set[str] = set()
+        for i, link in enumerate(links):  # (links.index was O(n²) on 10⁴ links)
+            sat = next((e for e in link.ends if nodes[e].orbit is not None), None)
+            if link.channel == "satellite" and sat is not None:
+                ground = next(e for e in link.ends if e != sat)
+                if nodes[sat].orbit.tle is not None:  # type: ignore[union-attr]
+                    tle_ground.setdefault(ground, []).append(link.name)
+                    tle_links.add(link.name)
+                    if nodes[ground].latitude_deg is None:
+                        raise self.err(
+                            ("nodes", ground),
+                            f"is the ground end of link {link.name} to {sat}, whose orbit is "
+                            "a TLE: give its latitude_deg and longitude_deg (and altitude_m) "
+                            "so that the passes over it can be found",
+                        )
+                    if link.min_elevation_deg is None:
+                        raise self.err(
+                            ("links", i),
+                            f"joins {sat}, whose orbit is a TLE and is evaluated over its "
+                            "passes: give min_elevation_deg (the elevation mask) instead of "
+                            "elevation_deg",
+                        )
+                    continue
+            written = self.doc.data["links"][i]
+            if link.daylight is not None and isinstance(written, dict) and "daylight" in written:
+                raise self.err(
+                    ("links", i, "daylight"),
+                    f"is {link.daylight}, but link {link.name} has no satellite given by a "
+                    "TLE, so it has no passes in daylight: remove it, or give the satellite "
+                    "orbit: {tle: [line 1, line 2]}",
+                    at_key=True,
+                )
+        for link in links:
+            if link.daylight == "day_sky" and link.sky is None and link.name in tle_links:
+                raise self.err(
+                    ("links", links.index(link), "daylight"),
+                    "is day_sky, which counts the day sky's photons while the Sun is up: give "
+                    "the link its night sky (e.g. sky: night_moonless) with field_of_view_urad "
+                    "and filter_bandwidth_nm, which size both backgrounds",
+                    at_key=True,
+                )
+        for name, node in nodes.items():
+            self.station_node(name, node, name in tle_ground)
+
+    def station_node(self, name: str, node: Node, tle_ground: bool) -> None:
+        """A node's coordinates place a ground station (both, or neither; a satellite has
+        none); its cloud-free probability needs a link to a TLE satellite (``tle_ground``)."""
+        here: Path = ("nodes", name)
+        placed = [k for k in ("latitude_deg", "longitude_deg") if getattr(node, k) is not None]
+        station = ("latitude_deg", "longitude_deg", "altitude_m", "cloud_free_probability")
+        if node.orbit is not None:
+            for key in station:
+                if getattr(node, key) is not None:
+                    raise self.err(
+                        (*here, key),
+                        f"is set on {name}, which has an orbit: a satellite's position "
+                        "comes from its orbit; ground stations carry coordinates",
+                        at_key=True,
+                    )
+        if len(placed) == 1:
+            raise self.err(here, "gives one of latitude_deg and longitude_deg; give both")
+        if not placed and node.altitude_m is not None:
+            raise self.err(
+                (*here, "altitude_m"),
+                "is the height of a station placed by latitude_deg and longitude_deg; "
+                "give them too",
+                at_key=True,
+            )
+        if node.cloud_free_probability is not None and not tle_ground:
+            raise self.err(
+                (*here, "cloud_free_probability"),
+                f"scales the key of the passes of a satellite given by a TLE, and {name} "
+                "is the ground end of no link to one: remove it, or give the satellite "
+                "orbit: {tle: [line 1, line 2]}",
+                at_key=True,
+            )
+
+    def shared_key_fields(self, demands: tuple[Demand, ...], nodes: Mapping[str, Node]) -> None:
+        """``shared_key_bits`` sizes the days until a key is shared over TLE passes only."""
+        if any(n.orbit is not None and n.orbit.tle is not None for n in nodes.values()):
+            return
+        for i, demand in enumerate(demands):
+            if demand.shared_key_bits is not None:
+                raise self.err(
+                    ("demands", i, "shared_key_bits"),
+                    "gives the key size for the days-until-shared of the orbit report, which "
+                    "needs a satellite given by a TLE; this scenario has none: remove it",
+                    at_key=True,
+                )
 
     def atmosphere_table(self, path: Path, key: str, value: str) -> Atmosphere:
         """Read a bundled table or a table file into an :class:`Atmosphere`."""
@@ -1678,6 +1486,10 @@ class _Checker:
                             at_key=True,
                         )
             self.protocol_fields(here, clean, body)
+            chance = [c for c in clean.get("expect", ()) if c.field == EXPECT_PROBABILITY]
+            if chance:
+                clean["expect"] = tuple(c for c in clean["expect"] if c.field != EXPECT_PROBABILITY)
+                clean["expect_probability"] = chance[0]
             out.append(Demand(name=name, **clean))
         return tuple(out)
 
@@ -1743,7 +1555,8 @@ class _Checker:
 
 def scenario_from_document(doc: Document) -> Scenario:
     """Validate a composed document and build the frozen :class:`Scenario`."""
-    return _Checker(doc).scenario()
+    with paused_collection():  # the collector's passes grew with the square of the file
+        return _Checker(doc).scenario()
 
 
 def load_scenario(path: str) -> Scenario:
@@ -1779,12 +1592,18 @@ def _number_schema(f: Field, kind: str = "number") -> dict[str, Any]:
     return out
 
 
+def _distribution_schema(f: Field) -> dict[str, Any]:
+    """The distributions a numeric field may hold instead of a number (qcalc.distributions);
+    qcalc, not the schema, checks their parameters against the field's range."""
+    return {"$ref": "#/$defs/distribution"}
+
+
 def _field_schema(f: Field) -> dict[str, Any]:
     out: dict[str, Any] = {"description": f.doc}
     if f.default is not None and not isinstance(f.default, tuple):
         out["default"] = f.default
     if f.kind in ("number", "integer"):
-        out.update(_number_schema(f, f.kind))
+        out["anyOf"] = [_number_schema(f, f.kind), _distribution_schema(f)]
     elif f.kind == "string":
         out.update(type="string", pattern=r"\S")  # the checker refuses an empty text
     elif f.kind in ("strings", "names"):
@@ -1794,11 +1613,20 @@ def _field_schema(f: Field) -> dict[str, Any]:
     elif f.kind == "enum":
         out.update(type="string", enum=list(f.choices))
     elif f.kind == "number_or_optimise":
-        out["oneOf"] = [_number_schema(f), {"enum": list(OPTIMISE_WORDS)}]
+        out["oneOf"] = [
+            _number_schema(f),
+            {"enum": list(OPTIMISE_WORDS)},
+            _distribution_schema(f),
+        ]
     elif f.kind == "probabilities":
         out["oneOf"] = [
             {"enum": list(OPTIMISE_WORDS)},
             {"type": "array", "items": _number_schema(f), "minItems": 2, "maxItems": 4},
+        ]
+    elif f.kind == "monthly":
+        out["oneOf"] = [
+            _number_schema(f),
+            {"type": "array", "items": _number_schema(f), "minItems": 12, "maxItems": 12},
         ]
     elif f.kind == "bool":
         out["type"] = "boolean"
@@ -1817,7 +1645,10 @@ def _field_schema(f: Field) -> dict[str, Any]:
         out.update(
             type="object",
             additionalProperties=False,
-            properties={k: {"type": "string", "pattern": _EXPECT_SCHEMA_RE} for k in EXPECT_KEYS},
+            properties={
+                k: {"type": "string", "pattern": _EXPECT_SCHEMA_RE}
+                for k in (*EXPECT_KEYS, EXPECT_PROBABILITY)
+            },
         )
     return out
 
@@ -1843,7 +1674,7 @@ def json_schema() -> dict[str, Any]:
             if f.kind not in ("hardware", "nodes", "links", "demands")
         }
     )
-    top["properties"]["qcalc"]["const"] = FORMAT_VERSION
+    top["properties"]["qcalc"] = {"description": TOP_FIELDS["qcalc"].doc, "const": FORMAT_VERSION}
     top["properties"]["hardware"] = {
         "type": "object",
         "additionalProperties": False,
@@ -1867,6 +1698,9 @@ def json_schema() -> dict[str, Any]:
     defs["demand"] = _section_schema(DEMAND_FIELDS)
     for kind in ("link", "demand"):  # two ends, as the checker requires
         defs[kind]["properties"]["ends"]["maxItems"] = 2
+    from qcalc.distributions import json_schema as distribution_schema
+
+    defs["distribution"] = distribution_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

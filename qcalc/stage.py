@@ -13,17 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from qcalc.linkbudget import fmt_value
+from qcalc.applications import STAGE_NAMES
 from qcalc.scenario import Scenario
-
-STAGE_NAMES = {
-    1: "trusted repeater",
-    2: "prepare and measure",
-    3: "entanglement distribution",
-    4: "quantum memory",
-    5: "few-qubit fault tolerance",
-    6: "quantum computing network",
-}
+from qcalc.units import fmt
 
 
 @dataclass(frozen=True)
@@ -42,7 +34,7 @@ def stage_name(stage: int) -> str:
 
 
 def _rate_text(value: Any) -> str:
-    return fmt_value(value, "bit/s")
+    return fmt(value, "bit/s")
 
 
 def trusted_repeater_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
@@ -69,13 +61,13 @@ def trusted_repeater_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]
     if np.all(met):
         return met, (
             f"every hop has key; the bottleneck, {where} "
-            f"({fmt_value(budget.channel_loss_db, 'dB')} channel loss), gives "
+            f"({fmt(budget.channel_loss_db, 'dB')} channel loss), gives "
             f"{_rate_text(rates[worst])}"
             + (f" through {relays} trusted relay{'s' if relays != 1 else ''}" if relays else "")
         )
     return met, (
         f"{where} gives {_rate_text(rates[worst])} over "
-        f"{fmt_value(budget.channel_loss_db, 'dB')} channel loss"
+        f"{fmt(budget.channel_loss_db, 'dB')} channel loss"
     )
 
 
@@ -100,8 +92,8 @@ def prepare_measure_verdict(scenario: Scenario, result: Any) -> tuple[Any, str]:
     key = np.asarray(best.key_rate_bps)
     loss = result.channel_loss_db
     text = (
-        f"end-to-end {best.protocol} key {_rate_text(key)} over {fmt_value(loss, 'dB')} "
-        f"channel loss ({fmt_value(best.fraction_of_plob)} of PLOB)"
+        f"end-to-end {best.protocol} key {_rate_text(key)} over {fmt(loss, 'dB')} "
+        f"channel loss ({fmt(best.fraction_of_plob)} of PLOB)"
     )
     return key > 0, text
 
@@ -208,8 +200,8 @@ def entanglement_verdicts(scenario: Scenario, result: Any) -> list[Any]:
     min_rate = np.asarray(crit.entanglement_min_pair_rate_hz, dtype=float)
     met3 = (rate > 0) & (rate >= min_rate) & (fidelity >= threshold)
     why3 = (
-        f"{fmt_value(rate, 'pairs/s')} end to end at fidelity {fmt_value(fidelity)} "
-        f"(needs fidelity ≥ {fmt_value(threshold)} and ≥ {fmt_value(min_rate, 'pairs/s')})"
+        f"{fmt(rate, 'pairs/s')} end to end at fidelity {fmt(fidelity)} "
+        f"(needs fidelity ≥ {fmt(threshold)} and ≥ {fmt(min_rate, 'pairs/s')})"
     )
 
     met4, why4 = memory_verdict(scenario, result, delivery)
@@ -260,7 +252,7 @@ def memory_verdict(scenario: Scenario, result: Any, delivery: Any) -> tuple[Any,
     coherence = np.asarray(times[worst], dtype=float)
     met = coherence > herald
     return met, (
-        f"shortest memory coherence {fmt_value(coherence, 's')} at {worst} vs end-to-end "
+        f"shortest memory coherence {fmt(coherence, 's')} at {worst} vs end-to-end "
         f"heralding time {heralding_text(herald)} (1/rate + classical round trip)"
     )
 
@@ -281,11 +273,11 @@ def heralding_text(time_s: Any) -> str:
     values = np.asarray(time_s, dtype=float)
     finite = np.isfinite(values)
     if np.all(finite):
-        return fmt_value(values, "s")
+        return fmt(values, "s")
     if not np.any(finite):
         return NEVER
     never = int(np.sum(~finite))
-    return f"{fmt_value(values[finite], 's')} ({NEVER} at {never} of {values.size} points)"
+    return f"{fmt(values[finite], 's')} ({NEVER} at {never} of {values.size} points)"
 
 
 def logical_qubits_at(scenario: Scenario, node: str) -> Any:
@@ -324,11 +316,11 @@ def fault_tolerance_verdict(
         return False, f"no processor at {worst}, so no logical qubit"
     met = (count >= min_logical) & (fidelity >= threshold)
     return met, (
-        f"{worst} holds {fmt_value(count)} logical qubits (gate error "
-        f"{fmt_value(proc.two_qubit_gate_error)}, threshold "
-        f"{fmt_value(scenario.criteria.surface_code_threshold)}; needs ≥ "
-        f"{fmt_value(min_logical)}); "
-        f"delivered fidelity {fmt_value(fidelity)} (needs ≥ {fmt_value(threshold)})"
+        f"{worst} holds {fmt(count)} logical qubits (gate error "
+        f"{fmt(proc.two_qubit_gate_error)}, threshold "
+        f"{fmt(scenario.criteria.surface_code_threshold)}; needs ≥ "
+        f"{fmt(min_logical)}); "
+        f"delivered fidelity {fmt(fidelity)} (needs ≥ {fmt(threshold)})"
     )
 
 
@@ -336,5 +328,5 @@ def logical_qubit_verdict(scenario: Scenario, result: Any, min_logical: Any) -> 
     """Stage 6: ≥ 100 logical qubits per end."""
     worst, count = _ends_logical(scenario, result)
     return count >= min_logical, (
-        f"{worst} holds {fmt_value(count)} logical qubits (needs ≥ {fmt_value(min_logical)})"
+        f"{worst} holds {fmt(count)} logical qubits (needs ≥ {fmt(min_logical)})"
     )

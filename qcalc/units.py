@@ -10,6 +10,8 @@ numbers in the units their keys name and never pass through here.
 '14.92 days'
 >>> fmt(0.65333)
 '0.6533'
+>>> fmt(50_000_000, "bits", exact=True)
+'50,000,000 bits'
 """
 
 from __future__ import annotations
@@ -122,18 +124,21 @@ def scale(magnitude: float, unit: str) -> tuple[float, str]:
     return 1.0, unit
 
 
-def fmt(value: Any, unit: str = "", digits: int = DIGITS) -> str:
+def fmt(value: Any, unit: str = "", digits: int = DIGITS, *, exact: bool = False) -> str:
     """A number (or the range of an array) for people, in ``unit`` scaled to its size.
 
     Parameters
     ----------
-    value : float or array_like
+    value : int, float or array_like
         The number, in ``unit``; an array prints as ``min…max`` in one scaled unit.
     unit : str
         Unit of ``value``. ``s``, ``bit/s``, ``Hz``, ``pairs/s`` and ``bits`` are scaled
         (µs … days; kbit/s …; kHz …); any other unit is printed as given.
     digits : int
         Significant digits. [digits]
+    exact : bool
+        Print a Python ``int`` (a count) with every digit and its unit not scaled:
+        2.5e7 pairs are ``25,000,000 pairs``, 5e7 bits ``50,000,000 bits``.
 
     Returns
     -------
@@ -141,6 +146,8 @@ def fmt(value: Any, unit: str = "", digits: int = DIGITS) -> str:
         ``"887.9 kbit/s"``, ``"14.92 days"``, ``"0.6533"``, ``"0 bit/s"``; ``"unbounded"``
         for an infinite value.
     """
+    if exact and isinstance(value, int) and not isinstance(value, bool):
+        return _join(f"{value:,}", unit)  # a count: every digit, its unit not scaled
     if isinstance(value, float | int) and not isinstance(value, bool):
         return _fmt_scalar(float(value), unit, digits)  # the common case, without numpy
     arr = np.asarray(value, dtype=float)
@@ -179,3 +186,46 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """
     word = singular if count == 1 else (plural_form or singular + "s")
     return f"{count:,} {word}"
+
+
+#: Units of quantities whose name alone does not say them (a pair rate in Hz is pairs/s).
+NAMED_UNITS: dict[str, str] = {
+    "key_rate_bps": "bit/s",
+    "asymptotic_key_rate_bps": "bit/s",
+    "plob_bps": "bit/s",
+    "pair_rate_hz": "pairs/s",
+    "required_rate_hz": "pairs/s",
+    "available_rate_hz": "pairs/s",
+    "elementary_pair_rate_hz": "pairs/s",
+    "entanglement_min_pair_rate_hz": "pairs/s",
+    "usable_rate_hz": "pairs/s",
+}
+#: Unit of a key from the suffix of its name, longest suffix first: the one table of the
+#: project's unit suffixes (scenario fields, JSON keys, sweep metrics, plot axes).
+UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_db_per_km", "dB/km"),
+    ("_m_minus_2_3", "m^-2/3"),
+    ("_bits_per_pass", "bits"),  # a count of bits (scaled kbit, Mbit); the name says per what
+    ("_bits_per_day", "bits"),
+    ("_bits_per_year", "bits"),
+    ("_bits", "bits"),
+    ("_bps", "bit/s"),
+    ("_urad", "µrad"),
+    ("_deg", "degrees"),
+    ("_km", "km"),
+    ("_nm", "nm"),
+    ("_ns", "ns"),
+    ("_hz", "Hz"),
+    ("_db", "dB"),
+    ("_m", "m"),
+    ("_s", "s"),
+)
+
+
+def unit_of(key: str) -> str:
+    """The unit a key's name carries (``length_km`` → km, ``pair_rate_hz`` → pairs/s), or
+    "" for a quantity without one (a fidelity, a probability, a count)."""
+    name = key.rsplit(".", 1)[-1]
+    if name in NAMED_UNITS:
+        return NAMED_UNITS[name]
+    return next((unit for suffix, unit in UNIT_SUFFIXES if name.endswith(suffix)), "")

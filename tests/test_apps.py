@@ -1,4 +1,4 @@
-"""Tests of qcalc.apps: the application catalogue against the roadmap paper and the contract."""
+"""Tests of qcalc.applications: the application catalogue against the roadmap paper and the contract."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qcalc.apps import (
+from qcalc.applications import (
     APPLICATIONS,
     CHSH_WERNER_FIDELITY,
     CONTRACT_KEYS,

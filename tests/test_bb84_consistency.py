@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qcalc.cli import app
+from qcalc.demands import DemandResult, ProtocolRate, evaluate_scenario
 from qcalc.errors import ScenarioError
-from qcalc.evaluate import DemandResult, ProtocolRate, evaluate_scenario
 from qcalc.physics.detectors import dead_time_live_fraction
 from qcalc.scenario import load_scenario, parse_scenario
 

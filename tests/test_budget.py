@@ -13,33 +13,19 @@ from hypothesis import strategies as st
 
 from qcalc.budget import (
     CircuitBudget,
-    ExplainStep,
     VQEInputs,
     circuit_budget,
-    feasibility,
-    parse_count,
-    parse_duration_s,
-    raw_pairs_for_fidelity,
     required_pair_fidelity,
     vqe_budget,
 )
+from qcalc.explain import Step, explain_text
+from qcalc.parsing import parse_count, parse_duration_s
 
 #: Relative tolerance for values that are exact rationals computed in floating point.
 FLOAT_RTOL = 1e-12
 
 #: Absolute rounding error of a difference of two doubles near 1 (a few ulp of 1.0).
 DOUBLE_ROUNDING = 1e-15
-
-
-def bbpssw_round(fidelity: float) -> tuple[float, float]:
-    """One BBPSSW round on a Werner pair, written out from the paper (independent of qcalc).
-
-    F' = (F² + ((1−F)/3)²) / N,  N = F² + 2F(1−F)/3 + 5((1−F)/3)²  (success probability N).
-    C. H. Bennett et al., Phys. Rev. Lett. 76, 722 (1996).
-    """
-    q = (1.0 - fidelity) / 3.0
-    success = fidelity**2 + 2.0 * fidelity * q + 5.0 * q**2
-    return (fidelity**2 + q**2) / success, success
 
 
 def worked_example() -> tuple[int, int, int, float]:
@@ -140,20 +126,24 @@ def test_vqe_explain_is_a_worked_example() -> None:
     titles = [step.title for step in budget.explain]
     assert "Bell pairs per iteration" in titles
     by_title = {step.title: step for step in budget.explain}
-    assert by_title["Bell pairs per iteration"].result.value == budget.bell_pairs_per_iteration
-    assert by_title["Bell pairs in total"].result.value == budget.bell_pairs_total
-    assert by_title["Classical bits in total"].result.value == budget.classical_bits_total
-    assert by_title["Required Bell-pair rate"].result.value == budget.required_rate_hz
-    assert by_title["Required Bell-pair rate"].result.unit == "Hz"
-    assert by_title["Required roadmap stage"].result.value == 5
+    assert (
+        by_title["Bell pairs per iteration"].result
+        == "N_it = 2,500 pairs (Bell pairs per iteration)"
+    )
+    assert by_title["Bell pairs in total"].result == "N = 25,000,000 pairs (Bell pairs in total)"
+    assert by_title["Classical bits in total"].result == (
+        "B = 50,000,000 bits (classical bits in total)"
+    )
+    assert by_title["Required Bell-pair rate"].result == "R = 6,944 Hz (Bell pairs per second)"
+    assert by_title["Required roadmap stage"].result.startswith("stage = 5 (")
     for step in budget.explain:
-        assert isinstance(step, ExplainStep)
+        assert isinstance(step, Step)
         assert step.formula
-        assert all(q.unit is not None for q in step.inputs)
-    text = by_title["Bell pairs in total"].render()
+        assert all(text for _, text in step.inputs)
+    text = explain_text([by_title["Bell pairs in total"]])
     assert "N = ℓ · r" in text
-    assert "=> N = 25,000,000 pairs" in text
-    assert "Eisert" in by_title["Bell pairs per iteration"].render()
+    assert "⇒ N = 25,000,000 pairs" in text
+    assert "Eisert" in explain_text([by_title["Bell pairs per iteration"]])
     # Everything is plain JSON (no NaN/Infinity).
     json.dumps(budget.to_dict(), allow_nan=False)
     json.dumps([s.to_dict() for s in budget.explain], allow_nan=False)
@@ -292,146 +282,6 @@ def test_circuit_budget_rejects_bad_input(kwargs: dict[str, float], message: str
 # --------------------------------------------------------------------------------------
 
 
-def test_bbpssw_one_round_cost() -> None:
-    # BBPSSW from F = 0.7 (closed form of Bennett et al. 1996, evaluated by hand):
-    # q = 0.1, N = 0.49 + 0.14 + 0.05 = 0.68, F' = 0.5 / 0.68 = 0.735294…
-    plan = raw_pairs_for_fidelity(0.7, 0.73, bbpssw_round)
-    assert plan.reachable
-    assert plan.rounds == 1
-    assert plan.final_fidelity == pytest.approx(0.5 / 0.68, rel=FLOAT_RTOL)
-    assert plan.success_probabilities == pytest.approx((0.68,), rel=FLOAT_RTOL)
-    assert plan.raw_pairs_per_pair == pytest.approx(2.0 / 0.68, rel=FLOAT_RTOL)
-
-
-def test_bbpssw_several_rounds_cost_is_the_product() -> None:
-    plan = raw_pairs_for_fidelity(0.9, 0.99, bbpssw_round)
-    assert plan.reachable
-    fidelity, cost = 0.9, 1.0
-    for _ in range(plan.rounds):
-        fidelity, p = bbpssw_round(fidelity)
-        cost *= 2.0 / p
-    assert plan.final_fidelity == pytest.approx(fidelity, rel=FLOAT_RTOL)
-    assert plan.raw_pairs_per_pair == pytest.approx(cost, rel=FLOAT_RTOL)
-    assert plan.fidelities[-2] < 0.99 <= plan.fidelities[-1]
-    json.dumps(plan.to_dict(), allow_nan=False)
-
-
-def test_distillation_accepts_numpy_round_functions() -> None:
-    import numpy as np
-
-    def numpy_round(fidelity: float) -> tuple[float, float]:
-        f_out, p = bbpssw_round(fidelity)
-        return np.asarray(f_out), np.asarray(p)  # type: ignore[return-value]
-
-    plan = raw_pairs_for_fidelity(0.9, 0.99, numpy_round)
-    assert plan == raw_pairs_for_fidelity(0.9, 0.99, bbpssw_round)
-    assert type(plan.raw_pairs_per_pair) is float
-    assert type(plan.final_fidelity) is float
-
-
-def test_distillation_already_good_enough() -> None:
-    plan = raw_pairs_for_fidelity(0.995, 0.99, bbpssw_round)
-    assert (plan.reachable, plan.rounds, plan.raw_pairs_per_pair) == (True, 0, 1.0)
-
-
-def test_distillation_cannot_start_at_or_below_one_half() -> None:
-    # BBPSSW raises F only for F > 1/2 (Bennett et al. 1996): F = 0.5 is a fixed point.
-    assert bbpssw_round(0.5)[0] == pytest.approx(0.5, rel=FLOAT_RTOL)
-    plan = raw_pairs_for_fidelity(0.5, 0.9, bbpssw_round)
-    assert not plan.reachable
-    assert math.isinf(plan.raw_pairs_per_pair)
-    assert "≤ 1/2" in plan.reason
-    assert plan.to_dict()["raw_pairs_per_pair"] is None
-
-
-def test_distillation_unreachable_within_round_limit_or_at_a_plateau() -> None:
-    limited = raw_pairs_for_fidelity(0.6, 0.999, bbpssw_round, max_rounds=2)
-    assert not limited.reachable
-    assert limited.rounds == 2
-    assert "2 round(s) reach only" in limited.reason
-
-    def noisy_round(fidelity: float) -> tuple[float, float]:
-        # Imperfect local gates: the output saturates at 0.95.
-        return min(0.95, fidelity + 0.02), 0.8
-
-    plateau = raw_pairs_for_fidelity(0.9, 0.99, noisy_round, max_rounds=200)
-    assert not plateau.reachable
-    assert "no longer improves" in plateau.reason
-
-
-def test_distillation_rejects_bad_round_output() -> None:
-    with pytest.raises(ValueError, match="success probability returned by distil_round is 0.0"):
-        raw_pairs_for_fidelity(0.8, 0.9, lambda f: (0.85, 0.0))
-    with pytest.raises(ValueError, match="delivered_fidelity is 1.2; expected a fraction"):
-        raw_pairs_for_fidelity(1.2, 0.9, bbpssw_round)
-
-
-@settings(max_examples=60, deadline=None)
-@given(f0=st.floats(0.51, 0.999), f_req=st.floats(0.5, 0.9999))
-def test_distillation_invariants(f0: float, f_req: float) -> None:
-    plan = raw_pairs_for_fidelity(f0, f_req, bbpssw_round, max_rounds=30)
-    if plan.reachable:
-        assert plan.final_fidelity >= f_req
-        assert plan.raw_pairs_per_pair >= 2.0**plan.rounds
-    else:
-        assert math.isinf(plan.raw_pairs_per_pair)
-
-
-# --------------------------------------------------------------------------------------
-# Feasibility
-# --------------------------------------------------------------------------------------
-
-
-def test_feasibility_of_the_worked_example() -> None:
-    budget = vqe_budget(qubits_per_qpu=50, depth=100, iterations=1e4, wall_time_s=3600.0)
-    fast = feasibility(10_000.0, 0.99999, budget, stage_reached=5)
-    # t = N / R = 2.5e7 / 1e4 Hz = 2,500 s ≤ 3,600 s.
-    assert fast.time_to_complete_s == pytest.approx(2_500.0, rel=FLOAT_RTOL)
-    assert fast.feasible
-    assert fast.stage_gap == 0
-    assert fast.reasons == ()
-    slow = feasibility(1_000.0, 0.99999, budget, stage_reached=3)
-    assert slow.time_to_complete_s == pytest.approx(25_000.0, rel=FLOAT_RTOL)
-    assert not slow.feasible
-    assert not slow.rate_ok
-    assert slow.stage_gap == 2
-    assert any("stage 3 reached < stage 5 required" in r for r in slow.reasons)
-    json.dumps(slow.to_dict(), allow_nan=False)
-
-
-def test_feasibility_with_zero_rate_and_low_fidelity() -> None:
-    budget = vqe_budget(qubits_per_qpu=4, depth=2, iterations=10, wall_time_s=60.0)
-    none = feasibility(0.0, 0.999, budget)
-    assert math.isinf(none.time_to_complete_s)
-    assert none.to_dict()["time_to_complete_s"] is None
-    assert not none.feasible
-    noisy = feasibility(1e6, 0.9, budget)
-    assert not noisy.fidelity_ok
-    assert "no distillation given" in noisy.reasons[0]
-    assert noisy.stage_gap is None
-
-
-def test_feasibility_pays_for_distillation() -> None:
-    budget = vqe_budget(qubits_per_qpu=4, depth=2, iterations=10, wall_time_s=60.0)
-    result = feasibility(1e5, 0.95, budget, distil_round=bbpssw_round)
-    plan = raw_pairs_for_fidelity(0.95, budget.required_fidelity, bbpssw_round)
-    assert result.distillation == plan
-    assert result.usable_rate_hz == pytest.approx(1e5 / plan.raw_pairs_per_pair, rel=FLOAT_RTOL)
-    assert result.delivered_fidelity >= budget.required_fidelity
-    assert result.time_to_complete_s == pytest.approx(
-        budget.bell_pairs_total / result.usable_rate_hz, rel=FLOAT_RTOL
-    )
-    assert result.feasible
-
-
-def test_feasibility_rejects_bad_input() -> None:
-    budget = circuit_budget(cross_cnots=10, wall_time_s=1.0)
-    with pytest.raises(ValueError, match="available_rate_hz is -1.0; expected a finite rate"):
-        feasibility(-1.0, 0.99, budget)
-    with pytest.raises(ValueError, match="fidelity is 2.0; expected a fraction"):
-        feasibility(1.0, 2.0, budget)
-
-
 # --------------------------------------------------------------------------------------
 # Parsing durations and counts
 # --------------------------------------------------------------------------------------
@@ -519,7 +369,7 @@ def test_parse_count_round_trip(n: int) -> None:
 def test_budget_modules_import_no_numerics() -> None:
     code = (
         "import sys, qcalc; before = set(sys.modules); "
-        "import qcalc.budget, qcalc.apps, qcalc.qasm; "
+        "import qcalc.budget, qcalc.applications, qcalc.qasm; "
         "new = set(sys.modules) - before; "
         "print(sorted(m for m in new if m.split('.')[0] in ('numpy', 'scipy')))"
     )

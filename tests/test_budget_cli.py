@@ -166,3 +166,33 @@ def test_apps_catalogue(runner):
         "clock_sync": 5,
         "distributed_qc": 5,
     }
+
+
+def test_library_budget_served_by_a_scenario_is_the_cli_json(runner):
+    """``qcalc.budget.vqe`` and ``circuit`` with a Scenario return what the CLI prints."""
+    from qcalc import budget
+    from qcalc.report import to_json
+    from qcalc.scenario import load_scenario
+
+    path = str(SCENARIOS / "distributed-vqe-two-qpus.yaml")
+    served = budget.vqe(
+        qubits_per_qpu=50,
+        depth=100,
+        iterations=1e4,
+        wall_time_s=3600.0,
+        scenario=load_scenario(path),
+        demand="vqe-link",
+    )
+    assert isinstance(served, budget.ServedBudget)
+    cli = runner.invoke(
+        app, ["budget", "vqe", "--scenario", path, "--demand", "vqe-link", "-f", "json"]
+    )
+    assert json.loads(to_json(served.to_dict())) == json.loads(cli.stdout)
+    alone = budget.circuit(cross_cnots=100, runs=1e3, wall_time_s=3600.0)
+    assert isinstance(alone, budget.CircuitBudget)
+    cli = runner.invoke(
+        app, ["budget", "circuit", "--cross-cnots", "100", "--runs", "1e3", "-f", "json"]
+    )
+    assert json.loads(to_json(alone.to_dict())) == json.loads(cli.stdout)
+    with pytest.raises(ValueError, match="without a scenario"):
+        budget.circuit(cross_cnots=1, wall_time_s=1.0, demand="vqe-link")

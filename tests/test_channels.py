@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qcalc.cli import app
-from qcalc.evaluate import evaluate_scenario
+from qcalc.demands import evaluate_scenario
 from qcalc.physics.satellite import elevation_profile_deg, pass_duration_s
 from qcalc.scenario import parse_scenario
 

@@ -9,7 +9,7 @@ import pytest
 
 from qcalc.cli import app
 from qcalc.delivery import ATTEMPT_PREPARATION_S
-from qcalc.evaluate import evaluate_scenario
+from qcalc.demands import evaluate_scenario
 from qcalc.protocols.entanglement import double_click_link, heralding_attempt_time_s
 from qcalc.protocols.faulttolerance import logical_qubits, surface_code_distance
 from qcalc.protocols.repeater import two_segment_waiting_time

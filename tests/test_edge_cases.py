@@ -10,8 +10,8 @@ import pytest
 from conftest import MINIMAL, SCENARIOS
 
 from qcalc.cli import app
+from qcalc.demands import evaluate_scenario
 from qcalc.errors import ScenarioError
-from qcalc.evaluate import evaluate_scenario
 from qcalc.scenario import parse_scenario
 
 

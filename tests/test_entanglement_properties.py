@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qcalc.evaluate import evaluate_scenario
+from qcalc.demands import evaluate_scenario
 from qcalc.scenario import parse_scenario
 
 CHAIN = """\

@@ -4,7 +4,7 @@ number is due, nothing negative, and no RuntimeWarning (pytest runs with
 ``filterwarnings = error``, so an overflow warning fails the test).
 
 First the model functions one by one, then whole scenarios through
-:func:`qcalc.evaluate.evaluate_scenario` and the CLI's JSON. The checks on a demand's result,
+:func:`qcalc.demands.evaluate_scenario` and the CLI's JSON. The checks on a demand's result,
 :func:`assert_sane_demand` and :func:`assert_sane_json`, are shared with tests/test_fuzz.py.
 """
 
@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qcalc.cli import app
-from qcalc.evaluate import evaluate_scenario
+from qcalc.demands import evaluate_scenario
 from qcalc.report import demand_dict, scenario_dict
 from qcalc.scenario import Scenario, parse_scenario
 

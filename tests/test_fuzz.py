@@ -32,8 +32,8 @@ from test_extremes import assert_sane_demand, assert_sane_json
 from typer.testing import CliRunner
 
 from qcalc.cli import app
+from qcalc.demands import evaluate_scenario
 from qcalc.errors import QcalcError, ScenarioError
-from qcalc.evaluate import evaluate_scenario
 from qcalc.report import demand_dict, scenario_dict
 from qcalc.scenario import APPLICATIONS, PROTOCOLS, parse_scenario
 

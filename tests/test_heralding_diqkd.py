@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qcalc.cli import app
+from qcalc.demands import DemandResult, evaluate_scenario
 from qcalc.errors import ScenarioError
-from qcalc.evaluate import DemandResult, evaluate_scenario
 from qcalc.protocols.ebqkd import (
     CHSH_EFFICIENCY_BOUND,
     binned_chsh,

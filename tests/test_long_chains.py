@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qcalc.evaluate import DemandResult, evaluate_demand, prepare_measure_rates
+from qcalc.demands import DemandResult, evaluate_demand, prepare_measure_rates
 from qcalc.levers import next_stage_levers
 from qcalc.linkbudget import link_budget
 from qcalc.network import forget_shared_results, parameter_key
@@ -277,7 +277,7 @@ def test_parameter_keys_tell_apart_what_computes_differently() -> None:
 def test_hopeless_chains_give_zero_with_the_reason_not_an_internal_error():
     # A 15,200 km segment (p ≈ 1e-300 per attempt) and a sweep point whose swap never
     # succeeds once crashed the exact chain statistics; both are rate 0 with the reason.
-    from qcalc.evaluate import evaluate_scenario
+    from qcalc.demands import evaluate_scenario
     from qcalc.scenario import parse_scenario
 
     text = """\

@@ -180,7 +180,7 @@ def test_every_bundled_scenario_fits_80_columns(path):
     """stage, rate and links tables of every bundled scenario, as the CLI renders them
     when piped (the scenario evaluated once for all three)."""
     from qcalc import report
-    from qcalc.evaluate import evaluate_scenario
+    from qcalc.demands import evaluate_scenario
     from qcalc.linkbudget import link_budget
 
     scenario = sc.load_scenario(str(path))
@@ -431,6 +431,7 @@ VALUE_KINDS = (
     "probabilities",
     "decoys",
     "expect",
+    "monthly",
 )
 #: Kinds that name other things or hold sections: the whole-file tests below cover them.
 WHOLE_FILE_KINDS = ("names", "profile", "mapping", "hardware", "nodes", "links", "demands")
@@ -468,7 +469,11 @@ def _loader_accepts(f: sc.Field, value: Any) -> bool:
 
 
 def _schema_accepts(part: dict[str, Any], value: Any) -> bool:
-    return jsonschema.Draft202012Validator(part).is_valid(value)
+    # A field's part may refer to the shared definitions (a distribution: $defs/distribution).
+    return jsonschema.Draft202012Validator({**part, "$defs": _DEFS}).is_valid(value)
+
+
+_DEFS = sc.json_schema()["$defs"]
 
 
 def _values_for(f: sc.Field) -> list[Any]:

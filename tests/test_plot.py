@@ -20,7 +20,7 @@ from qcalc.plot import (
     unit_of,
 )
 from qcalc.scenario import load_scenario
-from qcalc.sweep import SweepResult, Vary, parse_vary, run_sweep
+from qcalc.sweeps import SweepResult, Vary, parse_vary, run_sweep
 
 image = pytest.importorskip("matplotlib.image")
 
@@ -242,10 +242,10 @@ def test_waterfall_needs_budgets_and_a_known_suffix(tmp_path):
         ("hardware.detectors.snspd.efficiency", "", "snspd efficiency"),
         ("nodes.sat.orbit.altitude_km", "km", "orbit altitude [km]"),
         ("links.downlink.divergence_urad", "µrad", "downlink divergence [µrad]"),
-        ("links.downlink.elevation_deg", "°", "downlink elevation [°]"),
+        ("links.downlink.elevation_deg", "degrees", "downlink elevation [degrees]"),
         ("criteria.entanglement_min_fidelity", "", "entanglement min fidelity"),
         ("key_rate_bps", "bit/s", "key rate [bit/s]"),
-        ("pair_rate_hz", "Hz", "Bell-pair rate [Hz]"),
+        ("pair_rate_hz", "pairs/s", "Bell-pair rate [pairs/s]"),
         ("plob_bps", "bit/s", "PLOB bound [bit/s]"),
         ("loss_db", "dB", "route channel loss [dB]"),
         ("protocol:tf-qkd", "", "tf-qkd key rate [bit/s]"),

@@ -144,3 +144,15 @@ def test_extreme_transmittance_gives_exact_zero_without_warnings(decoy):
 def test_unknown_decoy_method_is_an_error():
     with pytest.raises(ValueError, match="decoy is 'two'"):
         bb84_key_rate(0.1, 1e-6, 0.01, decoy="two", mean_photon_number=0.5)
+
+
+def test_gllp_key_is_found_where_it_is_positive_only_for_small_mu() -> None:
+    """Regression (found by tests/test_properties.py): GLLP without decoys at 35 km of a
+    0.25 dB/km channel (η ≈ 0.13, Y0 = 1e-17, e_d = 0) is positive only for μ below about
+    2η; a golden section over μ ∈ (0.001, 1.5) bracketed the wrong side and returned 0
+    between 30 km (0.0087) and 40 km (0.0027). The key must fall with distance."""
+    lengths_km = np.array([30.0, 35.0, 40.0])
+    channel = 10 ** (-0.25 * lengths_km / 10)
+    rate, mu = bb84_key_rate(channel, 1e-17, 0.0, decoy="none")
+    assert rate[0] > rate[1] > rate[2] > 0
+    assert np.all(mu < 2 * channel)

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qcalc.demands import DIRECT_BOUND, RELAY_BOUND, evaluate_scenario
 from qcalc.errors import ScenarioError
-from qcalc.evaluate import DIRECT_BOUND, RELAY_BOUND, evaluate_scenario
 from qcalc.physics.detectors import combined_misalignment_error
 from qcalc.protocols.mdi import (
     chernoff_expectation_bounds,

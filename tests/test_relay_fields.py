@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qcalc.demands import evaluate_scenario
 from qcalc.errors import ScenarioError
-from qcalc.evaluate import evaluate_scenario
 from qcalc.protocols.mdi import mdi_relay_click_probability, z_basis_gain
 from qcalc.protocols.twinfield import sns_click_probability
 from qcalc.scenario import parse_scenario

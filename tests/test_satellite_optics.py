@@ -438,7 +438,7 @@ FLAGSHIP_FACTOR = 2.0
 
 
 def _demand(name: str, demand: str):
-    from qcalc.evaluate import evaluate_scenario
+    from qcalc.demands import evaluate_scenario
 
     scenario = load_scenario(str(ROOT / "scenarios" / f"{name}.yaml"))
     return next(r for r in evaluate_scenario(scenario) if r.demand.name == demand)

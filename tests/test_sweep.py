@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qcalc._yaml import read_file
+from qcalc.demands import evaluate_demand
 from qcalc.errors import ScenarioError, UsageError
-from qcalc.evaluate import evaluate_demand
 from qcalc.scenario import LINK_FIELDS, scenario_from_document
-from qcalc.sweep import MAX_POINTS, Vary, parse_vary, run_sweep
+from qcalc.sweeps import MAX_POINTS, Vary, parse_vary, run_sweep
 
 METRO = str(SCENARIOS / "metro-fibre.yaml")
 GYS = str(SCENARIOS / "gys-decoy-bb84.yaml")

@@ -12,7 +12,7 @@ import pytest
 from conftest import SCENARIOS
 
 from qcalc.cli import app
-from qcalc.sweep import parse_vary, run_sweep
+from qcalc.sweeps import parse_vary, run_sweep
 
 METRO = str(SCENARIOS / "metro-fibre.yaml")
 LENGTH = "links.alice-bob.length_km"

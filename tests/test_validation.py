@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 
 import pytest
 from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qcalc import validation as v
 
@@ -151,11 +154,115 @@ def test_main_prints_and_writes(capsys: pytest.CaptureFixture[str], tmp_path) ->
     assert target.read_text(encoding="utf-8") == out.out
 
 
+# ----------------------------------------------------------------------------- the data file
+
+CASE = """
+rate_factor = 3.0
+[[case]]
+id = "x"
+area = "QKD"
+quantity = "PLOB bound at η = 0.1"
+published = 0.152003
+tolerance = {{ relative = 1e-4 }}
+[case.source]
+authors = "S. Pirandola et al."
+journal = "Nat. Commun."
+locator = "Eq. (1)"
+[case.compute]
+{compute}
+"""
+
+
+def _load(compute: str) -> v.Case:
+    _, cases = v.load_cases(CASE.format(compute=compute))
+    return cases[0]
+
+
+def test_a_case_is_data_that_runs() -> None:
+    case = _load('call = "qcalc.protocols.qkd.plob_bound"\nargs = [0.1]')
+    outcome = v.run_case(case)
+    assert outcome.within and outcome.value == pytest.approx(0.152003, rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("compute", "message"),
+    [
+        ('call = "os.system"\nargs = ["true"]', "is not a public name of a module under"),
+        ('call = "qcalc.scenario.load_scenario"', "is not a public name of a module under"),
+        ('call = "qcalc.protocols.qkd._private"', "is not a dotted name"),
+        ('call = "__import__"', "is not a dotted name"),
+        ('cal = "qcalc.protocols.qkd.plob_bound"', "expected exactly one of call"),
+        ('call = "qcalc.protocols.qkd.plob_bound"\nargz = [0.1]', "did you mean 'args'?"),
+        ('recipe = "bb84_reach"', "did you mean 'bb84_reach_km'?"),
+        ('scenario = "metro-fibre"\nkey = ["key_rate_bps"]', "needs demand"),
+        ('root = "qcalc.protocols.qkd.binary_entropy"\nequals = 0.5', "needs equals and bracket"),
+        (
+            'call = "qcalc.protocols.qkd.plob_bound"\nargs = [{ cal = "os.getcwd" }]',
+            "compute.args[0]: expected exactly one of",
+        ),
+    ],
+)
+def test_the_data_file_refuses_what_it_cannot_run(compute: str, message: str) -> None:
+    with pytest.raises(v.ValidationDataError, match=re.escape(message)):
+        _load(compute)
+
+
+def test_a_bad_case_key_or_tolerance_is_refused_by_name() -> None:
+    good = 'call = "qcalc.protocols.qkd.plob_bound"\nargs = [0.1]'
+    with pytest.raises(v.ValidationDataError, match="unknown key 'publised'; did you mean"):
+        v.load_cases(CASE.format(compute=good).replace("published =", "publised ="))
+    with pytest.raises(v.ValidationDataError, match="tolerance is 'roughly'"):
+        v.load_cases(CASE.format(compute=good).replace("{ relative = 1e-4 }", '"roughly"'))
+    with pytest.raises(v.ValidationDataError, match="unknown key 'pirandola'"):
+        v.load_cases(CASE.format(compute=good).replace('authors = "S', 'ref = "pirandola"\n#'))
+    with pytest.raises(v.ValidationDataError, match="rate_factor"):
+        v.load_cases(CASE.format(compute=good).replace("rate_factor = 3.0", ""))
+
+
+def test_every_recipe_and_kind_is_used_and_every_scenario_is_bundled() -> None:
+    from qcalc import examples
+
+    def specs(spec: dict) -> list[dict]:
+        nested = [*spec.get("args", []), *spec.get("kwargs", {}).values()]
+        return [spec, *(s for a in nested if isinstance(a, dict) for s in specs(a))]
+
+    used = [s for c in v.CASES for s in specs(dict(c.compute))]
+    assert {s["recipe"] for s in used if "recipe" in s} == set(v.RECIPES)
+    assert {k for s in used for k in v.COMPUTE_KINDS if k in s} == set(v.COMPUTE_KINDS)
+    assert {s["scenario"] for s in used if "scenario" in s} <= set(examples.names())
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300))
+@settings(max_examples=200)
+def test_a_formatted_number_reads_back_to_five_figures(x: float) -> None:
+    assert float(v.fmt(x).replace(",", "")) == pytest.approx(x, rel=5e-5, abs=1e-300)
+
+
+@given(
+    st.floats(min_value=1e-12, max_value=1e12),
+    st.floats(min_value=1.01, max_value=100.0),
+    st.floats(min_value=-3.0, max_value=3.0),
+)
+@settings(max_examples=100)
+def test_a_factor_tolerance_is_symmetric_in_log(published: float, k: float, u: float) -> None:
+    # published × k^u and published × k^-u: both inside for |u| < 1, both outside for |u| > 1
+    # (the boundary itself is left to rounding).
+    tolerance = v.Tolerance("factor", k)
+    both = (
+        tolerance.accepts(published, published * k**u),
+        tolerance.accepts(published, published * k**-u),
+    )
+    if abs(u) < 0.999:
+        assert both == (True, True)
+    if abs(u) > 1.001:
+        assert both == (False, False)
+
+
 def test_import_is_cheap() -> None:
     # Importing the table loads no model, scipy, yaml or typer: cases import on demand.
     code = (
         "import sys, qcalc.validation; "
-        "print(sorted(m for m in ('scipy', 'yaml', 'typer', 'numpy', 'qcalc.evaluate') "
+        "print(sorted(m for m in ('scipy', 'yaml', 'typer', 'numpy', 'qcalc.demands') "
         "if m in sys.modules))"
     )
     out = subprocess.run(

@@ -15,6 +15,14 @@ import numpy as np
 import numpy.typing as npt
 
 from qcalc.constants import PLANCK_J_S, SPEED_OF_LIGHT_M_PER_S
+from qcalc.physics.optics import (
+    as_array,
+    efficiency,
+    nonnegative,
+    positive,
+    require,
+    wavenumber_per_m,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -22,43 +30,6 @@ _DB_PER_NEPER = 10.0 / np.log(10.0)  # converts −ln η to dB
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _arr(value: npt.ArrayLike) -> FloatArray:
-    return np.asarray(value, dtype=float)
-
-
-def _require(ok: npt.ArrayLike, name: str, value: FloatArray, expected: str) -> None:
-    """Raise ValueError naming the first offending value unless every element is ok."""
-    mask = np.asarray(ok, dtype=bool)
-    if not np.all(mask):
-        bad = np.broadcast_to(value, mask.shape)[~mask] if mask.ndim else value
-        raise ValueError(f"{name} must be {expected}; got {np.ravel(bad)[0]!r}")
-
-
-def _positive(name: str, value: npt.ArrayLike) -> FloatArray:
-    arr = _arr(value)
-    with np.errstate(invalid="ignore"):
-        _require(np.isfinite(arr) & (arr > 0), name, arr, "finite and > 0")
-    return arr
-
-
-def _nonnegative(name: str, value: npt.ArrayLike) -> FloatArray:
-    arr = _arr(value)
-    with np.errstate(invalid="ignore"):
-        _require(np.isfinite(arr) & (arr >= 0), name, arr, "finite and ≥ 0")
-    return arr
-
-
-def _efficiency(name: str, value: npt.ArrayLike) -> FloatArray:
-    arr = _arr(value)
-    with np.errstate(invalid="ignore"):
-        _require((arr > 0) & (arr <= 1), name, arr, "in (0, 1]")
-    return arr
-
-
-def _wavenumber_per_m(wavelength_nm: npt.ArrayLike) -> FloatArray:
-    return 2.0 * np.pi / (_positive("wavelength_nm", wavelength_nm) * 1e-9)
 
 
 # --------------------------------------------------------------------------- Gaussian beam
@@ -90,8 +61,8 @@ def rayleigh_range_m(beam_waist_m: npt.ArrayLike, wavelength_nm: npt.ArrayLike) 
     .. [1] H. Kogelnik, T. Li, "Laser beams and resonators", Appl. Opt. 5, 1550 (1966),
        Sec. III (z_R = π w0²/λ is half the confocal parameter b).
     """
-    w0 = _positive("beam_waist_m", beam_waist_m)
-    wavelength_m = _positive("wavelength_nm", wavelength_nm) * 1e-9
+    w0 = positive("beam_waist_m", beam_waist_m)
+    wavelength_m = positive("wavelength_nm", wavelength_nm) * 1e-9
     return np.asarray(np.pi * w0**2 / wavelength_m, dtype=float)  # z_R of [1]
 
 
@@ -126,16 +97,16 @@ def gaussian_beam_radius_m(
     .. [1] H. Kogelnik, T. Li, "Laser beams and resonators", Appl. Opt. 5, 1550 (1966),
        Sec. III (spot size w(z) of the fundamental Gaussian beam).
     """
-    w0 = _positive("beam_waist_m", beam_waist_m)
-    length = _nonnegative("range_m", range_m)
+    w0 = positive("beam_waist_m", beam_waist_m)
+    length = nonnegative("range_m", range_m)
     z_r = rayleigh_range_m(w0, wavelength_nm)
     return np.asarray(w0 * np.sqrt(1.0 + (length / z_r) ** 2), dtype=float)  # w(z) of [1]
 
 
 def _ln_collection(beam_radius_m: npt.ArrayLike, aperture_diameter_m: npt.ArrayLike) -> FloatArray:
     """ln of the power fraction of a centred Gaussian beam inside a circular aperture."""
-    w = _positive("beam_radius_m", beam_radius_m)
-    d = _positive("aperture_diameter_m", aperture_diameter_m)
+    w = positive("beam_radius_m", beam_radius_m)
+    d = positive("aperture_diameter_m", aperture_diameter_m)
     with np.errstate(under="ignore", over="ignore"):
         x = d**2 / (2.0 * w**2)  # 2 a² / w² with a = D / 2
         ln_x = 2.0 * np.log(d) - np.log(2.0) - 2.0 * np.log(w)  # exact even when x underflows
@@ -226,10 +197,10 @@ def _annulus(
     tx_aperture_m: npt.ArrayLike, tx_obscuration_m: npt.ArrayLike
 ) -> tuple[FloatArray, FloatArray]:
     """Radii (a, b) of the transmit annulus, checked: 0 ≤ b < a."""
-    a = _positive("tx_aperture_m", tx_aperture_m) / 2.0
-    b = _nonnegative("tx_obscuration_m", tx_obscuration_m) / 2.0
+    a = positive("tx_aperture_m", tx_aperture_m) / 2.0
+    b = nonnegative("tx_obscuration_m", tx_obscuration_m) / 2.0
     a_b, b_b = np.broadcast_arrays(a, b)
-    _require(b_b < a_b, "tx_obscuration_m", 2.0 * b_b, "smaller than tx_aperture_m")
+    require(b_b < a_b, "tx_obscuration_m", 2.0 * b_b, "smaller than tx_aperture_m")
     return a, b
 
 
@@ -272,7 +243,7 @@ def transmit_clipping_loss_db(
        Appl. Opt. 13, 2134 (1974), Eq. (10) (power through an obscured aperture).
     .. [2] A. E. Siegman, *Lasers*, University Science Books (1986), Sec. 17.1.
     """
-    w0 = _positive("beam_waist_m", beam_waist_m)
+    w0 = positive("beam_waist_m", beam_waist_m)
     a, b = _annulus(tx_aperture_m, tx_obscuration_m)
     with np.errstate(under="ignore"):
         ln_pass = -2.0 * b**2 / w0**2 + np.log(-np.expm1(-2.0 * (a**2 - b**2) / w0**2))  # [1]
@@ -289,7 +260,7 @@ def _clipped_ln_collection_block(
     w0: FloatArray, k: FloatArray, z: FloatArray, a: FloatArray, b: FloatArray, a_r: FloatArray
 ) -> FloatArray:
     """ln(P_R/P_T) for 1-D arrays of equal length by Gauss–Legendre quadrature."""
-    from scipy.special import j0
+    from qcalc.physics.bessel import bessel_j0 as j0  # numpy: no scipy import here
 
     t_lo = b**2
     t_hi = np.minimum(a**2, t_lo + _FIELD_CUTOFF_WAIST_SQUARED * w0**2)
@@ -404,10 +375,10 @@ def clipped_beam_collection_loss_db(
     .. [3] cnqo-qcomms/SatQuMA v2.0.0, channel/diffraction/diffraction.py (Fraunhofer
        integral of a Gaussian mode truncated by the transmit aperture).
     """
-    w0 = _positive("beam_waist_m", beam_waist_m)
-    wavelength = _positive("wavelength_nm", wavelength_nm)
-    z = _positive("range_m", range_m)
-    a_r = _positive("rx_aperture_m", rx_aperture_m) / 2.0
+    w0 = positive("beam_waist_m", beam_waist_m)
+    wavelength = positive("wavelength_nm", wavelength_nm)
+    z = positive("range_m", range_m)
+    a_r = positive("rx_aperture_m", rx_aperture_m) / 2.0
     a, b = _annulus(tx_aperture_m, tx_obscuration_m)
     shape = np.broadcast_shapes(w0.shape, wavelength.shape, z.shape, a_r.shape, a.shape, b.shape)
     w0_f, lam_f, z_f, ar_f, a_f, b_f = (
@@ -455,8 +426,8 @@ def equivalent_gaussian_radius_m(
     ----------
     .. [1] B. J. Klein, J. J. Degnan, Appl. Opt. 13, 2134 (1974), Figs. 2–4.
     """
-    loss = _nonnegative("collection_loss_db", collection_loss_db)
-    a = _positive("aperture_diameter_m", aperture_diameter_m) / 2.0
+    loss = nonnegative("collection_loss_db", collection_loss_db)
+    a = positive("aperture_diameter_m", aperture_diameter_m) / 2.0
     with np.errstate(divide="ignore", under="ignore"):
         ln_eta = -np.maximum(loss, 1e-12) / _DB_PER_NEPER
         # −ln(1 − η) without cancellation: log1p(−η) for η = e^{ln η}
@@ -513,9 +484,9 @@ def fried_parameter_m(
     """
     if wave not in ("spherical", "plane"):
         raise ValueError(f"wave must be 'spherical' or 'plane'; got {wave!r}")
-    cn2 = _nonnegative("cn2_m_minus_2_3", cn2_m_minus_2_3)
-    k = _wavenumber_per_m(wavelength_nm)
-    length = _positive("path_length_m", path_length_m)
+    cn2 = nonnegative("cn2_m_minus_2_3", cn2_m_minus_2_3)
+    k = wavenumber_per_m(wavelength_nm)
+    length = positive("path_length_m", path_length_m)
     g = 3.0 / 8.0 if wave == "spherical" else 1.0
     with np.errstate(divide="ignore"):
         return np.asarray((0.423 * k**2 * cn2 * length * g) ** (-3.0 / 5.0), dtype=float)
@@ -550,9 +521,9 @@ def rytov_variance(
     .. [1] L. C. Andrews, R. L. Phillips, *Laser Beam Propagation through Random Media*,
        2nd ed., SPIE Press (2005), Ch. 5 (Rytov variance of a plane wave).
     """
-    cn2 = _nonnegative("cn2_m_minus_2_3", cn2_m_minus_2_3)
-    k = _wavenumber_per_m(wavelength_nm)
-    length = _nonnegative("path_length_m", path_length_m)
+    cn2 = nonnegative("cn2_m_minus_2_3", cn2_m_minus_2_3)
+    k = wavenumber_per_m(wavelength_nm)
+    length = nonnegative("path_length_m", path_length_m)
     return np.asarray(1.23 * cn2 * k ** (7.0 / 6.0) * length ** (11.0 / 6.0), dtype=float)
 
 
@@ -607,12 +578,12 @@ def long_term_beam_radius_m(
        2nd ed., SPIE Press (2005), Ch. 6 (long-term spot size W_LT of a Gaussian beam)
        and Ch. 12 (uplink and downlink).
     """
-    w = _positive("beam_radius_m", beam_radius_m)
-    k = _wavenumber_per_m(wavelength_nm)
-    length = _positive("range_m", range_m)
-    r0 = _arr(fried_parameter_m)
+    w = positive("beam_radius_m", beam_radius_m)
+    k = wavenumber_per_m(wavelength_nm)
+    length = positive("range_m", range_m)
+    r0 = as_array(fried_parameter_m)
     with np.errstate(invalid="ignore"):
-        _require(r0 > 0, "fried_parameter_m", r0, "> 0 (inf for no turbulence)")
+        require(r0 > 0, "fried_parameter_m", r0, "> 0 (inf for no turbulence)")
     with np.errstate(divide="ignore", over="ignore", under="ignore"):
         cn2_equiv = r0 ** (-5.0 / 3.0) / (0.423 * 3.0 / 8.0 * k**2 * length)
         sigma_r2 = 1.23 * cn2_equiv * k ** (7.0 / 6.0) * length ** (11.0 / 6.0)
@@ -658,9 +629,9 @@ def pointing_broadened_radius_m(
     .. [2] D. Yu. Vasylyev, A. A. Semenov, W. Vogel, "Toward global quantum communication:
        beam wandering preserves nonclassicality", Phys. Rev. Lett. 108, 220501 (2012).
     """
-    w = _positive("beam_radius_m", beam_radius_m)
-    sigma_rad = _nonnegative("pointing_jitter_urad", pointing_jitter_urad) * 1e-6
-    length = _nonnegative("range_m", range_m)
+    w = positive("beam_radius_m", beam_radius_m)
+    sigma_rad = nonnegative("pointing_jitter_urad", pointing_jitter_urad) * 1e-6
+    length = nonnegative("range_m", range_m)
     return np.asarray(np.sqrt(w**2 + 4.0 * sigma_rad**2 * length**2), dtype=float)
 
 
@@ -776,8 +747,8 @@ def beer_lambert_transmittance(
        785 nm and 1550 nm in fog and haze for optical wireless communications",
        Proc. SPIE 4214, 26 (2001) (τ(R) = exp(−σR), Beer's law).
     """
-    alpha = _nonnegative("attenuation_db_per_km", attenuation_db_per_km)
-    length = _nonnegative("length_km", length_km)
+    alpha = nonnegative("attenuation_db_per_km", attenuation_db_per_km)
+    length = nonnegative("length_km", length_km)
     with np.errstate(under="ignore"):
         return np.asarray(np.power(10.0, -alpha * length / 10.0), dtype=float)  # Beer's law of [1]
 
@@ -805,7 +776,7 @@ def kim_size_distribution_q(visibility_km: npt.ArrayLike) -> FloatArray:
     ----------
     .. [1] I. I. Kim, B. McArthur, E. Korevaar, Proc. SPIE 4214, 26 (2001) (q by band).
     """
-    v = _positive("visibility_km", visibility_km)
+    v = positive("visibility_km", visibility_km)
     q = np.select(  # q(V) of [1]
         [v > 50.0, v > 6.0, v > 1.0, v > 0.5],
         [np.full_like(v, 1.6), np.full_like(v, 1.3), 0.16 * v + 0.34, v - 0.5],
@@ -849,8 +820,8 @@ def kim_attenuation_db_per_km(
        785 nm and 1550 nm in fog and haze for optical wireless communications",
        Proc. SPIE 4214, 26 (2001) (β(λ, V) and q(V)).
     """
-    v = _positive("visibility_km", visibility_km)
-    wavelength = _positive("wavelength_nm", wavelength_nm)
+    v = positive("visibility_km", visibility_km)
+    wavelength = positive("wavelength_nm", wavelength_nm)
     q = kim_size_distribution_q(v)
     beta_per_km = 3.91 / v * (wavelength / 550.0) ** (-q)  # β(λ, V) of [1]
     return np.asarray(_DB_PER_NEPER * beta_per_km, dtype=float)
@@ -940,16 +911,16 @@ def background_counts_per_window(
     .. [2] J.-P. Bourgoin et al., "A comprehensive design and performance analysis of
        low Earth orbit satellite quantum communication", New J. Phys. 15, 023006 (2013).
     """
-    radiance = _nonnegative("sky_radiance_w_m2_sr_nm", sky_radiance_w_m2_sr_nm)
-    fov_rad = _nonnegative("field_of_view_urad", field_of_view_urad) * 1e-6
-    area_m2 = np.pi * _positive("aperture_m", aperture_m) ** 2 / 4.0
-    bandwidth = _nonnegative("filter_bandwidth_nm", filter_bandwidth_nm)
-    window_s = _nonnegative("gate_window_ns", gate_window_ns) * 1e-9
+    radiance = nonnegative("sky_radiance_w_m2_sr_nm", sky_radiance_w_m2_sr_nm)
+    fov_rad = nonnegative("field_of_view_urad", field_of_view_urad) * 1e-6
+    area_m2 = np.pi * positive("aperture_m", aperture_m) ** 2 / 4.0
+    bandwidth = nonnegative("filter_bandwidth_nm", filter_bandwidth_nm)
+    window_s = nonnegative("gate_window_ns", gate_window_ns) * 1e-9
     photon_energy_j = (
-        PLANCK_J_S * SPEED_OF_LIGHT_M_PER_S / (_positive("wavelength_nm", wavelength_nm) * 1e-9)
+        PLANCK_J_S * SPEED_OF_LIGHT_M_PER_S / (positive("wavelength_nm", wavelength_nm) * 1e-9)
     )
-    eta = _arr(receiver_efficiency)
-    _require((eta >= 0) & (eta <= 1), "receiver_efficiency", eta, "in [0, 1]")
+    eta = as_array(receiver_efficiency)
+    require((eta >= 0) & (eta <= 1), "receiver_efficiency", eta, "in [0, 1]")
     solid_angle_sr = 4.0 * np.pi * np.sin(fov_rad / 4.0) ** 2  # cone of half-angle θ/2
     energy_j = radiance * solid_angle_sr * area_m2 * bandwidth * window_s
     return np.asarray(eta * energy_j / photon_energy_j, dtype=float)
@@ -1088,7 +1059,7 @@ def geometric_terms_db(
        L. C. Andrews, R. L. Phillips (2005), Ch. 6; M. Toyoshima et al.,
        J. Opt. Soc. Am. A 19, 567 (2002).
     """
-    w = _positive("beam_radius_m", beam_radius_m)
+    w = positive("beam_radius_m", beam_radius_m)
     w_lt = long_term_beam_radius_m(w, wavelength_nm, range_m, fried_parameter_m)
     w_eff = pointing_broadened_radius_m(w_lt, pointing_jitter_urad, range_m)
     diffraction = aperture_collection_loss_db(w, aperture_diameter_m)
@@ -1168,7 +1139,7 @@ def clipped_geometric_terms_db(
 
 def receiver_loss_db(receiver_efficiency: npt.ArrayLike) -> FloatArray:
     """Loss of the receiver optics, −10 log10 η_rx. [dB, ≥ 0] for η_rx in (0, 1]."""
-    eta = _efficiency("receiver_efficiency", receiver_efficiency)
+    eta = efficiency("receiver_efficiency", receiver_efficiency)
     return np.asarray(-10.0 * np.log10(eta) + 0.0, dtype=float)
 
 
@@ -1234,13 +1205,13 @@ def free_space_link_budget(
     """
     if cn2_m_minus_2_3 is not None and fried_parameter_m is not None:
         raise ValueError("give cn2_m_minus_2_3 or fried_parameter_m, not both")
-    length_km_arr = _positive("length_km", length_km)
+    length_km_arr = positive("length_km", length_km)
     range_m = length_km_arr * 1e3
     r0: FloatArray = np.asarray(np.inf)
     if cn2_m_minus_2_3 is not None:
         r0 = _path_fried_parameter_m(cn2_m_minus_2_3, wavelength_nm, range_m, "spherical")
     elif fried_parameter_m is not None:
-        r0 = _arr(fried_parameter_m)
+        r0 = as_array(fried_parameter_m)
     clipping: FloatArray | None = None
     if tx_aperture_m is None:
         w = gaussian_beam_radius_m(tx_beam_waist_m, wavelength_nm, range_m)
@@ -1258,7 +1229,7 @@ def free_space_link_budget(
             pointing_jitter_urad,
             tx_obscuration_m,
         )
-    alpha = _nonnegative("atmospheric_attenuation_db_per_km", atmospheric_attenuation_db_per_km)
+    alpha = nonnegative("atmospheric_attenuation_db_per_km", atmospheric_attenuation_db_per_km)
     atmosphere = alpha * length_km_arr  # Beer–Lambert in dB (Kim et al. 2001)
     receiver = receiver_loss_db(receiver_efficiency)
     return optical_link_terms(

@@ -18,16 +18,12 @@ import numpy.typing as npt
 from qcalc.constants import EARTH_GM_KM3_PER_S2, EARTH_RADIUS_KM
 from qcalc.physics.freespace import (
     OpticalLinkTerms,
-    _arr,
-    _nonnegative,
-    _positive,
-    _require,
-    _wavenumber_per_m,
     clipped_geometric_terms_db,
     geometric_terms_db,
     optical_link_terms,
     receiver_loss_db,
 )
+from qcalc.physics.optics import as_array, nonnegative, positive, require, wavenumber_per_m
 
 FloatArray = npt.NDArray[np.float64]
 Direction = Literal["downlink", "uplink"]
@@ -35,10 +31,10 @@ AirMassModel = Literal["plane_parallel", "kasten_young"]
 
 
 def _elevation(name: str, value: npt.ArrayLike, *, allow_zero: bool = True) -> FloatArray:
-    arr = _arr(value)
+    arr = as_array(value)
     low_ok = arr >= 0 if allow_zero else arr > 0
     with np.errstate(invalid="ignore"):
-        _require(low_ok & (arr <= 90), name, arr, "in [0, 90]" if allow_zero else "in (0, 90]")
+        require(low_ok & (arr <= 90), name, arr, "in [0, 90]" if allow_zero else "in (0, 90]")
     return arr
 
 
@@ -78,9 +74,9 @@ def slant_range_km(
     .. [1] J. R. Wertz, W. J. Larson (eds.), *Space Mission Analysis and Design*, 3rd ed.,
        Microcosm (1999), Sec. 5.2 (Earth geometry viewed from space).
     """
-    h = _positive("altitude_km", altitude_km)
+    h = positive("altitude_km", altitude_km)
     eps = np.radians(_elevation("elevation_deg", elevation_deg))
-    r_e = _positive("earth_radius_km", earth_radius_km)
+    r_e = positive("earth_radius_km", earth_radius_km)
     d = np.sqrt((r_e + h) ** 2 - (r_e * np.cos(eps)) ** 2) - r_e * np.sin(eps)  # [1]
     return np.asarray(d, dtype=float)
 
@@ -113,13 +109,13 @@ def elevation_from_slant_range_deg(
     .. [1] J. R. Wertz, W. J. Larson (eds.), *Space Mission Analysis and Design*, 3rd ed.
        (1999), Sec. 5.2.
     """
-    h = _positive("altitude_km", altitude_km)
-    d = _positive("slant_range_km", slant_range_km)
-    r_e = _positive("earth_radius_km", earth_radius_km)
+    h = positive("altitude_km", altitude_km)
+    d = positive("slant_range_km", slant_range_km)
+    r_e = positive("earth_radius_km", earth_radius_km)
     sin_eps = ((r_e + h) ** 2 - r_e**2 - d**2) / (2.0 * r_e * d)  # law of cosines, [1]
     horizon_km = np.sqrt((r_e + h) ** 2 - r_e**2)
     ok = (d >= h * (1 - 1e-12)) & (d <= horizon_km * (1 + 1e-12))
-    _require(ok, "slant_range_km", d, "between the altitude and the horizon range")
+    require(ok, "slant_range_km", d, "between the altitude and the horizon range")
     return np.asarray(np.degrees(np.arcsin(np.clip(sin_eps, 0.0, 1.0))), dtype=float)
 
 
@@ -200,8 +196,8 @@ def atmospheric_loss_db(
        Sec. 2 (atmospheric transmittance scaled from zenith by the air mass).
     .. [2] F. Kasten, A. T. Young, Appl. Opt. 28, 4735 (1989).
     """
-    t0 = _arr(zenith_transmittance)
-    _require((t0 > 0) & (t0 <= 1), "zenith_transmittance", t0, "in (0, 1]")
+    t0 = as_array(zenith_transmittance)
+    require((t0 > 0) & (t0 <= 1), "zenith_transmittance", t0, "in (0, 1]")
     return np.asarray(-10.0 * np.log10(t0) * air_mass(elevation_deg, model) + 0.0, dtype=float)
 
 
@@ -407,14 +403,14 @@ def tabulated_atmospheric_loss_db(
     .. [2] A. Berk et al., "MODTRAN6: a major upgrade of the MODTRAN radiative transfer
        code", Proc. SPIE 9088, 90880H (2014).
     """
-    eps = _arr(elevation_deg)
-    table_eps = _arr(table_elevation_deg)
-    table_t = _arr(table_transmittance)
-    _require(np.diff(table_eps) > 0, "table_elevation_deg", table_eps, "strictly increasing")
-    _require((table_t > 0) & (table_t <= 1), "table_transmittance", table_t, "in (0, 1]")
+    eps = as_array(elevation_deg)
+    table_eps = as_array(table_elevation_deg)
+    table_t = as_array(table_transmittance)
+    require(np.diff(table_eps) > 0, "table_elevation_deg", table_eps, "strictly increasing")
+    require((table_t > 0) & (table_t <= 1), "table_transmittance", table_t, "in (0, 1]")
     lo, hi = float(table_eps[0]), float(table_eps[-1])
     with np.errstate(invalid="ignore"):
-        _require(
+        require(
             (eps >= lo - 1e-9) & (eps <= hi + 1e-9),
             "elevation_deg",
             eps,
@@ -451,8 +447,8 @@ def divergence_from_waist_urad(
     ----------
     .. [1] H. Kogelnik, T. Li, Appl. Opt. 5, 1550 (1966), Sec. III, far-field limit.
     """
-    w0 = _positive("beam_waist_m", beam_waist_m)
-    wavelength_m = _positive("wavelength_nm", wavelength_nm) * 1e-9
+    w0 = positive("beam_waist_m", beam_waist_m)
+    wavelength_m = positive("wavelength_nm", wavelength_nm) * 1e-9
     return np.asarray(wavelength_m / (np.pi * w0) * 1e6, dtype=float)
 
 
@@ -482,8 +478,8 @@ def beam_waist_from_aperture_m(
     .. [1] B. J. Klein, J. J. Degnan, "Optical antenna gain. 1: Transmitting antennas",
        Appl. Opt. 13, 2134 (1974) (optimum truncation ratio a/w ≈ 1.12).
     """
-    d = _positive("tx_aperture_m", tx_aperture_m)
-    kappa = _positive("waist_to_aperture_radius", waist_to_aperture_radius)
+    d = positive("tx_aperture_m", tx_aperture_m)
+    kappa = positive("waist_to_aperture_radius", waist_to_aperture_radius)
     return np.asarray(kappa * d / 2.0, dtype=float)
 
 
@@ -519,11 +515,11 @@ def satellite_beam_radius_m(
     .. [1] A. E. Siegman, "New developments in laser resonators", Proc. SPIE 1224, 2
        (1990) (propagation of M² beams: w² = w0² + θ² z²).
     """
-    theta_rad = _positive("divergence_urad", divergence_urad) * 1e-6
-    d_m = _nonnegative("range_km", range_km) * 1e3
-    w0 = _nonnegative("beam_waist_m", beam_waist_m)
+    theta_rad = positive("divergence_urad", divergence_urad) * 1e-6
+    d_m = nonnegative("range_km", range_km) * 1e3
+    w0 = nonnegative("beam_waist_m", beam_waist_m)
     w = np.sqrt(w0**2 + (theta_rad * d_m) ** 2)
-    _require(w > 0, "beam radius", w, "> 0 (give a range or a waist)")
+    require(w > 0, "beam radius", w, "> 0 (give a range or a waist)")
     return np.asarray(w, dtype=float)
 
 
@@ -571,9 +567,9 @@ def hufnagel_valley_cn2(
     .. [2] L. C. Andrews, R. L. Phillips, *Laser Beam Propagation through Random Media*,
        2nd ed., SPIE Press (2005), Ch. 12 (HV 5/7).
     """
-    h = _nonnegative("height_m", height_m)
-    v = _nonnegative("wind_speed_m_per_s", wind_speed_m_per_s)
-    a = _nonnegative("ground_cn2_m_minus_2_3", ground_cn2_m_minus_2_3)
+    h = nonnegative("height_m", height_m)
+    v = nonnegative("wind_speed_m_per_s", wind_speed_m_per_s)
+    a = nonnegative("ground_cn2_m_minus_2_3", ground_cn2_m_minus_2_3)
     with np.errstate(under="ignore"):
         cn2 = (
             0.00594 * (v / 27.0) ** 2 * (1e-5 * h) ** 10 * np.exp(-h / 1000.0)
@@ -622,7 +618,7 @@ def zenith_fried_parameter_m(
     .. [1] D. L. Fried, J. Opt. Soc. Am. 56, 1372 (1966).
     .. [2] G. C. Valley, Appl. Opt. 19, 574 (1980).
     """
-    k = _wavenumber_per_m(wavelength_nm)
+    k = wavenumber_per_m(wavelength_nm)
     mu0 = _hv_moment("zenith", 1e6, float(wind_speed_m_per_s), float(ground_cn2_m_minus_2_3))
     return np.asarray((0.423 * k**2 * mu0) ** (-3.0 / 5.0), dtype=float)
 
@@ -675,14 +671,14 @@ def slant_fried_parameter_m(
     """
     if direction not in ("downlink", "uplink"):
         raise ValueError(f"direction must be 'downlink' or 'uplink'; got {direction!r}")
-    k = _wavenumber_per_m(wavelength_nm)
+    k = wavenumber_per_m(wavelength_nm)
     sec_zeta = air_mass(elevation_deg, "plane_parallel")
-    altitude = float(_positive("altitude_km", altitude_km))
+    altitude = float(positive("altitude_km", altitude_km))
     mu_hv = _hv_moment(direction, altitude, 21.0, 1.7e-14)
     scale: FloatArray = np.asarray(1.0)
     if fried_parameter_zenith_m is not None:
-        r0z = _arr(fried_parameter_zenith_m)
-        _require(r0z > 0, "fried_parameter_zenith_m", r0z, "> 0 (inf for no turbulence)")
+        r0z = as_array(fried_parameter_zenith_m)
+        require(r0z > 0, "fried_parameter_zenith_m", r0z, "> 0 (inf for no turbulence)")
         mu0_hv = _hv_moment("zenith", 1e6, 21.0, 1.7e-14)
         scale = r0z ** (-5.0 / 3.0) / (0.423 * k**2) / mu0_hv
     with np.errstate(divide="ignore"):
@@ -714,7 +710,7 @@ def orbital_period_s(altitude_km: npt.ArrayLike) -> FloatArray:
        Microcosm (2013), Ch. 1 (Kepler's third law); μ_E from IERS Conventions
        (2010), Table 1.1.
     """
-    r = EARTH_RADIUS_KM + _positive("altitude_km", altitude_km)
+    r = EARTH_RADIUS_KM + positive("altitude_km", altitude_km)
     return np.asarray(2.0 * np.pi * np.sqrt(r**3 / EARTH_GM_KM3_PER_S2), dtype=float)
 
 
@@ -764,8 +760,8 @@ def elevation_profile_deg(
     .. [1] J. R. Wertz, W. J. Larson (eds.), *Space Mission Analysis and Design*, 3rd ed.
        (1999), Sec. 5.2 (central angle, elevation, pass geometry).
     """
-    h = _positive("altitude_km", altitude_km)
-    t = _arr(time_s)
+    h = positive("altitude_km", altitude_km)
+    t = as_array(time_s)
     beta = _central_angle_rad(h, _elevation("max_elevation_deg", max_elevation_deg))
     omega = 2.0 * np.pi / orbital_period_s(h)
     cos_psi = np.cos(beta) * np.cos(omega * t)  # spherical right triangle, [1]
@@ -806,7 +802,7 @@ def pass_duration_s(
     .. [1] J. R. Wertz, W. J. Larson (eds.), *Space Mission Analysis and Design*, 3rd ed.
        (1999), Sec. 5.2; Earth's rotation ignored (see :func:`elevation_profile_deg`).
     """
-    h = _positive("altitude_km", altitude_km)
+    h = positive("altitude_km", altitude_km)
     eps_min = _elevation("min_elevation_deg", min_elevation_deg)
     eps_max = _elevation("max_elevation_deg", max_elevation_deg)
     psi_min = _central_angle_rad(h, eps_min)
@@ -972,10 +968,10 @@ def satellite_link_budget(
     )
     embedded = divergence_urad is not None and tx_beam_waist_m is not None
     if divergence_urad is not None and tx_beam_waist_m is not None:  # M² ≥ 1 beam
-        w0 = _positive("tx_beam_waist_m", tx_beam_waist_m)
-        theta = _positive("divergence_urad", divergence_urad)
+        w0 = positive("tx_beam_waist_m", tx_beam_waist_m)
+        theta = positive("divergence_urad", divergence_urad)
         limit = divergence_from_waist_urad(w0, wavelength_nm)
-        _require(
+        require(
             theta >= limit * (1 - 1e-9),
             "divergence_urad",
             np.broadcast_to(theta, np.broadcast(theta, limit).shape),
@@ -983,9 +979,9 @@ def satellite_link_budget(
             "tx_beam_waist_m (M² ≥ 1)",
         )
     elif tx_beam_waist_m is not None:
-        w0 = _positive("tx_beam_waist_m", tx_beam_waist_m)
+        w0 = positive("tx_beam_waist_m", tx_beam_waist_m)
     elif divergence_urad is not None:
-        theta_rad = _positive("divergence_urad", divergence_urad) * 1e-6
+        theta_rad = positive("divergence_urad", divergence_urad) * 1e-6
         # the Gaussian whose far-field 1/e² half-angle is θ: w0 = λ/(πθ) (Kogelnik & Li)
         w0 = np.asarray(_wavelength_m(wavelength_nm) / (np.pi * theta_rad))
     else:
@@ -1025,4 +1021,4 @@ def satellite_link_budget(
 
 
 def _wavelength_m(wavelength_nm: npt.ArrayLike) -> FloatArray:
-    return np.asarray(_positive("wavelength_nm", wavelength_nm) * 1e-9, dtype=float)
+    return np.asarray(positive("wavelength_nm", wavelength_nm) * 1e-9, dtype=float)

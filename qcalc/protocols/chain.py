@@ -166,19 +166,6 @@ class ChainStatistics:
         """P(T = n k) on the grid, shape (N,). [unitless]"""
         return np.asarray(self.walsh[0], dtype=float)
 
-    @property
-    def time_attempts(self) -> FloatArray:
-        """Time axis of :attr:`pmf`, n k. [attempts]"""
-        return np.arange(self.walsh.shape[1], dtype=float) * self.attempts_per_step
-
-    @property
-    def conditional_fidelity(self) -> FloatArray:
-        """E[F | T = n k] where P(T = n k) > 0, NaN elsewhere. [unitless]"""
-        pmf = self.walsh[0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = (pmf + self.walsh[1:].sum(axis=0)) / (4.0 * pmf)
-        return np.asarray(np.where(pmf > 0, np.clip(f, 0.0, 1.0), np.nan), dtype=float)
-
     def pair_rate_hz(self, attempt_time_s: float) -> float:
         """Delivered pairs per second, 1 / (E[T] τ); 0 when nothing is delivered. [Hz]"""
         if self.reason or not (self.mean_attempts > 0 and np.isfinite(self.mean_attempts)):
@@ -469,6 +456,11 @@ def _rebin_mean(walsh: FloatArray, factor: int) -> FloatArray:
     if factor == 1:
         return walsh
     rows, n = walsh.shape
+    if factor >= n:
+        # Every step falls in coarse step 0 (q = 0, r = n): two points, without padding to
+        # a length of ``factor`` (a segment of p ~ 1e-50 asks for factors of 1e45).
+        share = np.arange(n, dtype=float) / float(factor)
+        return np.stack([(walsh * (1.0 - share)).sum(axis=1), (walsh * share).sum(axis=1)], 1)
     coarse = -(-n // factor)
     groups = _pad(walsh, coarse * factor).reshape(rows, coarse, factor)
     upper = np.arange(factor, dtype=float) / factor  # r/f
@@ -603,20 +595,8 @@ def _block(
     if key in memo:
         return memo[key]
     if hi - lo == 1:
-        k = grid.segment_steps[lo]
-        p = float(_coarse_probability(chain.p[lo : lo + 1], k)[0])  # per step of k
-        n = _grid_length(1.0 / p, k, grid, lo, hi, _MIN_POINTS)
-        t = np.arange(n + 1, dtype=float)
-        if p < 1.0:
-            with np.errstate(under="ignore"):
-                pmf = np.where(t >= 1, p * np.exp((t - 1) * math.log1p(-p)), 0.0)  # geometric
-        else:
-            pmf = (t == 1).astype(float)
-        share = _within_step(float(chain.p[lo]), k)
-        pmf = share * pmf[:-1] + (1.0 - share) * pmf[1:]  # mean-preserving split
-        out = np.asarray(pmf[np.newaxis, :] * chain.links[lo][:, np.newaxis], dtype=float)
-        memo[key] = (out, k)
-        return out, k
+        memo[key] = _segment_block(chain, lo, grid)
+        return memo[key]
     mid = lo + (hi - lo) // 2
     junction = mid - 1
     left, k_left = _block(chain, lo, mid, grid, memo)
@@ -646,21 +626,8 @@ def _block(
     a = float(chain.a[junction])
     retry = (1.0 - a) * ready[0]  # failed swap at max(T_L, T_R): restart
     if full + 1 < n_join:
-        # cut-off: the earlier pair (at s) reaches age c at s + c with its partner not
-        # there (at s + j, j > full, with weight 1 − edge at j = full + 1)
-        w, count = int(full), n_join - int(full) - 1
-        gone_l = np.zeros(n_join + 1)
-        gone_r = np.zeros(n_join + 1)
-        gone_l[:-1] = np.cumsum(left[0][::-1])[::-1]  # Σ_{s ≥ t} P(T_L = s) on the grid
-        gone_r[:-1] = np.cumsum(right[0][::-1])[::-1]
-        late_r = gone_r[w + 2 : w + 2 + count] + (1.0 - edge) * right[0][w + 1 : w + 1 + count]
-        late_l = gone_l[w + 2 : w + 2 + count] + (1.0 - edge) * left[0][w + 1 : w + 1 + count]
-        ended = left[0][:count] * late_r + right[0][:count] * late_l
-        start, share = int(math.floor(fail_at)), fail_at - math.floor(fail_at)
-        fails = np.zeros(n_join + 2)
-        fails[start : start + count] += (1.0 - share) * ended  # at s + c, split between
-        fails[start + 1 : start + 1 + count] += share * ended  # the neighbouring steps
-        retry = retry + fails[:n_join]  # Eq. (9) of [1]: cycle ends at min(T_L, T_R) + c
+        # Eq. (9) of [1]: a cycle ended by the cut-off at min(T_L, T_R) + c
+        retry = retry + _cutoff_failures(left[0], right[0], full, edge, fail_at)
     # renewal: E[T_block] = E[cycle length] / P(cycle succeeds); it sizes the grid
     steps = np.arange(n_join, dtype=float)
     success = a * float(ready[0].sum())
@@ -671,6 +638,46 @@ def _block(
         raise _TooSlow(out, k, hi - lo)  # the whole chain, slower still, loses more
     memo[key] = (out, k)
     return out, k
+
+
+def _segment_block(chain: _Chain, lo: int, grid: _Grid) -> tuple[FloatArray, int]:
+    """Walsh-weighted pmf of one elementary segment's delivery time, in steps of its k:
+    geometric in the per-step success 1 − (1 − p)^k, split between the step's two ends so
+    that the mean time is kept."""
+    k = grid.segment_steps[lo]
+    p = float(_coarse_probability(chain.p[lo : lo + 1], k)[0])  # per step of k
+    n = _grid_length(1.0 / p, k, grid, lo, lo + 1, _MIN_POINTS)
+    t = np.arange(n + 1, dtype=float)
+    if p < 1.0:
+        with np.errstate(under="ignore"):
+            pmf = np.where(t >= 1, p * np.exp((t - 1) * math.log1p(-p)), 0.0)  # geometric
+    else:
+        pmf = (t == 1).astype(float)
+    share = _within_step(float(chain.p[lo]), k)
+    pmf = share * pmf[:-1] + (1.0 - share) * pmf[1:]  # mean-preserving split
+    return np.asarray(pmf[np.newaxis, :] * chain.links[lo][:, np.newaxis], dtype=float), k
+
+
+def _cutoff_failures(
+    left: FloatArray, right: FloatArray, full: float, edge: float, fail_at: float
+) -> FloatArray:
+    """pmf of the cycles a memory cut-off ends: the earlier pair (at s) reaches age c at
+    s + c with its partner not there (at s + j, j > full, with weight 1 − edge at
+    j = full + 1); ``left`` and ``right`` are the halves' pmfs on one grid."""
+    n_join = left.shape[0]
+    w, count = int(full), n_join - int(full) - 1
+    gone_l = np.zeros(n_join + 1)
+    gone_r = np.zeros(n_join + 1)
+    gone_l[:-1] = np.cumsum(left[::-1])[::-1]  # Σ_{s ≥ t} P(T_L = s) on the grid
+    gone_r[:-1] = np.cumsum(right[::-1])[::-1]
+    late_r = gone_r[w + 2 : w + 2 + count] + (1.0 - edge) * right[w + 1 : w + 1 + count]
+    late_l = gone_l[w + 2 : w + 2 + count] + (1.0 - edge) * left[w + 1 : w + 1 + count]
+    ended = left[:count] * late_r + right[:count] * late_l
+    start, share = int(math.floor(fail_at)), fail_at - math.floor(fail_at)
+    fails = np.zeros(n_join + 2)
+    fails[start : start + count] += (1.0 - share) * ended  # at s + c, split between
+    fails[start + 1 : start + 1 + count] += share * ended  # the neighbouring steps
+    return fails[:n_join]
 
 
 def _allowed_steps(p: FloatArray, cutoff: float) -> tuple[int, ...]:
@@ -1001,33 +1008,7 @@ def chain_statistics(
     depth = math.log(1.0 / mass_tolerance) + 3.0  # tail e^{−t/μ} below the tolerance
     walsh, k, steps, evaluated = _evaluate(chain, depth, mass_tolerance, cap)
     horizon = walsh.shape[1] * k
-    if k == 1:
-        method = (
-            f"exact (Li, Coopmans, Elkouss 2021 convolution algorithm) on {walsh.shape[1]} attempts"
-        )
-    else:
-        finest, coarsest = min(steps), max(steps)
-        span = f"{finest}" if finest == coarsest else f"{finest}–{coarsest}"
-        at_segments = (
-            "the exact attempt clock at the segments"
-            if coarsest == 1
-            else f"{span} attempts per step k at the segments (k·p ≤ "
-            f"{max(s * float(q) for s, q in zip(steps, p, strict=True) if s > 1):.2g} ≤ 0.01; "
-            "per-step success 1 − (1 − p)^k, placed on the step's two ends so that mean "
-            "times are kept)"
-        )
-        joins = (
-            ""
-            if k == coarsest
-            else f", merged (mean-preserving) into steps of up to {k} attempts at the joins, "
-            f"each ≤ {JOIN_RESOLUTION:.0%} of the spread of the wider half's delivery time"
-        )
-        window = "; cut-off window c/k steps" if np.isfinite(c) else ""
-        method = (
-            f"coarse-grained: {at_segments}{joins}{window} (error of second order in the step); "
-            f"then exact (Li, Coopmans, Elkouss 2021) on {walsh.shape[1]} steps of {k} "
-            "attempts"
-        )
+    method = _method_text(k, steps, p, c, walsh.shape[1])
     mass = float(walsh[0].sum())
     if evaluated < m:
         method += f"; stopped at a block of {evaluated} of the {m} segments"
@@ -1041,6 +1022,34 @@ def chain_statistics(
         # swaps so unlikely (a ≈ 1e-300) that the renewal sum loses all precision
         return never_statistics(m, noise, "the swaps succeed too rarely to resolve")
     return result
+
+
+def _method_text(k: int, steps: tuple[int, ...], p: FloatArray, cutoff: float, points: int) -> str:
+    """How the delivery time was computed: exactly on the attempt clock (k = 1), or
+    coarse-grained with steps of k attempts (the steps at the segments and the joins)."""
+    if k == 1:
+        return f"exact (Li, Coopmans, Elkouss 2021 convolution algorithm) on {points} attempts"
+    finest, coarsest = min(steps), max(steps)
+    span = f"{finest}" if finest == coarsest else f"{finest}–{coarsest}"
+    at_segments = (
+        "the exact attempt clock at the segments"
+        if coarsest == 1
+        else f"{span} attempts per step k at the segments (k·p ≤ "
+        f"{max(s * float(q) for s, q in zip(steps, p, strict=True) if s > 1):.2g} ≤ 0.01; "
+        "per-step success 1 − (1 − p)^k, placed on the step's two ends so that mean "
+        "times are kept)"
+    )
+    joins = (
+        ""
+        if k == coarsest
+        else f", merged (mean-preserving) into steps of up to {k} attempts at the joins, "
+        f"each ≤ {JOIN_RESOLUTION:.0%} of the spread of the wider half's delivery time"
+    )
+    window = "; cut-off window c/k steps" if np.isfinite(cutoff) else ""
+    return (
+        f"coarse-grained: {at_segments}{joins}{window} (error of second order in the step); "
+        f"then exact (Li, Coopmans, Elkouss 2021) on {points} steps of {k} attempts"
+    )
 
 
 def never_statistics(m: int, noise: str, why: str) -> ChainStatistics:
@@ -1062,7 +1071,23 @@ def never_statistics(m: int, noise: str, why: str) -> ChainStatistics:
 # --------------------------------------------------------------------------- distillation
 
 
+#: Bilinear maps of :func:`_distillation_tensor` by protocol name (read-only arrays): a
+#: lever search distils some fifty times with the same protocol.
+_TENSORS: dict[str, FloatArray] = {}
+
+
 def _distillation_tensor(protocol: str) -> FloatArray:
+    """:func:`_build_distillation_tensor`, built once per protocol (read-only)."""
+    name = protocol.lower()
+    tensor = _TENSORS.get(name)
+    if tensor is None:
+        tensor = _build_distillation_tensor(protocol)
+        tensor.flags.writeable = False
+        _TENSORS[name] = tensor
+    return tensor
+
+
+def _build_distillation_tensor(protocol: str) -> FloatArray:
     """Bilinear map M[i, j, c] of one round on Walsh components (unnormalised output).
 
     The unnormalised output of a recurrence round (success probability × state) is

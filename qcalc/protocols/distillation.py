@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from qcalc.protocols.entanglement import (
-    _bell_coefficients,
-    _probability,
+    checked_bell_coefficients,
+    checked_probability,
     clip_fidelity,
     werner_from_fidelity,
 )
@@ -67,7 +67,7 @@ def bbpssw_round(fidelity: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     .. [2] W. Dür, H.-J. Briegel, "Entanglement purification and quantum error correction",
        Rep. Prog. Phys. 70, 1381 (2007), Sec. 4.1.
     """
-    f = _probability("fidelity", fidelity)
+    f = checked_probability("fidelity", fidelity)
     rest = (1.0 - f) / 3.0
     success = f**2 + 2.0 * f * rest + 5.0 * rest**2  # success probability of [1]
     return clip_fidelity((f**2 + rest**2) / success), np.asarray(success, dtype=float)
@@ -102,7 +102,7 @@ def dejmps_round(coefficients: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
        noisy channels", Phys. Rev. Lett. 77, 2818 (1996), map (A, B, C, D) → (A′, B′, C′, D′).
     .. [2] W. Dür, H.-J. Briegel, Rep. Prog. Phys. 70, 1381 (2007), Sec. 4.2.
     """
-    a, b, c, d = np.moveaxis(_bell_coefficients(coefficients), -1, 0)
+    a, b, c, d = np.moveaxis(checked_bell_coefficients(coefficients), -1, 0)
     norm = (a + b) ** 2 + (c + d) ** 2  # N of [1]
     out = np.stack([a**2 + b**2, 2.0 * c * d, c**2 + d**2, 2.0 * a * b], axis=-1)  # [1]
     return out / norm[..., np.newaxis], np.asarray(norm, dtype=float)
@@ -154,7 +154,7 @@ def bbpssw(fidelity: npt.ArrayLike, rounds: int = 1) -> DistillationResult:
     .. [2] W. Dür, H.-J. Briegel, Rep. Prog. Phys. 70, 1381 (2007), Sec. 4.1.
     """
     _check_rounds(rounds)
-    f = _probability("fidelity", fidelity)
+    f = checked_probability("fidelity", fidelity)
     probabilities: list[FloatArray] = []
     for _ in range(rounds):
         f, p = bbpssw_round(f)
@@ -191,7 +191,7 @@ def dejmps(coefficients: npt.ArrayLike, rounds: int = 1) -> DistillationResult:
     .. [2] W. Dür, H.-J. Briegel, Rep. Prog. Phys. 70, 1381 (2007), Sec. 4.2.
     """
     _check_rounds(rounds)
-    coeffs = _bell_coefficients(coefficients)
+    coeffs = checked_bell_coefficients(coefficients)
     probabilities: list[FloatArray] = []
     for _ in range(rounds):
         coeffs, p = dejmps_round(coeffs)

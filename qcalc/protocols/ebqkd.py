@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from qcalc.protocols.entanglement import TSIRELSON_BOUND, _check_range, _probability
+from qcalc.protocols.entanglement import TSIRELSON_BOUND, check_range, checked_probability
 from qcalc.protocols.qkd import binary_entropy
 
 FloatArray = npt.NDArray[np.float64]
@@ -65,11 +65,11 @@ def bbm92_key_rate(
     .. [3] P. W. Shor, J. Preskill, Phys. Rev. Lett. 85, 441 (2000).
     """
     q_gain = np.asarray(gain, dtype=float)
-    _check_range("gain", q_gain, 0.0, np.inf)
-    e = _probability("qber", qber)
+    check_range("gain", q_gain, 0.0, np.inf)
+    e = checked_probability("qber", qber)
     f = np.asarray(error_correction_efficiency, dtype=float)
-    _check_range("error_correction_efficiency", f, 1.0, np.inf)
-    q = _probability("sifting_factor", sifting_factor)
+    check_range("error_correction_efficiency", f, 1.0, np.inf)
+    q = checked_probability("sifting_factor", sifting_factor)
     h = binary_entropy(e)
     fraction = 1.0 - f * h - h  # one-way key rate of [2]
     return np.asarray(np.where(fraction > 0.0, q * q_gain * fraction, 0.0), dtype=float)
@@ -97,7 +97,7 @@ def chsh_from_qber(qber: npt.ArrayLike) -> FloatArray:
        New J. Phys. 11, 045021 (2009), Sec. 2.3 (depolarising channel, S = 2√2(1 − 2Q)).
     """
     q = np.asarray(qber, dtype=float)
-    _check_range("qber", q, 0.0, 0.5)
+    check_range("qber", q, 0.0, 0.5)
     return np.asarray(TSIRELSON_BOUND * (1.0 - 2.0 * q), dtype=float)  # Sec. 2.3 of [1]
 
 
@@ -137,10 +137,10 @@ def diqkd_key_rate(
        Phys. Rev. Lett. 98, 230501 (2007): the same bound and the 7.1 % threshold.
     """
     s = np.asarray(chsh, dtype=float)
-    _check_range("chsh", s, 0.0, TSIRELSON_BOUND * (1.0 + 1e-12))
-    q = _probability("qber", qber)
+    check_range("chsh", s, 0.0, TSIRELSON_BOUND * (1.0 + 1e-12))
+    q = checked_probability("qber", qber)
     f = np.asarray(error_correction_efficiency, dtype=float)
-    _check_range("error_correction_efficiency", f, 1.0, np.inf)
+    check_range("error_correction_efficiency", f, 1.0, np.inf)
     root = np.sqrt(np.clip((s / 2.0) ** 2 - 1.0, 0.0, 1.0))
     rate = 1.0 - f * binary_entropy(q) - binary_entropy((1.0 + root) / 2.0)  # [1], [2]
     return np.asarray(np.where((s > CHSH_LOCAL_BOUND) & (rate > 0.0), rate, 0.0), dtype=float)
@@ -222,10 +222,10 @@ def binned_chsh(
        every round).
     """
     s = np.asarray(chsh, dtype=float)
-    _check_range("chsh", s, 0.0, TSIRELSON_BOUND * (1.0 + 1e-12))
-    p11 = _probability("both_click_probability", both_click_probability)
-    p00 = _probability("neither_click_probability", neither_click_probability)
-    _check_range("both_click_probability + neither_click_probability", p11 + p00, 0.0, 1.0 + 1e-12)
+    check_range("chsh", s, 0.0, TSIRELSON_BOUND * (1.0 + 1e-12))
+    p11 = checked_probability("both_click_probability", both_click_probability)
+    p00 = checked_probability("neither_click_probability", neither_click_probability)
+    check_range("both_click_probability + neither_click_probability", p11 + p00, 0.0, 1.0 + 1e-12)
     return np.asarray(p11 * s + 2.0 * p00, dtype=float)  # binned correlators, [1], [2]
 
 
@@ -261,9 +261,9 @@ def binned_qber(
        Quantum Inf. Comput. 12, 203 (2012) (binary values assigned to lost signals).
     """
     q = np.asarray(qber, dtype=float)
-    _check_range("qber", q, 0.0, 0.5)
-    p11 = _probability("both_click_probability", both_click_probability)
-    p00 = _probability("neither_click_probability", neither_click_probability)
+    check_range("qber", q, 0.0, 0.5)
+    p11 = checked_probability("both_click_probability", both_click_probability)
+    p00 = checked_probability("neither_click_probability", neither_click_probability)
     return np.asarray(np.clip((1.0 - p11 * (1.0 - 2.0 * q) - p00) / 2.0, 0.0, 0.5), dtype=float)
 
 

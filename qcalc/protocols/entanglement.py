@@ -50,26 +50,26 @@ def _reject(name: str, values: FloatArray, bad: npt.NDArray[np.bool_], expected:
         raise ValueError(f"{name} is {first!r}; expected {expected}")
 
 
-def _check_range(name: str, values: FloatArray, low: float, high: float) -> None:
+def check_range(name: str, values: FloatArray, low: float, high: float) -> None:
     """Raise ValueError unless every element of ``values`` lies in [low, high]."""
     with np.errstate(invalid="ignore"):
         bad = np.isnan(values) | (values < low) | (values > high)
     _reject(name, values, np.asarray(bad), f"a value in [{low}, {high}]")
 
 
-def _probability(name: str, value: npt.ArrayLike) -> FloatArray:
+def checked_probability(name: str, value: npt.ArrayLike) -> FloatArray:
     """``value`` as a float array, checked to be a probability in [0, 1]."""
     array = np.asarray(value, dtype=float)
-    _check_range(name, array, 0.0, 1.0)
+    check_range(name, array, 0.0, 1.0)
     return array
 
 
-def _bell_coefficients(coefficients: npt.ArrayLike) -> FloatArray:
+def checked_bell_coefficients(coefficients: npt.ArrayLike) -> FloatArray:
     """``coefficients`` as a float array of Bell-diagonal weights, checked."""
     array = np.asarray(coefficients, dtype=float)
     if array.ndim == 0 or array.shape[-1] != 4:
         raise ValueError(f"Bell-diagonal coefficients have shape {array.shape}; expected (..., 4)")
-    _check_range("a Bell-diagonal coefficient", array, 0.0, 1.0)
+    check_range("a Bell-diagonal coefficient", array, 0.0, 1.0)
     total = array.sum(axis=-1)
     _reject("the sum of Bell-diagonal coefficients", total, np.abs(total - 1.0) > 1e-9, "1")
     return array
@@ -117,7 +117,7 @@ def werner_parameter(fidelity: npt.ArrayLike) -> FloatArray:
     .. [2] W. Dür, H.-J. Briegel, "Entanglement purification and quantum error correction",
        Rep. Prog. Phys. 70, 1381 (2007), Sec. 3.
     """
-    f = _probability("fidelity", fidelity)
+    f = checked_probability("fidelity", fidelity)
     return np.asarray((4.0 * f - 1.0) / 3.0, dtype=float)  # Sec. 3 of [2]
 
 
@@ -139,7 +139,7 @@ def fidelity_from_werner_parameter(parameter: npt.ArrayLike) -> FloatArray:
     .. [1] W. Dür, H.-J. Briegel, Rep. Prog. Phys. 70, 1381 (2007), Sec. 3.
     """
     w = np.asarray(parameter, dtype=float)
-    _check_range("Werner parameter", w, -1.0 / 3.0 - 1e-12, 1.0 + 1e-12)
+    check_range("Werner parameter", w, -1.0 / 3.0 - 1e-12, 1.0 + 1e-12)
     return clip_fidelity((1.0 + 3.0 * w) / 4.0)
 
 
@@ -165,7 +165,7 @@ def werner_from_fidelity(fidelity: npt.ArrayLike) -> FloatArray:
        W. K. Wootters, "Purification of noisy entanglement and faithful teleportation via
        noisy channels", Phys. Rev. Lett. 76, 722 (1996) (the twirl to a Werner state).
     """
-    f = _probability("fidelity", fidelity)
+    f = checked_probability("fidelity", fidelity)
     rest = (1.0 - f) / 3.0
     return np.stack([f, rest, rest, rest], axis=-1)
 
@@ -188,7 +188,7 @@ def qber_from_werner_fidelity(fidelity: npt.ArrayLike) -> FloatArray:
     .. [1] W. Dür, H.-J. Briegel, Rep. Prog. Phys. 70, 1381 (2007), Sec. 3: two of the
        three non-target Bell states flip the outcome in any of the three Pauli bases.
     """
-    f = _probability("fidelity", fidelity)
+    f = checked_probability("fidelity", fidelity)
     return np.asarray(2.0 * (1.0 - f) / 3.0, dtype=float)
 
 
@@ -216,7 +216,7 @@ def werner_fidelity_from_qber(qber: npt.ArrayLike) -> FloatArray:
     .. [1] W. Dür, H.-J. Briegel, Rep. Prog. Phys. 70, 1381 (2007), Sec. 3.
     """
     q = np.asarray(qber, dtype=float)
-    _check_range("qber", q, 0.0, 0.5)
+    check_range("qber", q, 0.0, 0.5)
     return np.asarray(1.0 - 1.5 * q, dtype=float)
 
 
@@ -296,8 +296,8 @@ def swap_werner_fidelity(
     """
     w1 = werner_parameter(fidelity_1)
     w2 = werner_parameter(fidelity_2)
-    p2 = 1.0 - _probability("gate_error", gate_error)
-    eta = 1.0 - _probability("measurement_error", measurement_error)
+    p2 = 1.0 - checked_probability("gate_error", gate_error)
+    eta = 1.0 - checked_probability("measurement_error", measurement_error)
     w = p2 * (4.0 * eta**2 - 1.0) / 3.0 * w1 * w2  # connection of two pairs, [1], [2]
     return clip_fidelity(0.25 + 0.75 * w)
 
@@ -341,8 +341,8 @@ def chain_werner_fidelity(
     n = np.asarray(links, dtype=float)
     _reject("links", n, ~(n >= 1) | (n != np.round(n)), "an integer ≥ 1")
     w = werner_parameter(fidelity)
-    p2 = 1.0 - _probability("gate_error", gate_error)
-    eta = 1.0 - _probability("measurement_error", measurement_error)
+    p2 = 1.0 - checked_probability("gate_error", gate_error)
+    eta = 1.0 - checked_probability("measurement_error", measurement_error)
     per_swap = p2 * (4.0 * eta**2 - 1.0) / 3.0
     with np.errstate(under="ignore"):
         w_n = w**n * per_swap ** (n - 1.0)  # chain of N pairs, Sec. III of [1]
@@ -381,8 +381,8 @@ def swap_bell_diagonal(coefficients_1: npt.ArrayLike, coefficients_2: npt.ArrayL
     .. [2] M. Zukowski, A. Zeilinger, M. A. Horne, A. K. Ekert, "'Event-ready-detectors'
        Bell experiment via entanglement swapping", Phys. Rev. Lett. 71, 4287 (1993).
     """
-    a1, b1, c1, d1 = np.moveaxis(_bell_coefficients(coefficients_1), -1, 0)
-    a2, b2, c2, d2 = np.moveaxis(_bell_coefficients(coefficients_2), -1, 0)
+    a1, b1, c1, d1 = np.moveaxis(checked_bell_coefficients(coefficients_1), -1, 0)
+    a2, b2, c2, d2 = np.moveaxis(checked_bell_coefficients(coefficients_2), -1, 0)
     # Pauli-error composition (Z2 x Z2 convolution), Sec. 6 of [1]
     a = a1 * a2 + b1 * b2 + c1 * c2 + d1 * d2
     b = a1 * b2 + b1 * a2 + c1 * d2 + d1 * c2
@@ -403,7 +403,7 @@ def _combined_decay(
     t = np.asarray(wait_time_s, dtype=float)
     t_a = np.asarray(coherence_time_s, dtype=float)
     t_b = t_a if coherence_time_b_s is None else np.asarray(coherence_time_b_s, dtype=float)
-    _check_range("wait_time_s", t, 0.0, np.inf)
+    check_range("wait_time_s", t, 0.0, np.inf)
     for name, value in (("coherence_time_s", t_a), ("coherence_time_b_s", t_b)):
         _reject(name, value, ~(value > 0), "a time > 0 s")
     with np.errstate(under="ignore"):
@@ -494,7 +494,7 @@ def dephase_bell_diagonal(
        Cambridge University Press (2000), Sec. 8.3.6 (phase damping as a phase flip).
     .. [2] W. Dür, H.-J. Briegel, Rep. Prog. Phys. 70, 1381 (2007), Sec. 2.
     """
-    coeffs = _bell_coefficients(coefficients)
+    coeffs = checked_bell_coefficients(coefficients)
     keep = _combined_decay(wait_time_s, dephasing_time_s, dephasing_time_b_s)
     q = (1.0 - keep[..., np.newaxis]) / 2.0  # phase-flip probability, Sec. 8.3.6 of [1]
     flipped = coeffs[..., [3, 2, 1, 0]]
@@ -520,9 +520,9 @@ def _spdc_terms(
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """λ, 1 + η_aλ, 1 + η_bλ and 1 + η_aλ + η_bλ − η_aη_bλ of Ma, Fung, Lo (2007)."""
     mu = np.asarray(mean_pairs_per_pulse, dtype=float)
-    _check_range("mean_pairs_per_pulse", mu, 0.0, np.inf)
-    eta_a = _probability("transmittance_a", transmittance_a)
-    eta_b = _probability("transmittance_b", transmittance_b)
+    check_range("mean_pairs_per_pulse", mu, 0.0, np.inf)
+    eta_a = checked_probability("transmittance_a", transmittance_a)
+    eta_b = checked_probability("transmittance_b", transmittance_b)
     lam = mu / 2.0  # mean pairs 2λ of the two-mode thermal source
     return lam, 1.0 + eta_a * lam, 1.0 + eta_b * lam, 1.0 + lam * (eta_a + eta_b - eta_a * eta_b)
 
@@ -571,8 +571,8 @@ def spdc_coincidence_probability(
        sources", Phys. Rev. A 76, 012307 (2007), Sec. III (overall gain Q_λ).
     """
     _, one_a, one_b, one_ab = _spdc_terms(mean_pairs_per_pulse, transmittance_a, transmittance_b)
-    no_a = 1.0 - _probability("dark_count_probability_a", dark_count_probability_a)
-    no_b = 1.0 - _probability("dark_count_probability_b", dark_count_probability_b)
+    no_a = 1.0 - checked_probability("dark_count_probability_a", dark_count_probability_a)
+    no_b = 1.0 - checked_probability("dark_count_probability_b", dark_count_probability_b)
     gain = 1.0 - no_a / one_a**2 - no_b / one_b**2 + no_a * no_b / one_ab**2  # Q_λ of [1]
     return np.asarray(np.clip(gain, 0.0, 1.0), dtype=float)
 
@@ -619,7 +619,7 @@ def spdc_qber(
     eta_a = np.asarray(transmittance_a, dtype=float)
     eta_b = np.asarray(transmittance_b, dtype=float)
     e_d = np.asarray(misalignment_error, dtype=float)
-    _check_range("misalignment_error", e_d, 0.0, 0.5)
+    check_range("misalignment_error", e_d, 0.0, 0.5)
     gain = spdc_coincidence_probability(
         mean_pairs_per_pulse,
         transmittance_a,
@@ -671,8 +671,8 @@ def spdc_no_click_probability(
        (the no-click terms of the overall gain Q_λ).
     """
     _, _, _, one_ab = _spdc_terms(mean_pairs_per_pulse, transmittance_a, transmittance_b)
-    no_a = 1.0 - _probability("dark_count_probability_a", dark_count_probability_a)
-    no_b = 1.0 - _probability("dark_count_probability_b", dark_count_probability_b)
+    no_a = 1.0 - checked_probability("dark_count_probability_a", dark_count_probability_a)
+    no_b = 1.0 - checked_probability("dark_count_probability_b", dark_count_probability_b)
     return np.asarray(np.clip(no_a * no_b / one_ab**2, 0.0, 1.0), dtype=float)  # Sec. III of [1]
 
 
@@ -715,7 +715,7 @@ def spdc_midpoint_link(
     .. [1] X. Ma, C.-H. F. Fung, H.-K. Lo, Phys. Rev. A 76, 012307 (2007), Sec. III.
     """
     rate = np.asarray(repetition_rate_hz, dtype=float)
-    _check_range("repetition_rate_hz", rate, 0.0, np.inf)
+    check_range("repetition_rate_hz", rate, 0.0, np.inf)
     gain = spdc_coincidence_probability(
         mean_pairs_per_pulse,
         transmittance_a,
@@ -797,9 +797,9 @@ def station_dark_count_probability(
     .. [1] X. Ma, B. Qi, Y. Zhao, H.-K. Lo, Phys. Rev. A 72, 012326 (2005), Sec. II
        (Y0, the background yield of the whole receiver).
     """
-    y0 = _probability("receiver_yield", receiver_yield)
+    y0 = checked_probability("receiver_yield", receiver_yield)
     n = np.asarray(detectors, dtype=float)
-    _check_range("detectors", n, 1.0, np.inf)
+    check_range("detectors", n, 1.0, np.inf)
     # (1 − p_d)^n = 1 − Y0, in log space so that Y0 = 1e-300 keeps p_d = Y0/n
     with np.errstate(divide="ignore"):
         return np.asarray(-np.expm1(np.log1p(-y0) / n), dtype=float)
@@ -878,11 +878,11 @@ def double_click_link(
     .. [3] P. C. Humphreys et al., Nature 558, 268 (2018), Methods (detector dark counts
        herald states of the emitters' initial populations).
     """
-    eta_d = _probability("detector_efficiency", detector_efficiency)
-    eta_a = _probability("transmittance_a", transmittance_a) * eta_d
-    eta_b = _probability("transmittance_b", transmittance_b) * eta_d
-    v = _probability("visibility", visibility)
-    p_d = _probability("dark_count_probability", dark_count_probability)
+    eta_d = checked_probability("detector_efficiency", detector_efficiency)
+    eta_a = checked_probability("transmittance_a", transmittance_a) * eta_d
+    eta_b = checked_probability("transmittance_b", transmittance_b) * eta_d
+    v = checked_probability("visibility", visibility)
+    p_d = checked_probability("dark_count_probability", dark_count_probability)
     quiet = 1.0 - p_d  # the other detector stays dark
     dark = 2.0 * p_d * quiet  # exactly one dark click in a round with no photon
     with np.errstate(under="ignore"):
@@ -963,12 +963,12 @@ def single_click_link(
        of the single-click herald with dark counts).
     """
     alpha = np.asarray(bright_state_population, dtype=float)
-    _check_range("bright_state_population", alpha, 0.0, 0.5)
-    eta_d = _probability("detector_efficiency", detector_efficiency)
-    eta_a = _probability("transmittance_a", transmittance_a) * eta_d
-    eta_b = _probability("transmittance_b", transmittance_b) * eta_d
-    v = _probability("visibility", visibility)
-    p_d = _probability("dark_count_probability", dark_count_probability)
+    check_range("bright_state_population", alpha, 0.0, 0.5)
+    eta_d = checked_probability("detector_efficiency", detector_efficiency)
+    eta_a = checked_probability("transmittance_a", transmittance_a) * eta_d
+    eta_b = checked_probability("transmittance_b", transmittance_b) * eta_d
+    v = checked_probability("visibility", visibility)
+    p_d = checked_probability("dark_count_probability", dark_count_probability)
     p_true = alpha * (eta_a + eta_b)  # p ≈ 2 p_det α, Methods of [2]
     f_true = (1.0 - alpha) * (1.0 + np.sqrt(v)) / 2.0  # F ≈ 1 − α, Methods of [2]
     p_dark = 2.0 * p_d * (1.0 - p_d)  # exactly one detector clicks in the dark
@@ -1017,10 +1017,10 @@ def heralding_attempt_time_s(
        1550 nm (``qcalc.constants.FIBRE_GROUP_INDEX``).
     """
     length = np.asarray(length_km, dtype=float)
-    _check_range("length_km", length, 0.0, np.inf)
+    check_range("length_km", length, 0.0, np.inf)
     t_prep = np.asarray(preparation_time_s, dtype=float)
-    _check_range("preparation_time_s", t_prep, 0.0, np.inf)
-    x = _probability("station_position", station_position)
+    check_range("preparation_time_s", t_prep, 0.0, np.inf)
+    x = checked_probability("station_position", station_position)
     return np.asarray(t_prep + 2.0 * fibre_delay_s(np.maximum(x, 1.0 - x) * length), dtype=float)
 
 
@@ -1092,9 +1092,9 @@ def multiplexed_success_probability(
        memory-insensitive quantum repeaters", Phys. Rev. Lett. 98, 060502 (2007).
     .. [2] N. Sangouard et al., Rev. Mod. Phys. 83, 33 (2011), Sec. VI.A.
     """
-    p = _probability("success_probability", success_probability)
+    p = checked_probability("success_probability", success_probability)
     m = np.asarray(modes, dtype=float)
-    _check_range("modes", m, 1.0, np.finfo(float).max)
+    check_range("modes", m, 1.0, np.finfo(float).max)
     with np.errstate(divide="ignore"):
         log_fail = m * np.log1p(-p)
     return np.asarray(np.where(p >= 1.0, 1.0, -np.expm1(log_fail)), dtype=float)  # [1]

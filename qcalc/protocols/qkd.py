@@ -393,21 +393,44 @@ def _bb84_gllp(
     return _secret_fraction(q, gain, qber, gain * single_fraction, e1, f)
 
 
+#: Values of μ tried on a log-spaced grid before the golden-section search. [count]
+GRID_POINTS = 48
+
+
+def _grid_bracket(
+    objective: Callable[[FloatArray], FloatArray], lo: FloatArray, hi: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The neighbours of the best of ``GRID_POINTS`` log-spaced values in [lo, hi], element
+    by element: a bracket of the maximum for the golden section."""
+    steps = np.linspace(0.0, 1.0, GRID_POINTS).reshape((GRID_POINTS,) + (1,) * lo.ndim)
+    grid = lo * (hi / lo) ** steps
+    values = np.nan_to_num(np.asarray(objective(grid), dtype=float), nan=-np.inf)
+    best = np.argmax(np.broadcast_to(values, grid.shape), axis=0)
+    below = np.take_along_axis(grid, np.maximum(best - 1, 0)[None], axis=0)[0]
+    above = np.take_along_axis(grid, np.minimum(best + 1, GRID_POINTS - 1)[None], axis=0)[0]
+    return below, above
+
+
 def _optimise_positive(
     objective: Callable[[FloatArray], FloatArray],
     shape: tuple[int, ...],
     bounds: tuple[npt.ArrayLike, npt.ArrayLike] = MEAN_PHOTON_NUMBER_BOUNDS,
     iterations: int = 40,
 ) -> tuple[FloatArray, FloatArray]:
-    """Maximise ``objective`` over μ in ``bounds`` element-wise by golden-section search.
+    """Maximise ``objective`` over μ in ``bounds`` element-wise: the best of a log-spaced
+    grid, then golden-section search between its neighbours.
 
     A vectorised bounded line search (Kiefer 1953): one call evaluates every point of a
-    sweep at once, which scipy's scalar ``minimize_scalar(method="bounded")`` cannot.
-    The key-rate curves of decoy BB84 are unimodal in μ on these bounds.
+    sweep at once, which scipy's scalar ``minimize_scalar(method="bounded")`` cannot. The
+    grid first (``GRID_POINTS`` values, log-spaced): where the rate is positive only on a
+    narrow window of small μ (GLLP without decoys, η ~ 0.1: the multi-photon fraction
+    swamps Ω above μ ~ 2η and the rate's sign flips), a golden section over the whole
+    bounds can bracket the wrong side and return 0 for a link that has key.
     """
     inv_phi = (np.sqrt(5.0) - 1.0) / 2.0
     lo = np.broadcast_to(np.asarray(bounds[0], dtype=float), shape).copy()
     hi = np.broadcast_to(np.asarray(bounds[1], dtype=float), shape).copy()
+    lo, hi = _grid_bracket(objective, lo, hi)
     x1 = hi - inv_phi * (hi - lo)
     x2 = lo + inv_phi * (hi - lo)
     f1 = objective(x1)
