@@ -26,6 +26,11 @@ from qcalc.stage import stage_name
 def plain(value: Any) -> Any:
     """A JSON-safe plain value: numpy → float/int/bool/list; NaN/inf → None (never emitted
     by the models, guarded here so a JSON reader never sees an invalid token)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value  # most leaves: no conversion (a 10⁴-node result holds millions)
+    if kind is float:
+        return (0.0 if value == 0 else value) if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -108,7 +108,19 @@ def test_the_wheel_runs_the_api_the_validation_and_the_examples(tmp_path: Path) 
         "\n".join(site.getsitepackages()) + "\n", encoding="utf-8"
     )
     _run(
-        [*pip, "--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        # --ignore-installed: the test environment's own qcalc, seen through the .pth above
+        # (a regular install in CI), must neither satisfy nor be replaced by this install.
+        [
+            *pip,
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--ignore-installed",
+            "-q",
+            str(wheel),
+        ],
         tmp_path,
         env,
     )
