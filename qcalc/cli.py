@@ -1491,6 +1491,9 @@ def report_command(
         ask = _report_sweep(vary, metric)
         with progress_bar("evaluating", len(files)) as tick:
             pages = htmlreport.collect(files, tick, window, samples, seed, ask)
+        swept = [p for p in pages if p.data is not None]
+        if ask is not None and swept and all(p.sweep is None for p in swept):
+            fail(swept[0].sweep_error or "--vary: no scenario has that field")
         pages.extend(htmlreport.Page(p, error=f"{p}: {_MISSING[p]}") for p in missing)
         emit(htmlreport.render(pages), output)
         for page in pages:

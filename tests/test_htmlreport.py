@@ -471,3 +471,15 @@ def test_metric_without_vary_is_a_usage_error(tmp_path: Path) -> None:
         app, ["report", str(SCENARIOS / "metro-fibre.yaml"), "--metric", "fidelity"]
     )
     assert result.exit_code == 2 and "--vary" in result.output
+
+
+def test_a_sweep_field_no_scenario_has_is_a_usage_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    metro = str(SCENARIOS / "metro-fibre.yaml")
+    vary = "links.alice-bob.lenght_km=1:2:3"
+    result = CliRunner().invoke(
+        app, ["report", metro, "--vary", vary, "-o", str(tmp_path / "r.html")]
+    )
+    assert result.exit_code == 2
+    assert "did you mean 'length_km'" in result.output
