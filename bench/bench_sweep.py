@@ -139,6 +139,13 @@ def main() -> None:
         path = str(Path(folder) / "bench-sweep.yaml")
         Path(path).write_text(SCENARIO, encoding="utf-8")
         out = str(Path(folder) / "sweep.csv")
+        # The fresh processes first: a child's peak RSS counts the parent's at fork
+        # (Linux keeps it across exec), so the in-process work below must come after.
+        measured = []
+        for points in args.points:
+            seconds, peak_mb = sweep_seconds(path, points, out)
+            check_first_rows(out, points)
+            measured.append((points, seconds, peak_mb, os.path.getsize(out) / 1e6))
         if args.held:
             held_against_streamed(path, args.held)
         if args.profile:
@@ -146,10 +153,7 @@ def main() -> None:
             profiler = cProfile.Profile()
             profiler.runcall(evaluate_chunk, plan, 0, CHUNK_POINTS)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
-        for points in args.points:
-            seconds, peak_mb = sweep_seconds(path, points, out)
-            check_first_rows(out, points)
-            size_mb = os.path.getsize(out) / 1e6
+        for points, seconds, peak_mb, size_mb in measured:
             model = closed_form_seconds(points)
             rate = points / seconds
             print(
