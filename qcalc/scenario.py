@@ -1559,6 +1559,28 @@ def scenario_from_document(doc: Document) -> Scenario:
         return _Checker(doc).scenario()
 
 
+def _as_written(doc: Document) -> Scenario:
+    """A scenario read from a file or text: checked, and refused where an ``expect`` asks
+    for a probability but no field holds a distribution (every draw would be the same;
+    the checks already give the answer, 0 or 1). Sweeps and samples, which place arrays
+    where the file has distributions, check their documents with
+    :func:`scenario_from_document` alone."""
+    scenario = scenario_from_document(doc)
+    if scenario.uncertain:
+        return scenario
+    for i, demand in enumerate(scenario.demands):
+        chance = demand.expect_probability
+        if chance is not None:
+            raise doc.error(
+                ("demands", i, "expect", "probability"),
+                f"asks for a probability ({chance.op} {chance.want:g}), but no field of the "
+                "scenario holds a distribution, so every draw would be the same: write the "
+                "uncertain inputs as distributions, e.g. {normal: {mean: 0.2, sd: 0.02}} "
+                "(docs/uncertainty.md), or remove probability",
+            )
+    return scenario
+
+
 def load_scenario(path: str) -> Scenario:
     """Read, check and build the scenario in the file ``path``.
 
@@ -1567,12 +1589,12 @@ def load_scenario(path: str) -> Scenario:
     ScenarioError
         With the file, line, column, field path, value and what was expected.
     """
-    return scenario_from_document(read_file(path))
+    return _as_written(read_file(path))
 
 
 def parse_scenario(text: str, file: str = "<string>") -> Scenario:
     """Like :func:`load_scenario` for YAML text already in memory."""
-    return scenario_from_document(read_document(text, file))
+    return _as_written(read_document(text, file))
 
 
 # --------------------------------------------------------------------------- schema

@@ -452,3 +452,12 @@ def test_checks_over_draws_agree_with_the_single_check(op, want, got):
     check = Check("key_rate_bps", op, want)
     got = [*got, want, want * (1 + 1e-12)]
     assert list(uncertainty.check_passes(check, np.asarray(got))) == [check.passes(g) for g in got]
+
+
+def test_a_probability_with_nothing_uncertain_is_refused_where_it_is_written(runner, write):
+    path = write(fibre(length="50", expect='{stage: ">= 2", probability: ">= 0.9"}'))
+    for command in ("stage", "batch", "validate"):
+        result = invoke(runner, command, path)
+        assert result.exit_code == 2, (command, result.output)
+        assert "expect.probability" in result.output and "no field" in result.output
+        assert "Traceback" not in result.output
