@@ -216,9 +216,14 @@ def sweep(
 
     varies = []
     for path, values in vary.items():
-        array = np.asarray(values, dtype=float).ravel()
-        if array.size == 0:
-            raise UsageError(f"vary {path!r}: no values given")
+        try:
+            array = np.asarray(values, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise UsageError(
+                f"vary {path!r}: the values are not numbers ({values!r:.60})"
+            ) from None
+        if array.size == 0 or not np.all(np.isfinite(array)):
+            raise UsageError(f"vary {path!r}: expected finite numbers, got {values!r:.60}")
         varies.append(Vary(field=str(path), values=array))
     return sweep_scenario(scenario, varies, list(metrics), demand)
 

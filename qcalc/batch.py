@@ -74,15 +74,11 @@ def _sampled_data(path: str, scenario: Any) -> dict[str, Any]:
     """A scenario whose ``expect`` asks for a probability is judged over draws of its
     uncertain inputs, as ``qcalc stage`` judges it (the default draws, seed 0), so a batch
     in CI gates on the risk the file states."""
-    from qcalc.uncertainty import DEFAULT_SAMPLER, DEFAULT_SAMPLES, run
+    from qcalc.uncertainty import DEFAULT_SAMPLER, DEFAULT_SAMPLES, probability_note, run
     from qcalc.uncertainty_report import scenario_data
 
     data = scenario_data(run(path, DEFAULT_SAMPLES, sampler=DEFAULT_SAMPLER))
-    asks = next(d.name for d in scenario.demands if d.expect_probability is not None)
-    note = (
-        f"demand {asks} asks for a probability, so the uncertain inputs were drawn "
-        f"{DEFAULT_SAMPLES:,} times ({DEFAULT_SAMPLER}, seed 0)"
-    )
+    note = probability_note(scenario)
     for demand in data["demands"]:
         demand["notes"].append(note)
     return data

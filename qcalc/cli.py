@@ -333,15 +333,12 @@ def _demand_report(
     if sampling.get("samples"):
         return _sampled_report(path, fmt, output, tables_of, seed, wide, explain, **sampling)
     scenario = api.load_scenario(path)
-    asks = [d.name for d in scenario.demands if d.expect_probability is not None]
+    asks = any(d.expect_probability is not None for d in scenario.demands)
     if asks and not (levers or monte_carlo):
-        from qcalc.uncertainty import DEFAULT_SAMPLER, DEFAULT_SAMPLES
+        from qcalc import uncertainty
 
-        sampling.update(samples=DEFAULT_SAMPLES, sampler=DEFAULT_SAMPLER)
-        note = (
-            f"demand {asks[0]} asks for a probability, so the uncertain inputs were drawn "
-            f"{DEFAULT_SAMPLES:,} times ({DEFAULT_SAMPLER}, seed {seed}); --samples N to change"
-        )
+        sampling.update(samples=uncertainty.DEFAULT_SAMPLES, sampler=uncertainty.DEFAULT_SAMPLER)
+        note = f"{uncertainty.probability_note(scenario, seed)}; --samples N to change"
         return _sampled_report(path, fmt, output, tables_of, seed, wide, explain, note, **sampling)
     if any(sampling.get(k) for k in ("sensitivity", "plot")) or sampling.get("target") is not None:
         fail("--sensitivity, --target-probability and --plot need --samples N")
@@ -378,10 +375,10 @@ def _orbit_blocks(scenario: Any, span: Any) -> tuple[dict[str, Any] | None, list
         return None, []
     from qcalc import orbits, orbits_report
 
-    passes = orbits.orbit_report(scenario, span)
+    passes, data = orbits.orbit_data(scenario, span)
     if passes is None:
-        return orbits.orbit_hint_dict(scenario), orbits_report.orbit_hint_tables(scenario)
-    return orbits.orbit_dict(passes), orbits_report.orbit_tables(passes)
+        return data, orbits_report.orbit_hint_tables(scenario)
+    return data, orbits_report.orbit_tables(passes)
 
 
 def _sampled_report(
@@ -1438,15 +1435,7 @@ def report_command(
     output: OutputOpt = None,
     from_: FromOpt = None,
     days: DaysOpt = None,
-    samples: Annotated[
-        int,
-        typer.Option(
-            "--samples",
-            min=0,
-            help="Draw the uncertain inputs of each scenario that has them N times (as "
-            "stage --samples): percentiles of every metric, the chance of each stage.",
-        ),
-    ] = 0,
+    samples: SamplesOpt = 0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of --samples.")] = 0,
     vary: Annotated[
         str | None,

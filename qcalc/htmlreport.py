@@ -217,10 +217,7 @@ def page_of(path: str, window: Any = None, samples: int = 0, seed: int = 0) -> P
         data = _sampled_data(path, scenario, samples, seed)
         if data is None:
             data = api.evaluate(scenario, levers="short").to_dict()
-            passes = orbits.orbit_report(scenario, window)
-            orbit_data = (
-                orbits.orbit_hint_dict(scenario) if passes is None else orbits.orbit_dict(passes)
-            )
+            _, orbit_data = orbits.orbit_data(scenario, window)
             if orbit_data is not None:
                 data["orbits"] = orbit_data
         page = Page(
@@ -270,17 +267,13 @@ def _sampled_data(path: str, scenario: Any, samples: int, seed: int) -> dict[str
 
     if not scenario.uncertain:
         return None
-    asks = [d.name for d in scenario.demands if d.expect_probability is not None]
-    draws = samples or (uncertainty.DEFAULT_SAMPLES if asks else 0)
+    note = uncertainty.probability_note(scenario, seed)
+    draws = samples or (uncertainty.DEFAULT_SAMPLES if note else 0)
     if not draws:
         return None
-    sampler = uncertainty.DEFAULT_SAMPLER
-    sampled = uncertainty.run(path, draws, seed, sampler)
-    if not samples:
-        sampled.notes.append(
-            f"demand {asks[0]} asks for a probability, so the uncertain inputs were drawn "
-            f"{draws:,} times ({sampler}, seed {seed}); --samples N to change"
-        )
+    sampled = uncertainty.run(path, draws, seed, uncertainty.DEFAULT_SAMPLER)
+    if not samples and note:
+        sampled.notes.append(f"{note}; --samples N to change")
     from qcalc.uncertainty_report import scenario_data
 
     return scenario_data(sampled)

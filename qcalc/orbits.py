@@ -1868,6 +1868,16 @@ def orbit_window(start: str | None, days: float | None) -> Window | None:
     return Window(when, length)
 
 
+def orbit_data(
+    scenario: Scenario, window: Window | None
+) -> tuple[OrbitReport | None, dict[str, Any] | None]:
+    """The passes in ``window`` (None without one) and the ``orbits`` JSON block of
+    ``qcalc stage/rate``: every pass, or, for TLE satellites evaluated without a window,
+    what the figures are and how to get the passes (None without TLE satellites)."""
+    passes = orbit_report(scenario, window)
+    return passes, (orbit_hint_dict(scenario) if passes is None else orbit_dict(passes))
+
+
 def orbit_report(scenario: Scenario, window: Window | None) -> OrbitReport | None:
     """The orbit evaluation for ``qcalc stage/rate``: None without a window."""
     if window is None:

@@ -720,6 +720,19 @@ DEFAULT_SAMPLES = 1000
 DEFAULT_SAMPLER = "lhs"
 
 
+def probability_note(scenario: Any, seed: int = 0) -> str | None:
+    """Why a scenario is drawn although no ``--samples`` was given: a demand whose
+    ``expect`` asks for a probability (then the default draws are taken, as every command
+    that judges ``expect`` does); None when no demand asks."""
+    asks = [d.name for d in scenario.demands if d.expect_probability is not None]
+    if not asks:
+        return None
+    return (
+        f"demand {asks[0]} asks for a probability, so the uncertain inputs were drawn "
+        f"{DEFAULT_SAMPLES:,} times ({DEFAULT_SAMPLER}, seed {seed})"
+    )
+
+
 def every_check(sampled: Sampled, demand: int) -> npt.NDArray[np.bool_]:
     """Whether every ``expect`` check of a demand passes at each draw."""
     every = np.ones(sampled.samples, dtype=bool)

@@ -178,3 +178,10 @@ def test_rebinning_by_more_steps_than_the_grid_keeps_mass_and_mean() -> None:
         np.testing.assert_allclose(coarse.sum(axis=1), walsh.sum(axis=1), rtol=1e-12)
         mean_fine = (np.arange(50) * walsh[0]).sum() / factor
         np.testing.assert_allclose((np.arange(2) * coarse[0]).sum(), mean_fine, rtol=1e-12)
+
+
+@pytest.mark.parametrize("values", [["a"], [], [float("nan")], [1.0, float("inf")]])
+def test_sweep_refuses_values_that_are_not_finite_numbers(values: list) -> None:
+    metro = qcalc.load_scenario(SCENARIOS / "metro-fibre.yaml")
+    with pytest.raises(qcalc.UsageError, match="links.alice-bob.length_km"):
+        qcalc.sweep(metro, vary={"links.alice-bob.length_km": values})
