@@ -119,46 +119,15 @@ def _signals_interrupt() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-#: How often a worker checks that its parent is alive. [s]
-ORPHAN_CHECK_S = 0.5
-
-
 def _worker_start(parent: int) -> None:
-    """Worker set-up: leave SIGINT to the parent (a terminal's Ctrl-C reaches the whole
-    process group), die on SIGTERM, and exit when the parent is gone."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    """Worker set-up (:func:`qcalc.distributed.prepare_worker`), then the models, which
+    load once per worker, before its first file, not inside a task."""
+    from qcalc.distributed import prepare_worker
 
-    def watch() -> None:
-        while True:
-            threading.Event().wait(ORPHAN_CHECK_S)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="qcalc-orphan-check", daemon=True).start()
-    # The models load once per worker, before its first file, not inside a task.
+    prepare_worker(parent)
     import qcalc.demands
     import qcalc.report
     import qcalc.stage  # noqa: F401
-
-
-def _stop_workers(pool: Any) -> None:
-    """Kill every worker of a ProcessPoolExecutor and wait for them to end.
-
-    SIGKILL rather than SIGTERM: a worker forked a moment before still runs with the
-    parent's SIGTERM handler until its initializer replaces it, and a SIGTERM then
-    prints a traceback from inside the fork. The workers write nothing, so there is
-    nothing for them to clean up.
-    """
-    processes = list(getattr(pool, "_processes", {}).values())  # no public API before 3.14
-    for process in processes:
-        if process.is_alive():
-            process.kill()
-    for process in processes:
-        process.join(5.0)
-    # The pool now sees its workers gone, fails what was pending and ends its thread;
-    # cancelling the futures first races with that (InvalidStateError in Python 3.11).
-    pool.shutdown(wait=True)
 
 
 def run_batch(
@@ -226,7 +195,7 @@ def iter_batch(
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    from qcalc.distributed import chunks_of
+    from qcalc.distributed import chunks_of, stop_workers
 
     workers = min(jobs, len(files))
     size = chunks_of(len(files), workers, MOST_PER_TASK)
@@ -253,7 +222,7 @@ def iter_batch(
                     if progress:
                         progress(1)
     except BaseException:
-        _stop_workers(pool)
+        stop_workers(pool)
         raise
     pool.shutdown(wait=True)
 

@@ -1176,6 +1176,9 @@ def _sweep_points(ask: _SweepAsk, scheduler: str | None) -> int:
     from qcalc.outputs import OutputError, replacing, streamed_output
 
     def run(writer: Any) -> None:
+        from qcalc.distributed import keep_freed_memory
+
+        keep_freed_memory()  # a command's process: the thread path and the writes
         with progress_bar(f"sweeping {ask.points:,} points", ask.points) as tick:
             sw.stream_sweep(
                 ask.path, ask.varies, ask.metrics, ask.demand, writer, progress=tick,

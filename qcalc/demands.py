@@ -114,6 +114,13 @@ class DemandResult:
     passes: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_stage: Any = None
     monte_carlo: Any = None
+    #: Whether the derivation steps are built (``--explain``); a sweep leaves them out.
+    explain: bool = True
+
+    @property
+    def steps_wanted(self) -> list[Step] | None:
+        """Where the models put their derivation steps: None when none are asked for."""
+        return self.steps if self.explain else None
 
     @property
     def channel_loss_db(self) -> Any:
@@ -973,7 +980,7 @@ def hop_key_rates(scenario: Scenario, result: DemandResult) -> None:
     if any(not scenario.nodes[n].trusted for n in result.intermediates):
         result.hop_rates = tuple(None for _ in result.hops)
         return
-    kinds = _HopKinds(result.demand)
+    kinds = _HopKinds(result.demand, result.explain)
     best_rates = [_hop_rate(scenario, result, budget, kinds) for budget in result.hops]
     result.hop_rates = tuple(best_rates)
     result.limiting_hop = _limiting_hop(best_rates)
@@ -1008,7 +1015,7 @@ def _hop_rate(
             *inputs,
             result.demand,
             scope,
-            result.steps,
+            result.steps_wanted,
             budget.background_yield,
             budget.extra.get("pass_duration_s") if budget.pass_time_s is not None else None,
         )
@@ -1048,10 +1055,11 @@ class _HopKinds:
     once per run (and once per process for equal parameters, :data:`_SHARED_HOP_RATES`).
     """
 
-    def __init__(self, demand: Demand) -> None:
+    def __init__(self, demand: Demand, explain: bool = True) -> None:
         from qcalc.network import STAND_IN, parameter_key
 
         self.demand = demand
+        self.explain = explain
         self.stand_in = f"{STAND_IN}scope{STAND_IN}"
         try:
             # The rates depend on the protocol settings, not on which pair of ends asks.
@@ -1111,12 +1119,13 @@ class _HopKinds:
                 parameter_key(budget.link.misalignment_error),
                 background_key,
                 self.demand_key,
+                self.explain,
             )
         except TypeError:
             return None
         known = _SHARED_HOP_RATES.get(key)
         if known is None:
-            steps: list[Step] = []
+            steps: list[Step] | None = [] if self.explain else None
             computed, notes = prepare_measure_rates(
                 *inputs, self.demand, self.stand_in, steps, budget.background_yield
             )
@@ -1124,7 +1133,10 @@ class _HopKinds:
             known = remember(
                 _SHARED_HOP_RATES,
                 key,
-                (Shared.of((computed, notes, steps)), Shared.of((best, notes, steps))),
+                (
+                    Shared.of((computed, notes, steps or [])),
+                    Shared.of((best, notes, steps or [])),
+                ),
             )
         self._kinds[kind] = known
         return known
@@ -1460,7 +1472,8 @@ def _mdi_row(result: DemandResult, relay: _Relay) -> ProtocolRate:
     else:
         row = _mdi_four_intensity_row(result, relay, four_set)
         method = f"decoys ν_x = {four_set[0]:g}, ν_y = {four_set[1]:g} and vacuum (bounds)"
-    result.steps.append(_relay_step("mdi-qkd", relay, row, method))
+    if result.explain:
+        result.steps.append(_relay_step("mdi-qkd", relay, row, method))
     return row
 
 
@@ -1587,7 +1600,8 @@ def _tf_row(result: DemandResult, relay: _Relay) -> ProtocolRate:
         params["sending_probability"],
     )
     row = relay.row("tf-qkd", bits, params["mean_photon_number"], EFFICIENT_TF, click=click)
-    result.steps.append(_relay_step("tf-qkd", relay, row))
+    if result.explain:
+        result.steps.append(_relay_step("tf-qkd", relay, row))
     if result.demand.block_size is not None and result.demand.protocol == "tf-qkd":
         result.notes.append(
             "end to end: tf-qkd is asymptotic; finite-size SNS keys are not modelled, "
@@ -1695,7 +1709,8 @@ def _finite_mdi(result: DemandResult, relay: _Relay) -> ProtocolRate:
         est["asymptotic_bits_per_pulse_pair"],
         click=click,
     )
-    result.steps.append(_finite_mdi_step(relay, demand, pairs, point, est))
+    if result.explain:
+        result.steps.append(_finite_mdi_step(relay, demand, pairs, point, est))
     return row
 
 
@@ -1986,7 +2001,7 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
     source, detector, total_db, channel_db, misalignment, final = route
     from qcalc.physics.fibre import transmittance_from_loss_db
 
-    if result.steps is not None and len(result.hops) > 1:
+    if result.explain and len(result.hops) > 1:
         shown: dict[Any, str] = _SCENARIO_MEMO[-1].setdefault("shown", {}) if _SCENARIO_MEMO else {}
         result.steps.append(
             Step(
@@ -2010,7 +2025,7 @@ def end_to_end_rates(scenario: Scenario, result: DemandResult) -> None:
         misalignment,
         result.demand,
         "end to end",
-        result.steps,
+        result.steps_wanted,
         final.background_yield,
         next((h.extra["pass_duration_s"] for h in result.hops if h.pass_time_s is not None), None),
     )
@@ -2236,11 +2251,16 @@ def unused_demand_fields(result: DemandResult) -> list[str]:
     return notes
 
 
-def evaluate_demand(scenario: Scenario, demand: Demand) -> DemandResult:
-    """Evaluate one demand of ``scenario``: route, budgets, rates, stages and checks."""
+def evaluate_demand(scenario: Scenario, demand: Demand, *, explain: bool = True) -> DemandResult:
+    """Evaluate one demand of ``scenario``: route, budgets, rates, stages and checks.
+
+    ``explain=False`` leaves out the derivation steps the models would build for
+    ``--explain`` (a sweep's points need only the numbers); the numbers are the same.
+    """
     path = demand_route(scenario, demand)
+    hops = hop_budgets(scenario, path)
     return _evaluate_routed(
-        scenario, DemandResult(demand=demand, path=path, hops=hop_budgets(scenario, path))
+        scenario, DemandResult(demand=demand, path=path, hops=hops, explain=explain)
     )
 
 

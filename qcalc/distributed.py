@@ -170,6 +170,110 @@ def cluster_map(
             future.cancel()
 
 
+#: How often a worker process checks that its parent is alive. [s]
+ORPHAN_CHECK_S = 0.5
+
+
+def prepare_worker(parent: int) -> None:
+    """Set up a local worker process: leave SIGINT to the parent (a terminal's Ctrl-C
+    reaches the whole process group), die on SIGTERM, exit when the parent is gone, and
+    keep freed arrays for the next task (:func:`keep_freed_memory`)."""
+    import os
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    def watch() -> None:
+        while True:
+            threading.Event().wait(ORPHAN_CHECK_S)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="qcalc-orphan-check", daemon=True).start()
+    keep_freed_memory()
+
+
+def keep_freed_memory() -> None:
+    """Let the C library keep freed arrays for the next chunk (glibc; elsewhere nothing).
+
+    A streamed sweep makes and frees a few hundred arrays of about a megabyte a chunk.
+    By default glibc hands each one to the kernel and back (mmap above 128 kB), so every
+    page is faulted in anew: a third of the time spent writing a CSV row. Raising the
+    mmap and trim thresholds keeps them in the heap, at the cost of holding the peak of
+    one chunk's memory until the process ends (``bench/bench_sweep.py`` measures both).
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 * 2**20)  # glibc's largest (64-bit)
+    mallopt(m_trim_threshold, 512 * 2**20)
+
+
+def stop_workers(pool: Any) -> None:
+    """Kill every worker of a ProcessPoolExecutor and wait for them to end.
+
+    SIGKILL rather than SIGTERM: a worker forked a moment before still runs with the
+    parent's SIGTERM handler until its initializer replaces it, and a SIGTERM then
+    prints a traceback from inside the fork. The workers write nothing, so there is
+    nothing for them to clean up.
+    """
+    processes = list(getattr(pool, "_processes", {}).values())  # no public API before 3.14
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join(5.0)
+    # The pool now sees its workers gone, fails what was pending and ends its thread;
+    # cancelling the futures first races with that (InvalidStateError in Python 3.11).
+    pool.shutdown(wait=True)
+
+
+def process_map(
+    fn: Callable[..., Any], shared: Any, tasks: Iterable[tuple[Any, ...]], workers: int
+) -> Iterator[Any]:
+    """:func:`ordered_map` in ``workers`` local processes (started here, stopped after
+    the last result, killed at once on an error or an interrupt): at most
+    :data:`WINDOW_PER_WORKER` tasks a worker in flight, results in order."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(workers, initializer=prepare_worker, initargs=(os.getpid(),))
+    pending: deque[Any] = deque()
+    source = iter(tasks)
+    try:
+        while True:
+            while len(pending) < WINDOW_PER_WORKER * workers:
+                task = next(source, None)
+                if task is None:
+                    break
+                pending.append(pool.submit(fn, shared, *task))
+            if not pending:
+                break
+            yield pending.popleft().result()
+    except BaseException:
+        stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system says)."""
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def chunks_of(count: int, workers: int, most: int, least: int = 1) -> int:
     """A chunk size for ``count`` items over ``workers``: about eight chunks a worker,
     between ``least`` and ``most`` items each."""

@@ -478,9 +478,10 @@ def streamed_output(
 # non-finite and subnormal numbers, and every number where long double is no wider than
 # double (then this is only a slower ``repr``).
 
-#: Byte slots of one float cell: sign, "0.", three zeros, 17 digits with a point among
-#: them, "e", its sign and three digits. Empty slots hold 0 and are dropped.
-FLOAT_SLOTS = 1 + 2 + 3 + 18 + 1 + 1 + 3
+#: Byte slots of one float cell: sign, "0." and three zeros, 17 digits with a point among
+#: them, "e", its sign and three digits, three spare (four 64-bit words). Empty slots hold
+#: 0 and are dropped.
+FLOAT_SLOTS = 1 + 2 + 3 + 18 + 1 + 1 + 3 + 3
 #: Byte slots of one integer cell: sign and 19 digits.
 INT_SLOTS = 20
 _ZERO, _DOT, _MINUS = ord("0"), ord("."), ord("-")
@@ -498,7 +499,7 @@ def _number_tables() -> tuple[Any, Any, bool, float]:
 
     ten = np.array([np.longdouble(f"1e{k}") for k in range(-400, 400)], dtype=np.longdouble)
     pow10 = np.array([10**k for k in range(18)], dtype=np.uint64)
-    extended = bool(np.finfo(np.longdouble).nmant >= 63)
+    extended = bool(np.finfo(np.longdouble).nmant >= 63) and sys.byteorder == "little"
     return ten, pow10, extended, float(np.finfo(np.float64).tiny)
 
 
@@ -515,154 +516,342 @@ def _shortest_digits(
     round(y) and y − round(y) in integers. Fifteen digits or fewer always survive a
     round trip, so the shortest is the 15 digits less trailing zeros when they read back
     as a, else 16, else 17 (which always do). A candidate reads back as a when it lies
-    within half the gap to the neighbouring double."""
+    within half the gap to the neighbouring double. Where that is too close to call
+    (about one number in twenty), y is formed again with the error of the product and
+    of the power of ten carried (:func:`_scaled_exactly`), and only a tie within 10⁻⁹ of
+    a digit is left undecided."""
     import numpy as np
 
     _TEN_LD, _POW10, _, _ = _number_tables()
     ld = a.astype(np.longdouble)
     e = np.floor(np.log10(a)).astype(np.int64)
-    y = ld * _TEN_LD[416 - e]
+    y = ld * np.take(_TEN_LD, 416 - e)
     off = (y < _TEN_LD[416]).astype(np.int64) - (y >= _TEN_LD[417])
     if off.any():  # floor(log10(a)) one off beside a power of ten
         e -= off
-        y = ld * _TEN_LD[416 - e]
+        y = ld * np.take(_TEN_LD, 416 - e)
     r = np.rint(y)
     frac = (y - r).astype(np.float64)  # in [-0.5, 0.5], within _TOL of the truth
-    d17 = r.astype(np.uint64)
-    unsure = d17 >= _POW10[17]
-    with np.errstate(over="ignore"):
-        up = np.nextafter(a, np.inf) - a
-    down = a - np.nextafter(a, 0.0)
-    up = np.where(np.isinf(up), down, up)  # above the largest double: as below
-    # half a gap to the neighbouring double, in units of the 17th digit
-    count = d17.astype(np.float64) / 2
-    half_up, half_down = up / a * count, down / a * count
-    digits = d17.copy()
-    done = np.zeros(a.size, dtype=bool)
-    for step in (np.uint64(100), np.uint64(10)):
-        q = d17 // step
-        rem = (d17 - q * step).astype(np.int64)
-        mid = int(step) // 2
-        rounded_up = (rem > mid) | ((rem == mid) & (frac > 0))
-        unsure |= ~done & (rem == mid) & (np.abs(frac) < _TOL)
-        candidate = (q + rounded_up) * step
-        delta = (candidate.astype(np.int64) - d17.astype(np.int64)) - frac
-        half = np.where(delta < 0, half_down, half_up)
-        dist = np.abs(delta)
-        unsure |= ~done & (np.abs(dist - half) <= _TOL)
-        fits = ~done & (dist < half)
-        digits = np.where(fits, candidate, digits)
-        done |= fits
-    unsure |= ~done & (np.abs(frac) > 0.5 - _TOL)  # 17 digits: round(y) itself unsure
-    carry = digits >= _POW10[17]
-    digits = np.where(carry, _POW10[16], digits)
+    digits, carry, unsure = _choose_digits(a, r.astype(np.uint64), frac, _TOL)
+    if unsure.any():
+        idx = np.flatnonzero(unsure)
+        r, frac = _scaled_exactly(ld[idx], e[idx])
+        digits[idx], carry[idx], unsure[idx] = _choose_digits(a[idx], r, frac, 1e-9)
     return digits, e + carry, unsure
 
 
-def _digit_rows(digits: npt.NDArray[np.uint64], count: int) -> list[U8]:
-    """The ``count`` lowest decimal digits of each integer as ASCII, most significant
-    first (in groups of nine, so the arithmetic runs on 32-bit integers)."""
+def _choose_digits(
+    a: npt.NDArray[np.float64], d17: npt.NDArray[np.uint64], frac: Any, tol: float
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The shortest digits of :func:`_shortest_digits` from y = d17 + frac (d17 the
+    nearest integer to y, frac within ``tol`` of the truth), whether the digits carried
+    into an 18th (then the exponent grows by one), and where ``tol`` cannot decide.
+
+    Rounding y to a multiple of s (100: 15 digits, 10: 16) leaves t = y mod s; the
+    nearest multiple is below y when t < s/2, at distance |t|, else above, at s − t. It
+    reads back as a when that distance is below half the gap to the neighbouring double,
+    the same on both sides but at a power of two (:func:`_choose_lopsided`)."""
     import numpy as np
 
-    out: list[U8] = []
-    rest64 = digits.astype(np.uint64)
-    billion = np.uint64(10**9)
-    ten = np.uint32(10)
-    while count > 0:
-        width = min(9, count)
-        high = rest64 // billion
-        group = (rest64 - high * billion).astype(np.uint32)
-        rest64 = high
-        rows = []
-        for _ in range(width):
-            q = group // ten
-            rows.append((group - q * ten).astype(np.uint8) + np.uint8(_ZERO))
-            group = q
-        out[:0] = reversed(rows)
-        count -= width
-    return out
+    _, _POW10, _, _ = _number_tables()
+    # The gap to the next double up is a/m, m the 53-bit integer of a's significand.
+    # Half a gap, in units of the 17th digit:
+    fraction_bits = a.view(np.uint64) & np.uint64(2**52 - 1)
+    significand = (fraction_bits | np.uint64(2**52)).view(np.int64).astype(np.float64)
+    half = d17.view(np.int64).astype(np.float64) / (2.0 * significand)
+    unsure = d17 >= _POW10[17]
+    digits = d17
+    done: Any = None
+    for step in (100, 10):
+        q = d17 // np.uint64(step)
+        t = (d17 - q * np.uint64(step)).view(np.int64) + frac  # y mod step, in [-½, step − ½)
+        up = t > step / 2
+        dist = np.where(up, step - t, np.abs(t))
+        close = (np.abs(t - step / 2) < tol) | (np.abs(dist - half) <= tol)
+        digits, done = _keep(digits, done, unsure, (q + up) * np.uint64(step), dist < half, close)
+    lopsided = np.flatnonzero(fraction_bits == 0)
+    if lopsided.size:
+        digits[lopsided], unsure[lopsided] = _choose_lopsided(
+            d17[lopsided], frac[lopsided], half[lopsided], tol
+        )
+        done[lopsided] = True
+    unsure |= ~done & (np.abs(frac) > 0.5 - tol)  # 17 digits: round(y) itself unsure
+    carry = digits >= _POW10[17]
+    digits = np.where(carry, _POW10[16], digits)
+    return digits, carry.astype(np.int64), unsure
+
+
+def _keep(digits: Any, done: Any, unsure: Any, candidate: Any, fits: Any, close: Any) -> Any:
+    """Take ``candidate`` where it ``fits`` and no shorter one did (``done``); mark
+    ``unsure`` where it is ``close`` to call and no shorter one did. None: none yet."""
+    import numpy as np
+
+    if done is None:
+        unsure |= close
+        return np.where(fits, candidate, digits), fits
+    fresh = ~done
+    unsure |= fresh & close
+    fits &= fresh
+    return np.where(fits, candidate, digits), done | fits
+
+
+def _choose_lopsided(d17: Any, frac: Any, half_up: Any, tol: float) -> tuple[Any, Any]:
+    """:func:`_choose_digits` for powers of two, whose gap below is half the gap above:
+    the nearer multiple may not read back where the farther, above, does. Of the two,
+    the nearer of those that read back; the digits and where ``tol`` cannot decide."""
+    import numpy as np
+
+    unsure = np.zeros(d17.size, dtype=bool)
+    digits = d17  # 17 digits: the nearest always reads back
+    done: Any = None
+    for step in (100, 10):
+        q = d17 // np.uint64(step)
+        t = (d17 - q * np.uint64(step)).view(np.int64) + frac
+        below = np.abs(t)  # the multiple q·step; above y when t < 0
+        below_half = np.where(t < 0, half_up, half_up / 2)
+        above = step - t
+        below_fits, above_fits = below < below_half, above < half_up
+        close = (np.abs(below - below_half) <= tol) | (np.abs(above - half_up) <= tol)
+        close |= below_fits & above_fits & (np.abs(below - above) < tol)
+        take_above = above_fits & (~below_fits | (above < below))
+        candidate = (q + take_above) * np.uint64(step)
+        digits, done = _keep(digits, done, unsure, candidate, below_fits | above_fits, close)
+    return digits, unsure
+
+
+def _scaled_exactly(ld: Any, e: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.uint64], Any]:
+    """y = a·10^(16−e) as its nearest integer and the rest, to about 10⁻¹⁸: the product
+    with the long-double power of ten H split exactly (Dekker 1971, Numer. Math. 18, 224:
+    p + err = a·H, halves of 32 bits), plus a·(10^k − H) from :func:`_ten_residuals`."""
+    import numpy as np
+
+    _TEN_LD, _, _, _ = _number_tables()
+    high = _TEN_LD[416 - e]
+    split = np.longdouble(2**32 + 1)
+    t = split * ld
+    a_hi = t - (t - ld)
+    a_lo = ld - a_hi
+    t = split * high
+    h_hi = t - (t - high)
+    h_lo = high - h_hi
+    p = ld * high
+    err = ((a_hi * h_hi - p) + a_hi * h_lo + a_lo * h_hi) + a_lo * h_lo
+    r = np.rint(p)
+    rest = (p - r) + (err + ld * _ten_residuals()[416 - e])
+    step = np.rint(rest)  # the nearest integer moves when p's fraction was near ½
+    return (r + step).astype(np.uint64), (rest - step).astype(np.float64)
+
+
+@functools.cache
+def _ten_residuals() -> Any:
+    """10^k − H(k) for k from -400 to 399, H(k) the long-double 10^k of
+    :func:`_number_tables` (to 40 digits, then rounded to long double)."""
+    from decimal import Decimal, localcontext
+    from fractions import Fraction
+
+    import numpy as np
+
+    ten = _number_tables()[0]
+    rest = []
+    with localcontext() as context:
+        context.prec = 40
+        for k, high in zip(range(-400, 400), ten, strict=True):
+            exact = Fraction(10) ** k - Fraction(*high.as_integer_ratio())
+            text = str(Decimal(exact.numerator) / Decimal(exact.denominator))
+            rest.append(np.longdouble(text))
+    return np.array(rest, dtype=np.longdouble)
+
+
+def _ascii8(v: npt.NDArray[np.uint64]) -> Any:
+    """The eight decimal digits of each v < 10^8 as ASCII, packed in a uint64 whose bytes
+    in memory (little-endian) run from the most significant digit.
+
+    Lanes split in parallel, each product kept inside its lane: 4 + 4 digits in 32-bit
+    lanes (v // 10^4, v % 10^4), 2 + 2 in 16-bit lanes (x·5243 >> 19 is x // 100 for
+    x < 10^4), 1 + 1 in 8-bit lanes (x·103 >> 10 is x // 10 for x < 100)."""
+    import numpy as np
+
+    u = np.uint64
+    head = v // u(10_000)
+    x = head | ((v - head * u(10_000)) << u(32))
+    hundreds = ((x * u(5243)) >> u(19)) & u(0x0000_007F_0000_007F)
+    x = hundreds | ((x - hundreds * u(100)) << u(16))
+    tens = ((x * u(103)) >> u(10)) & u(0x000F_000F_000F_000F)
+    x = tens | ((x - tens * u(10)) << u(8))
+    return x | u(0x3030_3030_3030_3030)
+
+
+def _digit_bytes(value: npt.NDArray[np.uint64], lead: int) -> U8:
+    """The ``lead`` + 16 lowest decimal digits of each integer as ASCII bytes, most
+    significant first, in rows of 32 bytes: 8 − ``lead`` zero bytes, the digits,
+    then zeros (``lead`` ≤ 3)."""
+    import numpy as np
+
+    u = np.uint64
+    n = value.size
+    words = np.zeros((n, 4), dtype=np.uint64)
+    top = value // u(10**16)
+    rest = value - top * u(10**16)
+    high = rest // u(10**8)
+    words[:, 1] = _ascii8(high)
+    words[:, 2] = _ascii8(rest - high * u(10**8))
+    if lead == 1:  # the top digit, in the last byte of the first word
+        words[:, 0] = (top | u(0x30)) << u(56)
+    elif lead:  # the top digits, in the last bytes of the first word
+        words[:, 0] = (_ascii8(top) >> u(8 * (8 - lead))) << u(8 * (8 - lead))
+    return words.view(np.uint8).reshape(n, 32)
 
 
 def float_slots(values: npt.NDArray[Any], out: U8) -> None:
-    """Write ``repr`` of each float into ``out`` (shape (FLOAT_SLOTS, n)), one byte a
-    slot, unused slots 0: joined with the zeros dropped, each column is the repr."""
+    """Write ``repr`` of each float into ``out`` (shape (n, FLOAT_SLOTS)), one byte a
+    slot, unused slots 0: joined with the zeros dropped, each row is the repr."""
+    out[:] = _float_cells(values).view(out.dtype)
+
+
+def _float_cells(values: npt.NDArray[Any]) -> Any:
+    """``repr`` of each float as a cell of four 64-bit words (32 bytes, unused ones 0).
+
+    The sign, "0." and up to three zeros fill bytes 0 to 5, the digits with the point
+    among them 6 to 23, the exponent 24 to 28; 29 to 31 stay 0. The digits are laid out
+    twice, as digit j in byte 6 + j and as digit j − 1 in it; masks looked up by where
+    the point is and how many slots are used pick each byte from one of the two
+    (:func:`_cell_tables`), so every row is a handful of whole-word operations."""
     import numpy as np
 
     _, _, _EXTENDED, _SMALLEST_NORMAL = _number_tables()
     v = np.asarray(values, dtype=np.float64).ravel()
-    n = v.size
     a = np.abs(v)
-    finite = np.isfinite(a)
-    normal = finite & (a >= _SMALLEST_NORMAL)
-    digits = np.zeros(n, dtype=np.uint64)
-    exponent = np.zeros(n, dtype=np.int64)
-    slow = ~finite | (finite & (a > 0) & ~normal)
-    if _EXTENDED:
+    normal = np.isfinite(a) & (a >= _SMALLEST_NORMAL)
+    slow = ~normal & (a != 0.0)  # not finite, or subnormal
+    if not _EXTENDED:
+        slow |= normal
+        digits, exponent = np.zeros(v.size, dtype=np.uint64), np.zeros(v.size, dtype=np.int64)
+    elif normal.all():
+        digits, exponent, slow = _shortest_digits(a)
+    elif not slow.any():  # normal numbers and zeros: the zeros as 1.0, then 0 digits
+        zero = ~normal
+        digits, exponent, slow = _shortest_digits(np.where(zero, 1.0, a))
+        digits[zero] = 0
+        exponent[zero] = 0
+    else:
+        digits, exponent = np.zeros(v.size, dtype=np.uint64), np.zeros(v.size, dtype=np.int64)
         idx = np.flatnonzero(normal)
         d, e, unsure = _shortest_digits(a[idx])
         digits[idx] = d
         exponent[idx] = e
         slow[idx[unsure]] = True
-    else:
-        slow |= normal
-    chars = _digit_rows(digits, 17)
-    # significant digits: 17 less the trailing zeros, at least 1
-    nd = np.ones(n, dtype=np.int16)
-    for k in range(16, 0, -1):
-        nd = np.where((nd == 1) & (chars[k] != _ZERO), np.int16(k + 1), nd)
+    after = _digit_bytes(digits, 1).view(np.uint64)  # digit j − 1 in byte 6 + j
+    before = after >> np.uint64(8)  # digit j in byte 6 + j
+    # each word takes the next one's first byte; the last word of a row takes the next
+    # row's first, which the masks below clear
+    before.ravel()[:-1] |= after.ravel()[1:] << np.uint64(56)
+    nd = _significant(after)
     e16 = np.clip(exponent, -5, 16).astype(np.int16)
     sci = (e16 < -4) | (e16 >= 16)
     fixed_pos = ~sci & (e16 >= 0)
-    fixed_neg = ~sci & (e16 < 0)
-    zero = np.uint8(0)
-    out[0] = np.where(np.signbit(v), np.uint8(_MINUS), zero)
-    out[1] = np.where(fixed_neg, np.uint8(_ZERO), zero)
-    out[2] = np.where(fixed_neg, np.uint8(_DOT), zero)
-    for k in range(3):
-        out[3 + k] = np.where(fixed_neg & (e16 < -1 - k), np.uint8(_ZERO), zero)
-    # the digits with the point after digit P-1 (none: P = 99); digits shown: S
-    point = np.where(fixed_pos, e16 + 1, np.where(sci & (nd > 1), 1, 99)).astype(np.int16)
+    # the digits with the point after digit P-1 (none: P = 18); digits shown: S; with
+    # the point among them, slots used: L
+    point = np.where(fixed_pos, e16 + 1, np.where(sci & (nd > 1), 1, 18)).astype(np.int16)
     shown = np.where(fixed_pos, np.maximum(nd, e16 + 2), nd)
-    for j in range(18):
-        if j < 17:
-            body = np.where((j < point) & (j < shown), chars[j], zero)
-        else:
-            body = np.zeros(n, dtype=np.uint8)
-        if j > 0:
-            body = np.where((j > point) & (j - 1 < shown), chars[j - 1], body)
-            body = np.where(j == point, np.uint8(_DOT), body)
-        out[6 + j] = body
-    base = 6 + 18
-    out[base] = np.where(sci, np.uint8(ord("e")), zero)
-    out[base + 1] = np.where(
-        sci, np.where(exponent < 0, np.uint8(_MINUS), np.uint8(ord("+"))), zero
-    )
-    ea = np.abs(exponent).astype(np.int16)
-    out[base + 2] = np.where(
-        sci & (ea >= 100), (ea // 100).astype(np.uint8) + np.uint8(_ZERO), zero
-    )
-    out[base + 3] = np.where(sci, (ea // 10 % 10).astype(np.uint8) + np.uint8(_ZERO), zero)
-    out[base + 4] = np.where(sci, (ea % 10).astype(np.uint8) + np.uint8(_ZERO), zero)
+    used = shown + (point < shown)
+    take_before, take_after, dot, prefix, suffix = _cell_tables()
+    layout = point.astype(np.intp) * 19 + used
+
+    def look_up(table: Any, index: Any) -> Any:
+        return np.take(table, index, axis=0)  # (much faster than table[index])
+
+    cell = before & look_up(take_before, layout)
+    cell |= after & look_up(take_after, layout)
+    cell |= look_up(dot, layout)
+    fixed_neg = ~sci & (e16 < 0)
+    cell[:, 0] |= look_up(prefix, np.signbit(v) * 5 + np.where(fixed_neg, -e16, 0).astype(np.intp))
+    cell[:, 3] = look_up(suffix, np.where(sci, exponent + 400, 0))
     where = np.flatnonzero(slow)
     if where.size:
         texts = [repr(x).encode() for x in v[where].tolist()]
-        block = np.frombuffer(b"".join(t.ljust(FLOAT_SLOTS, b"\0") for t in texts), np.uint8)
-        out[:, where] = block.reshape(-1, FLOAT_SLOTS).T
+        block = np.frombuffer(b"".join(t.ljust(FLOAT_SLOTS, b"\0") for t in texts), np.uint64)
+        cell[where] = block.reshape(-1, 4)
+    return cell
+
+
+def _significant(words: npt.NDArray[np.uint64]) -> Any:
+    """Significant digits of each row of :func:`_digit_bytes` (17 digits from byte 7):
+    17 less the trailing zeros, at least 1. The last nonzero digit lies in the highest
+    nonzero byte of a word xor "00000000", whose place is the exponent of that word as a
+    double over 8 (digits are at most 9, so rounding to a double cannot reach the next
+    byte)."""
+    import numpy as np
+
+    zeros = np.uint64(0x3030_3030_3030_3030)
+
+    def highest_byte(word: Any) -> Any:
+        as_double = (word ^ zeros).astype(np.float64).view(np.uint64)
+        return ((as_double >> np.uint64(52)).astype(np.int16) - 1023) // 8  # -128: none
+
+    last = highest_byte(words[:, 2])
+    nd = np.where(last >= 0, 10 + last, 2 + highest_byte(words[:, 1]))
+    return np.maximum(nd, 1).astype(np.int16)
+
+
+@functools.cache
+def _cell_tables() -> tuple[Any, Any, Any, Any, Any]:
+    """The word masks and texts of :func:`float_slots`. For the point after digit P − 1
+    (P = 18: no point) and L slots used, row 19·P + L: which bytes of the digits come
+    from "digit j in slot j" (before the point), which from "digit j − 1 in slot j"
+    (after it), and the point itself. Then the prefix word, by 5·sign + zeros (the number
+    of places the first digit lies after the point, 0 when written without "0."), and
+    the exponent word, by exponent + 400 (0: none)."""
+    import numpy as np
+
+    rows = np.zeros((3, 19 * 19, 32), dtype=np.uint8)
+    for p in range(19):
+        for used in range(19):
+            row = 19 * p + used
+            for j in range(used):
+                rows[0 if j < p else 2 if j == p else 1, row, 6 + j] = 0xFF
+    dot = np.where(rows[2] == 0xFF, np.uint8(_DOT), np.uint8(0))
+    prefix = np.zeros((10, 8), dtype=np.uint8)
+    for sign in range(2):
+        for zeros in range(5):
+            start = ("-" if sign else "") + ("0." + "0" * (zeros - 1) if zeros else "")
+            prefix[5 * sign + zeros, : len(start)] = np.frombuffer(start.encode(), np.uint8)
+    suffix = np.zeros((800, 8), dtype=np.uint8)
+    for k in range(-400, 400):
+        exponent = f"e{k:+03d}".encode()
+        suffix[k + 400, : len(exponent)] = np.frombuffer(exponent, np.uint8)
+    suffix[0] = 0
+    words = [t.view(np.uint64).reshape(t.shape[0], -1) for t in (rows[0], rows[1], dot)]
+    return (
+        words[0],
+        words[1],
+        words[2],
+        prefix.view(np.uint64).ravel(),
+        suffix.view(np.uint64).ravel(),
+    )
 
 
 def int_slots(values: npt.NDArray[Any], out: U8) -> None:
-    """Write ``str`` of each integer into ``out`` (shape (INT_SLOTS, n)), as
+    """Write ``str`` of each integer into ``out`` (shape (n, INT_SLOTS)), as
     :func:`float_slots` does."""
+    out[:] = _int_cells(values).view(out.dtype)[:, :INT_SLOTS]
+
+
+def _int_cells(values: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+    """``str`` of each integer as a cell of four 64-bit words: the sign in byte 0, the
+    digits in 1 to 19, leading zeros and bytes 20 to 31 zero."""
     import numpy as np
 
     v = np.asarray(values, dtype=np.int64).ravel()
     mag = np.abs(v).astype(np.uint64)  # -2**63 wraps to 2**63: still right
-    chars = _digit_rows(mag, 19)
-    out[0] = np.where(v < 0, np.uint8(_MINUS), np.uint8(0))
-    lead = np.ones(v.size, dtype=bool)
-    for k in range(19):
-        lead &= (chars[k] == _ZERO) & (k < 18)
-        out[1 + k] = np.where(lead, np.uint8(0), chars[k])
+    words = _digit_bytes(mag, 3)
+    chars = words[:, 5:24]  # 19 digits
+    cell = np.zeros((v.size, 32), dtype=np.uint8)
+    cell[:, 0] = np.where(v < 0, np.uint8(_MINUS), np.uint8(0))
+    first = np.argmax(chars[:, :18] != _ZERO, axis=1)  # 18 where all are zero: keep one
+    first = np.where(chars[np.arange(v.size), first] == _ZERO, 18, first)
+    np.copyto(cell[:, 1:20], chars)
+    np.copyto(cell[:, 1:20], np.uint8(0), where=np.arange(19) < first[:, None])
+    return cell.view(np.uint64)
 
 
 def text_rows(columns: Sequence[npt.NDArray[Any]], prefixes: Sequence[bytes], end: bytes) -> bytes:
@@ -674,23 +863,25 @@ def text_rows(columns: Sequence[npt.NDArray[Any]], prefixes: Sequence[bytes], en
     import numpy as np
 
     n = int(columns[0].size) if columns else 0
-    widths = [
-        INT_SLOTS if np.issubdtype(np.asarray(c).dtype, np.integer) else FLOAT_SLOTS
+    cells = [
+        _int_cells(c) if np.issubdtype(np.asarray(c).dtype, np.integer) else _float_cells(c)
         for c in columns
     ]
-    total = sum(widths) + sum(len(p) for p in prefixes) + len(end)
-    buf = np.zeros((total, n), dtype=np.uint8)
+    tails = [*prefixes[1:], end]
+    if columns and not prefixes[0] and all(len(t) <= 3 for t in tails):
+        # What follows a cell fits in its last three bytes (CSV): rows of whole words.
+        words = np.empty((n, 4 * len(cells)), dtype=np.uint64)
+        for k, (cell, tail) in enumerate(zip(cells, tails, strict=True)):
+            words[:, 4 * k : 4 * k + 4] = cell
+            words[:, 4 * k + 3] |= np.uint64(int.from_bytes(tail, "little") << 40)
+        return words.tobytes().translate(None, b"\0")
+    total = 32 * len(cells) + sum(len(p) for p in prefixes) + len(end)
+    buf = np.zeros((n, total), dtype=np.uint8)
     at = 0
-    for column, width, prefix in zip(columns, widths, prefixes, strict=True):
-        for byte in prefix:
-            buf[at] = byte
-            at += 1
-        if width == INT_SLOTS:
-            int_slots(column, buf[at : at + width])
-        else:
-            float_slots(column, buf[at : at + width])
-        at += width
-    for byte in end:
-        buf[at] = byte
-        at += 1
-    return buf.T.tobytes().translate(None, b"\0")
+    for cell, prefix in zip(cells, prefixes, strict=True):
+        buf[:, at : at + len(prefix)] = np.frombuffer(prefix, np.uint8)
+        at += len(prefix)
+        buf[:, at : at + 32] = cell.view(np.uint8)
+        at += 32
+    buf[:, at:] = np.frombuffer(end, np.uint8)
+    return buf.tobytes().translate(None, b"\0")

@@ -131,13 +131,27 @@ def select_elementwise(
 ) -> tuple[Any, Any, Any]:
     """Element-wise the value ``pick`` (np.argmin or np.argmax) chooses among ``values``,
     its companion, and the index chosen (so a sweep gets at every point what a scalar
-    evaluation there would)."""
-    arrays = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in (*values, *companions)])
-    stacked = np.stack(arrays)
-    n = len(values)
-    index = pick(stacked[:n], axis=0)[np.newaxis]
-    chosen = np.take_along_axis(stacked[:n], index, axis=0)[0]
-    return chosen, np.take_along_axis(stacked[n:], index, axis=0)[0], index[0]
+    evaluation there would).
+
+    As ``pick`` over the stacked values, without stacking them: the first of equal values
+    wins, and a NaN wins over any number (as np.argmax and np.argmin choose).
+    """
+    best = np.asarray(values[0], dtype=float)
+    partner = np.asarray(companions[0], dtype=float)
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (*values, *companions)))
+    index: Any = np.zeros(shape, dtype=np.intp)
+    for i in range(1, len(values)):
+        value = np.asarray(values[i], dtype=float)
+        beats = value > best if pick is np.argmax else value < best
+        beats |= np.isnan(value) & ~np.isnan(best)
+        best = np.where(beats, value, best)
+        partner = np.where(beats, np.asarray(companions[i], dtype=float), partner)
+        index = np.where(beats, i, index)
+    return (
+        np.broadcast_to(best, shape).copy() if best.shape != shape else best,
+        np.broadcast_to(partner, shape).copy() if np.shape(partner) != shape else partner,
+        index,
+    )
 
 
 def select_key_rate(result: Any, met1: Any, met2: Any) -> None:

@@ -538,21 +538,10 @@ class Chunk:
     given_path: bool
 
 
-def _evaluate(scenario: Scenario, demand: Any, explain: bool) -> Any:
-    """:func:`qcalc.demands.evaluate_demand`, without the --explain steps when the model
-    chain can leave them out (``explain=False``)."""
-    import inspect
-
-    from qcalc.demands import evaluate_demand
-
-    if not explain and "explain" in inspect.signature(evaluate_demand).parameters:
-        return evaluate_demand(scenario, demand, explain=False)  # type: ignore[call-arg]
-    return evaluate_demand(scenario, demand)
-
-
 def evaluate_chunk(plan: SweepPlan, lo: int, hi: int) -> Chunk:
     """Evaluate the points ``lo`` to ``hi`` of the grid in one call of the model chain."""
     from qcalc._yaml import Document
+    from qcalc.demands import evaluate_demand
     from qcalc.network import forget_shared_results
     from qcalc.protocols.qkd import plob_bound
     from qcalc.scenario import scenario_from_document
@@ -567,7 +556,7 @@ def evaluate_chunk(plan: SweepPlan, lo: int, hi: int) -> Chunk:
     doc = Document(data, plan.file, plan.marks, plan.key_marks)
     scenario = scenario_from_document(doc)
     try:
-        result = _evaluate(scenario, scenario.demands[plan.chosen], plan.explain)
+        result = evaluate_demand(scenario, scenario.demands[plan.chosen], explain=plan.explain)
     finally:
         # What the hops of this chunk share is not what the next chunk's share: the
         # memos would hold every chunk's arrays.
@@ -877,6 +866,7 @@ def stream_sweep(
     *,
     progress: Callable[[int], None] | None = None,
     scheduler: str | None = None,
+    workers: int | None = None,
 ) -> SweepPlan:
     """Evaluate a sweep chunk by chunk and hand each chunk to ``writer``, in grid order.
 
@@ -884,14 +874,18 @@ def stream_sweep(
     :func:`sweep_scenario`, bit for bit. The derivation steps (``--explain``) are not
     computed. With ``scheduler`` (``local:N`` or ``tcp://HOST:PORT``) the chunks are
     evaluated on a Dask cluster and gathered in order (:mod:`qcalc.distributed`): the
-    output is the same, byte for byte. ``progress(n)`` after each chunk of n points.
+    output is the same, byte for byte. Otherwise ``workers`` local processes evaluate
+    and encode the chunks (default: one per usable core from :data:`PROCESS_POINTS`
+    points on, where starting them pays); with one, this process does, encoding each
+    chunk in two threads while the next is evaluated. ``progress(n)`` after each chunk
+    of n points.
 
     Returns
     -------
     SweepPlan
         The checked sweep (its scenario, demand, fields and points).
     """
-    from qcalc.distributed import ordered_map
+    from qcalc.distributed import ordered_map, process_map
 
     plan = plan_sweep(scenario, varies, metrics, demand, explain=False)
     if chunk_points < 1:
@@ -903,10 +897,13 @@ def stream_sweep(
     ]
     writer.begin(plan)
     tasks = ((lo, hi, writer.encoding) for lo, hi in bounds)
-    if scheduler is None:
-        results = _overlapped(plan, bounds, writer.encoding)
-    else:
+    local = _local_workers(workers, plan.points, len(bounds))
+    if scheduler is not None:
         results = ordered_map(sweep_task, plan, tasks, scheduler)
+    elif local > 1:
+        results = process_map(sweep_task, plan, tasks, local)
+    else:
+        results = _overlapped(plan, bounds, writer.encoding)
     for (lo, hi), encoded in zip(bounds, results, strict=True):
         writer.add(encoded)
         if progress is not None:
@@ -915,24 +912,47 @@ def stream_sweep(
     return plan
 
 
+#: Points from which a streamed sweep runs in worker processes by default (starting them
+#: costs about 0.1 s).
+PROCESS_POINTS = 4 * CHUNK_POINTS
+
+
+def _local_workers(workers: int | None, points: int, chunks: int) -> int:
+    """How many local processes evaluate a streamed sweep (1: this one)."""
+    from qcalc.distributed import usable_cores
+
+    if workers is None:
+        workers = usable_cores() if points >= PROCESS_POINTS else 1
+    elif workers < 1:
+        raise UsageError(f"workers is {workers}; expected a whole number ≥ 1")
+    return min(workers, chunks)
+
+
 def _overlapped(plan: SweepPlan, bounds: list[tuple[int, int]], encoding: str) -> Iterator[Any]:
-    """Each chunk's encoding, in order: a chunk is encoded in a second thread while the
-    next one is evaluated (numpy leaves the interpreter lock for most of both)."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Each chunk's encoding, in order: chunks are encoded in two more threads while the
+    next ones are evaluated (numpy leaves the interpreter lock for most of both); at most
+    :data:`_IN_FLIGHT` encoded chunks wait, so memory stays bounded."""
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     if encoding.startswith("reduce"):
         for lo, hi in bounds:
             yield sweep_task(plan, lo, hi, encoding)
         return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qcalc-encode") as pool:
-        pending: Any = None
+    with ThreadPoolExecutor(max_workers=_ENCODERS, thread_name_prefix="qcalc-encode") as pool:
+        pending: deque[Future[Any]] = deque()
         for lo, hi in bounds:
             chunk = evaluate_chunk(plan, lo, hi)
-            if pending is not None:
-                yield pending.result()
-            pending = pool.submit(encode_chunk, chunk, encoding)
-        if pending is not None:
-            yield pending.result()
+            while len(pending) >= _IN_FLIGHT:
+                yield pending.popleft().result()
+            pending.append(pool.submit(encode_chunk, chunk, encoding))
+        while pending:
+            yield pending.popleft().result()
+
+
+#: Threads that encode a streamed sweep's chunks, and the chunks that may wait for them.
+_ENCODERS = 2
+_IN_FLIGHT = 2
 
 
 # ----------------------------------------------------------------------------- reductions

@@ -36,10 +36,13 @@ EFFICIENCY = "hardware.detectors.snspd.efficiency"
 GRID = [f"{LENGTH}=0:250:37", f"{EFFICIENCY}=0.2:0.9:4"]
 
 
-def streamed(writer_type: type[CsvWriter], chunk: int, metrics: list[str]) -> bytes:
+def streamed(
+    writer_type: type[CsvWriter], chunk: int, metrics: list[str], workers: int | None = None
+) -> bytes:
     buffer = io.BytesIO()
     varies = [parse_vary(v) for v in GRID]
-    stream_sweep(METRO, varies, metrics, None, writer_type(buffer.write), chunk_points=chunk)
+    writer = writer_type(buffer.write)
+    stream_sweep(METRO, varies, metrics, None, writer, chunk_points=chunk, workers=workers)
     return buffer.getvalue()
 
 
@@ -48,6 +51,19 @@ def test_streamed_csv_is_the_in_memory_csv_byte_for_byte(chunk):
     metrics = ["key_rate_bps", "stage", "loss_db"]
     memory = run_sweep(METRO, [parse_vary(v) for v in GRID], metrics).to_csv()
     assert streamed(CsvWriter, chunk, metrics) == memory.encode()
+
+
+def test_a_sweep_in_worker_processes_is_the_in_memory_csv_byte_for_byte():
+    # Large sweeps run in one process per core by default; the bytes are the same.
+    metrics = ["key_rate_bps", "stage", "loss_db"]
+    memory = run_sweep(METRO, [parse_vary(v) for v in GRID], metrics).to_csv()
+    assert streamed(CsvWriter, 17, metrics, workers=2) == memory.encode()
+    reducer = Reducer([parse_reduce("argmax:key_rate_bps")], group_by=EFFICIENCY)
+    varies = [parse_vary(v) for v in GRID]
+    stream_sweep(METRO, varies, metrics, None, reducer, chunk_points=23, workers=2)
+    alone = Reducer([parse_reduce("argmax:key_rate_bps")], group_by=EFFICIENCY)
+    stream_sweep(METRO, varies, metrics, None, alone, chunk_points=23, workers=1)
+    assert reducer.result().to_csv() == alone.result().to_csv()
 
 
 def test_streamed_json_lines_are_the_in_memory_columns_point_for_point():
@@ -112,6 +128,17 @@ def test_numbers_that_need_care_are_written_as_repr_writes_them():
     values = np.concatenate([tricky, rng.random(5000) * 10.0 ** rng.integers(-20, 20, 5000)])
     text = text_rows([values, -values], [b"", b","], b"\n").decode()
     assert text == "".join(f"{v!r},{-v!r}\n" for v in values.tolist())
+
+
+def test_powers_of_two_whose_gap_below_is_half_the_gap_above_are_written_as_repr():
+    # At a power of two the nearest shorter decimal may lie outside the (narrower) gap
+    # below while a farther one above reads back: repr writes 6.310887241768095e-30 for
+    # 2**-97, not the nearer 6.3108872417680944e-30 (found in 1 of 250 powers of two).
+    powers = np.ldexp(1.0, np.arange(-1022, 1024))
+    values = np.concatenate([powers, np.nextafter(powers, 0.0), 10.0 ** np.arange(-300, 300)])
+    values = values[np.isfinite(values)]
+    text = text_rows([values], [b""], b"\n").decode()
+    assert text == "".join(f"{v!r}\n" for v in values.tolist())
 
 
 def test_reductions_equal_numpy_over_the_whole_grid():
