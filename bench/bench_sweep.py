@@ -21,14 +21,13 @@ import cProfile
 import os
 import pstats
 import shlex
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
+from measure import run_measured
 
 from qcalc.physics.detectors import dark_count_probability
 from qcalc.protocols.qkd import bb84_key_rate
@@ -85,48 +84,16 @@ def closed_form_seconds(points: int) -> float:
     return time.perf_counter() - start
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, summed (Linux /proc). [MB]"""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            with open(f"/proc/{current}/status", encoding="ascii") as handle:
-                for line in handle:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as handle:
-                    stack += [int(c) for c in handle.read().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total / 1024
-
-
 def sweep_seconds(path: str, points: int, out: str) -> tuple[float, float]:
     """Wall time and peak memory of `qcalc sweep … -f csv -o out` in a fresh process,
-    its worker processes included: the largest sum of their resident memory, sampled
-    every 20 ms, or the command's own peak (the kernel's, `wait4`) if larger. [s, MB]"""
+    its worker processes included (:func:`measure.run_measured`). [s, MB]"""
     cmd = [sys.executable, "-m", "qcalc", "sweep", path, "--vary", f"{FIELD}=0:300:{points}"]
     cmd += ["-f", "csv", "-o", out]
     env = {**os.environ, "QCALC_MAX_SWEEP_POINTS": str(points)}
-    start = time.perf_counter()
-    process = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
-    peak = [0.0]
-
-    def sample() -> None:
-        while process.poll() is None:
-            peak[0] = max(peak[0], tree_rss_mb(process.pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    sampler.join()
-    if status != 0:
-        raise SystemExit(f"qcalc sweep failed: {process.stderr.read().decode()[:2000]}")  # type: ignore[union-attr]
-    return seconds, max(peak[0], usage.ru_maxrss / 1024)
+    code, seconds, _, peak_mb, stderr = run_measured(cmd, env)
+    if code != 0:
+        raise SystemExit(f"qcalc sweep failed: {stderr.decode()[:2000]}")
+    return seconds, peak_mb
 
 
 def check_first_rows(out: str, points: int) -> None:
@@ -170,8 +137,6 @@ def main() -> None:
         path = str(Path(folder) / "bench-sweep.yaml")
         Path(path).write_text(SCENARIO, encoding="utf-8")
         out = str(Path(folder) / "sweep.csv")
-        # The fresh processes first: a child's peak RSS counts the parent's at fork
-        # (Linux keeps it across exec), so the in-process work below must come after.
         measured = []
         for points in args.points:
             seconds, peak_mb = sweep_seconds(path, points, out)

@@ -57,7 +57,8 @@ def evaluate_file(path: str, explain: bool = False) -> FileResult:
         scenario = api.load_scenario(path)
         if any(d.expect_probability is not None for d in scenario.demands):
             return FileResult(path, data=_sampled_data(path, scenario))
-        data = api.evaluate(scenario, levers="none").to_dict(explain=explain)
+        result = api.evaluate(scenario, levers="none", explain=explain)
+        data = result.to_dict(explain=explain)
         return FileResult(path, data=data)
     except QcalcError as exc:
         return FileResult(path, error=str(exc))

@@ -1026,7 +1026,7 @@ def _hop_rate(
         # One hop needs all its rows (they are the end-to-end ones); a chain, the best.
         every, best_only = known
         named = (every if single else best_only).named(((kinds.stand_in, scope),))
-        result.steps.extend(named[2])
+        result.steps.extend(named[2] if result.explain else ())
         result.notes.extend(named[1])
         rates = list(named[0]) if single else []
         best = _best(rates) if single else named[0]
@@ -2051,7 +2051,8 @@ def entanglement(scenario: Scenario, result: DemandResult) -> None:
     result.notes.extend(n for n in delivery.notes if n not in result.notes)
     if not delivery.delivers:
         return
-    result.steps.extend(delivery.steps)
+    if result.explain:
+        result.steps.extend(delivery.steps)
     result.pair_rate_hz = delivery.rate_hz
     result.fidelity = delivery.fidelity
     wanted = result.demand.protocol
@@ -2274,7 +2275,7 @@ def _evaluate_routed(scenario: Scenario, result: DemandResult) -> DemandResult:
     if alone:
         _prefetch_bb84([result], scenario)
     try:
-        for budget in result.hops:
+        for budget in result.hops if result.explain else ():
             result.steps.extend(budget.steps)
         hop_key_rates(scenario, result)
         end_to_end_rates(scenario, result)
@@ -2285,11 +2286,14 @@ def _evaluate_routed(scenario: Scenario, result: DemandResult) -> DemandResult:
     result.notes.extend(unused_demand_fields(result))
     evaluate_stages(scenario, result)
     result.checks = check_expectations(result)
+    if not result.explain:  # the costly steps were never built; these few cost nothing
+        result.steps.clear()
     return result
 
 
-def evaluate_scenario(scenario: Scenario) -> list[DemandResult]:
-    """Evaluate every demand of ``scenario`` in order.
+def evaluate_scenario(scenario: Scenario, *, explain: bool = True) -> list[DemandResult]:
+    """Evaluate every demand of ``scenario`` in order (``explain=False``: without the
+    derivation steps, as :func:`evaluate_demand`).
 
     The optimised BB84 rows of every hop and route of the scenario are computed first,
     together (:func:`_prefetch_bb84`); each demand then reads its own.
@@ -2300,7 +2304,7 @@ def evaluate_scenario(scenario: Scenario) -> list[DemandResult]:
     for demand in scenario.demands:
         try:
             path = demand_route(scenario, demand)
-            routed.append(DemandResult(demand, path, hop_budgets(scenario, path)))
+            routed.append(DemandResult(demand, path, hop_budgets(scenario, path), explain=explain))
         except (QcalcError, ValueError):  # evaluate_demand reports it in its turn
             routed.append(demand)
     _SCENARIO_MEMO.append({})
@@ -2309,7 +2313,7 @@ def evaluate_scenario(scenario: Scenario) -> list[DemandResult]:
         return [
             _evaluate_routed(scenario, r)
             if isinstance(r, DemandResult)
-            else evaluate_demand(scenario, r)
+            else evaluate_demand(scenario, r, explain=explain)
             for r in routed
         ]
     finally:

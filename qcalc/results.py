@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from json.encoder import encode_basestring as _encode_string  # C where it can be
 from typing import Any
 
 import numpy as np
@@ -211,7 +212,85 @@ def links_dict(scenario: Scenario, budgets: list[LinkBudget]) -> dict[str, Any]:
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(plain(data), indent=2, ensure_ascii=False, allow_nan=False)
+    """``json.dumps(plain(data), indent=2, ensure_ascii=False, allow_nan=False)``, the
+    same text, written in one walk (the standard library's indented encoder is pure
+    Python: a third of ``qcalc stage`` on a 10⁴-node network, a fifth of a batch)."""
+    parts: list[str] = []
+    try:
+        _emit(data, "\n", parts.append)
+    except _Unusual:  # a value only the standard library knows how to refuse or write
+        return json.dumps(plain(data), indent=2, ensure_ascii=False, allow_nan=False)
+    return "".join(parts)
+
+
+class _Unusual(Exception):
+    """A value :func:`_emit` leaves to :func:`json.dumps`."""
+
+
+def _scalar(value: Any) -> str | None:
+    """The JSON of a leaf as ``json.dumps(plain(value))`` writes it; None for a
+    container (or a value to leave to the standard library)."""
+    kind = type(value)
+    if kind is str:
+        return _encode_string(value)
+    if kind is float:
+        if value != value or value in (_INF, -_INF):
+            return "null"
+        return "0.0" if value == 0 else float.__repr__(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict | list | tuple | np.ndarray):
+        return None
+    if isinstance(value, np.generic):
+        return _scalar(value.item())
+    if isinstance(value, str):  # subclasses, as plain leaves them
+        return _encode_string(value)
+    if isinstance(value, float):
+        return _scalar(float(value))
+    if isinstance(value, int):
+        return int.__repr__(value)
+    raise _Unusual
+
+
+_INF = float("inf")
+
+
+def _emit(value: Any, newline: str, append: Any) -> None:
+    """Append the JSON of ``plain(value)`` as ``json.dumps(indent=2)`` writes it at the
+    depth whose line break (with its indent) is ``newline``."""
+    text = _scalar(value)
+    if text is not None:
+        append(text)
+        return
+    if isinstance(value, np.ndarray):
+        _emit(value.tolist() if value.ndim else value.item(), newline, append)
+        return
+    keyed = isinstance(value, dict)
+    items = value.items() if keyed else value
+    if not items:
+        append("{}" if keyed else "[]")
+        return
+    inner = newline + "  "
+    separator = ("{" if keyed else "[") + inner
+    for item in items:
+        append(separator)
+        separator = "," + inner
+        if keyed:
+            key, item = item
+            if type(key) is not str:
+                raise _Unusual
+            append(_encode_string(key))
+            append(": ")
+        text = _scalar(item)
+        if text is None:
+            _emit(item, inner, append)
+        else:
+            append(text)
+    append(newline + ("}" if keyed else "]"))
 
 
 def step_dict(step: Step) -> dict[str, Any]:

@@ -185,3 +185,14 @@ def test_sweep_refuses_values_that_are_not_finite_numbers(values: list) -> None:
     metro = qcalc.load_scenario(SCENARIOS / "metro-fibre.yaml")
     with pytest.raises(qcalc.UsageError, match="links.alice-bob.length_km"):
         qcalc.sweep(metro, vary={"links.alice-bob.length_km": values})
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_explain_false_gives_the_same_numbers_without_the_steps(path: Path) -> None:
+    # Batches and sweeps leave the derivation steps out; nothing else may change.
+    scenario = qcalc.load_scenario(str(path))
+    with_steps = qcalc.evaluate(scenario, levers="none")
+    without = qcalc.evaluate(scenario, levers="none", explain=False)
+    assert without.to_dict() == with_steps.to_dict()
+    assert without.steps() == () or list(without.steps()) == []
+    assert len(with_steps.steps()) > 0
