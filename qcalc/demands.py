@@ -2388,6 +2388,17 @@ def _pm_links(scenario: Scenario, result: DemandResult, seen: set[Any]) -> list[
     ]
 
 
+def _optimises_mu(scenario: Scenario, result: DemandResult) -> bool:
+    """Whether a weak-coherent source on the route leaves μ to the optimiser (the only
+    rows :func:`_prefetch_bb84` computes ahead)."""
+    for name in result.path:
+        source = scenario.nodes[name].source
+        if source is not None and source.kind == "weak_coherent":
+            if isinstance(source.mean_photon_number, str):
+                return True
+    return False
+
+
 def _prefetch_bb84(routed: list[DemandResult], scenario: Scenario) -> None:
     """Optimise the BB84 rows of every hop and route of ``routed`` demands together.
 
@@ -2404,6 +2415,8 @@ def _prefetch_bb84(routed: list[DemandResult], scenario: Scenario) -> None:
     for result in routed:
         demand = result.demand
         if demand.protocol not in (None, "bb84-decoy", "gllp"):
+            continue
+        if not _optimises_mu(scenario, result):  # nothing to optimise together
             continue
         try:
             links = _pm_links(scenario, result, seen)

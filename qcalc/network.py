@@ -138,6 +138,10 @@ def _put_names(text: str, names: Names) -> str:
     return text
 
 
+#: Types that hold no name (numbers and arrays), skipped at once by :func:`_fill_plan`.
+_NAMELESS = frozenset({float, int, bool, type(None), np.ndarray, np.float64, np.bool_})
+
+
 def _fill_plan(value: Any) -> Callable[[Names], Any] | None:
     """How to put names into ``value`` where it holds stand-ins; None where it holds none.
 
@@ -145,6 +149,8 @@ def _fill_plan(value: Any) -> Callable[[Names], Any] | None:
     names); the plan rebuilds only what holds a stand-in and shares everything else.
     """
     cls = value.__class__
+    if cls in _NAMELESS:
+        return None
     if cls is str:
         return (lambda names: _put_names(value, names)) if STAND_IN in value else None
     if cls in (tuple, list, dict):
@@ -160,7 +166,7 @@ def _fill_plan(value: Any) -> Callable[[Names], Any] | None:
             return items if cls is not tuple else tuple(items)
 
         return fill_items
-    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+    if not hasattr(cls, "__dataclass_fields__") or isinstance(value, type):
         return None
     fields = [(k, plan) for k, v in value.__dict__.items() if (plan := _fill_plan(v)) is not None]
     if not fields:

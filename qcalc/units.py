@@ -16,6 +16,7 @@ numbers in the units their keys name and never pass through here.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -161,6 +162,7 @@ def fmt(value: Any, unit: str = "", digits: int = DIGITS, *, exact: bool = False
     return _fmt_scalar(float(arr.flat[0]) if arr.ndim else float(arr), unit, digits)
 
 
+@functools.lru_cache(maxsize=4096)  # a batch formats the same few inputs again and again
 def _fmt_scalar(x: float, unit: str, digits: int) -> str:
     if math.isnan(x):
         return "not a number"
