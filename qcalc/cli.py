@@ -343,7 +343,9 @@ def _demand_report(
     if any(sampling.get(k) for k in ("sensitivity", "plot")) or sampling.get("target") is not None:
         fail("--sensitivity, --target-probability and --plot need --samples N")
     which: api.Levers = "none" if tables_of != "stage" else ("all" if levers else "short")
-    result = api.evaluate(scenario, levers=which, monte_carlo=monte_carlo, seed=seed)
+    result = api.evaluate(
+        scenario, levers=which, monte_carlo=monte_carlo, seed=seed, explain=explain
+    )
     orbit_data, orbit_tables = _orbit_blocks(scenario, span)
     if fmt is Format.json:
         data = result.to_dict(explain=explain)

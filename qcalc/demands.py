@@ -124,8 +124,16 @@ class DemandResult:
 
     @property
     def channel_loss_db(self) -> Any:
-        """Channel loss summed over the route, receivers' detectors excluded. [dB]"""
-        return sum((np.asarray(h.channel_loss_db) for h in self.hops), np.asarray(0.0))
+        """Channel loss summed over the route, receivers' detectors excluded. [dB]
+
+        Kept with the hops it was summed over (a route of 10⁴ hops is asked it several
+        times)."""
+        known = self.__dict__.get("_channel_loss")
+        if known is not None and known[0] is self.hops:
+            return known[1]
+        total = sum((np.asarray(h.channel_loss_db) for h in self.hops), np.asarray(0.0))
+        self.__dict__["_channel_loss"] = (self.hops, total)
+        return total
 
     @property
     def plob_bits_per_use(self) -> Any:
@@ -2336,10 +2344,16 @@ _OPERATING_FIELDS = (
 )
 
 
-def _pm_links(scenario: Scenario, result: DemandResult, seen: set[Any]) -> list[_PMLink]:
+def _pm_links(
+    scenario: Scenario, result: DemandResult, seen: set[Any], made: dict[Any, _PMLink]
+) -> list[tuple[Any, _PMLink]]:
     """The prepare-and-measure channels :func:`evaluate_demand` will ask a BB84 key of:
     each hop of a trusted chain and the whole route (none over a satellite pass); a hop
-    in ``seen`` (the same budget, ends' hardware and demand's settings) is left out."""
+    in ``seen`` (the same budget, ends' hardware and demand's settings) is left out.
+
+    Each as its transmittance and a link of its kind, made once in ``made`` (the same
+    source, detector, demand, misalignment and background: the same BB84 arguments but
+    the transmittance, :func:`_bb84_arguments`)."""
     from qcalc.physics.fibre import transmittance_from_loss_db
 
     demand = result.demand
@@ -2381,11 +2395,18 @@ def _pm_links(scenario: Scenario, result: DemandResult, seen: set[Any]) -> list[
                     final.background_yield,
                 )
             )
-    return [
-        _pm_link(source, detector, eta, channel, e_d, demand, "", y0)
-        for source, detector, eta, channel, e_d, y0 in links
-        if source.kind == "weak_coherent" and source.repetition_rate_hz is not None
-    ]
+    out = []
+    for source, detector, eta, channel, e_d, y0 in links:
+        if source.kind != "weak_coherent" or source.repetition_rate_hz is None:
+            continue
+        try:
+            same: Any = (id(source), id(detector), id(demand), _number_key(e_d), _number_key(y0))
+        except TypeError:  # an array: a link of its own
+            same = object()
+        if same not in made:
+            made[same] = _pm_link(source, detector, eta, channel, e_d, demand, "", y0)
+        out.append((eta, made[same]))
+    return out
 
 
 def _optimises_mu(scenario: Scenario, result: DemandResult) -> bool:
@@ -2412,6 +2433,8 @@ def _prefetch_bb84(routed: list[DemandResult], scenario: Scenario) -> None:
 
     groups: dict[Any, tuple[dict[str, Any], dict[Any, Any]]] = {}
     seen: set[Any] = set()
+    made: dict[Any, _PMLink] = {}
+    keys: dict[tuple[int, str, bool], Any] = {}  # per link of a kind and row: (key, arguments)
     for result in routed:
         demand = result.demand
         if demand.protocol not in (None, "bb84-decoy", "gllp"):
@@ -2419,33 +2442,39 @@ def _prefetch_bb84(routed: list[DemandResult], scenario: Scenario) -> None:
         if not _optimises_mu(scenario, result):  # nothing to optimise together
             continue
         try:
-            links = _pm_links(scenario, result, seen)
+            links = _pm_links(scenario, result, seen, made)
         except (QcalcError, ValueError):  # evaluate_demand reports it in its turn
             continue
-        for link in links:
-            methods = []
-            if demand.protocol in (None, "bb84-decoy") and link.point.decoy_method is not None:
-                methods.append((link.point.decoy_method, bool(demand.vacuum_contribution)))
-            if demand.protocol in (None, "gllp"):
-                methods.append(("none", False))
-            for decoy, vacuum in methods:
-                arguments = _bb84_arguments(link, decoy, vacuum)
-                if arguments["mean_photon_number"] is not None or np.ndim(link.transmittance):
-                    continue
-                key = _scalar_key(arguments)
-                if key is None:
-                    continue
-                etas = groups.setdefault(key, (arguments, {}))[1]
-                etas.setdefault(float(link.transmittance), link.transmittance)
-    for arguments, etas in groups.values():
+        for transmittance, link in links:
+            if np.ndim(transmittance):
+                continue
+            for decoy, vacuum in _bb84_methods(link, demand):
+                row = (id(link), decoy, vacuum)
+                if row not in keys:
+                    arguments = _bb84_arguments(link, decoy, vacuum)
+                    unset = arguments["mean_photon_number"] is None
+                    keys[row] = (_scalar_key(arguments) if unset else None, arguments)
+                key, arguments = keys[row]
+                if key is not None:
+                    etas = groups.setdefault(key, (arguments, {}))[1]
+                    etas.setdefault(float(transmittance), transmittance)
+    for key, (arguments, etas) in groups.items():
         if len(etas) < 2:
             continue
         values = list(etas.values())
         bits, mu = bb84_key_rate(np.asarray(values, dtype=float), **arguments)
         for i, eta in enumerate(values):
-            key = _scalar_key({"transmittance": eta, **arguments})
-            if key is not None:
-                _BB84_OPTIMA[key] = (bits[i], np.asarray(mu[i]))
+            _BB84_OPTIMA[(("transmittance", _number_key(eta)), *key)] = (bits[i], np.asarray(mu[i]))
+
+
+def _bb84_methods(link: _PMLink, demand: Demand) -> list[tuple[str, bool]]:
+    """The BB84 rows (decoy method, vacuum contribution) a demand asks of a link."""
+    methods = []
+    if demand.protocol in (None, "bb84-decoy") and link.point.decoy_method is not None:
+        methods.append((link.point.decoy_method, bool(demand.vacuum_contribution)))
+    if demand.protocol in (None, "gllp"):
+        methods.append(("none", False))
+    return methods
 
 
 def check_expectations(result: DemandResult) -> tuple[CheckResult, ...]:

@@ -184,21 +184,30 @@ def _fill_plan(value: Any) -> Callable[[Names], Any] | None:
     return fill_fields
 
 
-@dataclasses.dataclass(frozen=True)
 class Shared:
-    """A result computed once with stand-in names, for every hop of its kind."""
+    """A result computed once with stand-in names, for every hop of its kind. How to put
+    the names in is worked out when a name is first asked for (a chain of hops of
+    distinct lengths asks only one of the two it shares per hop)."""
 
-    value: Any
-    plan: Callable[[Names], Any] | None
+    __slots__ = ("value", "_plan")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self._plan: Any = _UNPLANNED
 
     @classmethod
     def of(cls, value: Any) -> Shared:
-        return cls(value, _fill_plan(value))
+        return cls(value)
 
     def named(self, names: Names) -> Any:
         """The result with the real names put in for the stand-ins (``names``: pairs of
         stand-in and name); what holds no stand-in is the shared object itself."""
-        return self.value if self.plan is None else self.plan(names)
+        if self._plan is _UNPLANNED:
+            self._plan = _fill_plan(self.value)
+        return self.value if self._plan is None else self._plan(names)
+
+
+_UNPLANNED = object()
 
 
 #: Stand-in names of the link and its two ends in a budget shared by equal hops.

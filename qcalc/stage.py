@@ -133,9 +133,15 @@ def select_elementwise(
     its companion, and the index chosen (so a sweep gets at every point what a scalar
     evaluation there would).
 
-    As ``pick`` over the stacked values, without stacking them: the first of equal values
-    wins, and a NaN wins over any number (as np.argmax and np.argmin choose).
+    As ``pick`` over the stacked values: the first of equal values wins, and a NaN wins
+    over any number. Arrays (a sweep's chunk: few candidates, many points) are compared
+    pairwise without stacking them; single numbers (a chain of many hops), stacked.
     """
+    if all(np.ndim(v) == 0 for v in (*values, *companions)):
+        stacked = np.array([*values, *companions], dtype=float)
+        n = len(values)
+        chosen = pick(stacked[:n])
+        return stacked[chosen], stacked[n + chosen], chosen
     best = np.asarray(values[0], dtype=float)
     partner = np.asarray(companions[0], dtype=float)
     shape = np.broadcast_shapes(*(np.shape(v) for v in (*values, *companions)))
