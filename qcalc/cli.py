@@ -1,7 +1,5 @@
 """The qcalc command line: parse → load → compute → render. Nothing else."""
 
-from __future__ import annotations
-
 import itertools
 import math
 import sys

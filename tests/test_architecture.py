@@ -20,6 +20,7 @@ inside a function, where a cycle hides until run time. Within a room there is no
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import pkgutil
 from pathlib import Path
@@ -80,6 +81,7 @@ ROOMS: dict[str, int] = {
 }
 
 
+@functools.cache
 def all_modules() -> list[str]:
     names = ["qcalc"]
     for info in pkgutil.walk_packages([str(PACKAGE)], prefix="qcalc."):
@@ -96,16 +98,24 @@ def room(module: str) -> int:
     return ROOMS[probe]
 
 
+@functools.cache
 def source_file(module: str) -> Path:
     spec = importlib.util.find_spec(module)
     assert spec is not None and spec.origin is not None
     return Path(spec.origin)
 
 
+@functools.cache
+def tree_of(module: str) -> ast.Module:
+    """The parsed source of ``module`` (parsed once for every test here)."""
+    return ast.parse(source_file(module).read_text(encoding="utf-8"))
+
+
+@functools.cache
 def imports_of(module: str) -> set[str]:
     """Every qcalc module ``module`` imports, at the top or inside a function."""
     path = source_file(module)
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = tree_of(module)
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     known = set(all_modules())
     found: set[str] = set()
@@ -190,8 +200,7 @@ def test_no_private_name_is_imported_from_another_module() -> None:
     not imported by its private name across rooms."""
     crossings = []
     for module in all_modules():
-        tree = ast.parse(source_file(module).read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+        for node in ast.walk(tree_of(module)):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("qcalc"):
                 for alias in node.names:
                     if alias.name.startswith("_") and not alias.name.startswith("__"):
