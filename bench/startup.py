@@ -9,7 +9,8 @@ whose own packages supply numpy, yaml, typer (PYTHONPATH puts the wheel's qcalc 
 an editable one). Each command runs as the console script does (``from qcalc.cli import
 main; main()``), from a scratch folder, interleaved with the baseline, ``--runs`` times;
 the script prints the medians of CPU time (user + system, steadier on a busy machine)
-and of wall time, and their ratios to the baseline.
+and of wall time, and their ratios to the baseline: as a user runs it (numpy's BLAS
+starts its threads) and with BLAS pinned to one thread, as qcalc pins it for itself.
 
 Goals (issue 16, item 1): ``qcalc stage scenarios/metro-fibre.yaml`` ≤ 1.5× the
 baseline; ``qcalc rate`` of every bundled scenario ≤ 2×.
@@ -30,6 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSOLE = "import sys; from qcalc.cli import main; sys.argv[0] = 'qcalc'; main()"
+BASELINE = "python -c 'import numpy, yaml'"
+PINNED = "  the same, BLAS pinned to one thread"
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def install_wheel(folder: Path) -> Path:
@@ -66,11 +70,17 @@ def main() -> None:
         site = args.site or install_wheel(Path(scratch))
         env = {**os.environ, "PYTHONPATH": str(site)}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
+        # qcalc pins BLAS to one thread before numpy loads; the baseline is timed both as
+        # a user runs it (BLAS starts its threads) and pinned the same way
+        pinned = {**env, **dict.fromkeys(BLAS_THREADS, "1")}
         probe = [sys.executable, "-c", "import qcalc; print(qcalc.__file__)"]
         where = subprocess.run(probe, env=env, capture_output=True, text=True, cwd=scratch)
         assert where.stdout.startswith(str(site)), where.stdout  # not an editable copy
         py = sys.executable
-        commands = {"python -c 'import numpy, yaml'": [py, "-c", "import numpy, yaml"]}
+        commands = {
+            BASELINE: [py, "-c", "import numpy, yaml"],
+            PINNED: [py, "-c", "import numpy, yaml"],
+        }
         scenarios = sorted((ROOT / "scenarios").glob("*.yaml"))
         metro = str(ROOT / "scenarios" / "metro-fibre.yaml")
         commands["qcalc stage metro-fibre.yaml"] = [py, "-c", CONSOLE, "stage", metro]
@@ -79,10 +89,14 @@ def main() -> None:
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(args.runs):
             for name, cmd in commands.items():
-                times[name].append(timed(cmd, env, Path(scratch)))
-    base_cpu = statistics.median(t[0] for t in times["python -c 'import numpy, yaml'"])
-    base_wall = statistics.median(t[1] for t in times["python -c 'import numpy, yaml'"])
-    print(f"medians of {args.runs} interleaved runs; ratio to the baseline (CPU, wall)")
+                times[name].append(timed(cmd, env if name == BASELINE else pinned, Path(scratch)))
+    bases = {
+        b: [statistics.median(t[i] for t in times[b]) for i in (0, 1)] for b in (BASELINE, PINNED)
+    }
+    print(
+        f"medians of {args.runs} interleaved runs; ratios of CPU and wall time to the "
+        "baseline as a user runs it, then [to the baseline with BLAS pinned]"
+    )
     for name, runs in times.items():
         cpu = statistics.median(t[0] for t in runs)
         wall = statistics.median(t[1] for t in runs)
@@ -90,9 +104,11 @@ def main() -> None:
         if math.isnan(cpu):
             print(f"{name:<48} failed (exit code ≠ 0, 1)")
             continue
+        (b_cpu, b_wall), (p_cpu, p_wall) = bases[BASELINE], bases[PINNED]
         print(
-            f"{name:<48} cpu {cpu * 1e3:6.0f} ms ×{cpu / base_cpu:4.2f}  "
-            f"wall {wall * 1e3:6.0f} ms ×{wall / base_wall:4.2f}  (goal ≤ {goal})"
+            f"{name:<48} cpu {cpu * 1e3:4.0f} ms ×{cpu / b_cpu:4.2f} [×{cpu / p_cpu:4.2f}]  "
+            f"wall {wall * 1e3:4.0f} ms ×{wall / b_wall:4.2f} [×{wall / p_wall:4.2f}]  "
+            f"(goal ≤ {goal})"
         )
 
 

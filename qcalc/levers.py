@@ -375,7 +375,7 @@ def next_stage_levers(scenario: Scenario, result: Any, most: int = 3) -> NextSta
 
     def passes(changed: Scenario) -> bool:
         try:
-            return meets(evaluate_demand(changed, routed))
+            return meets(evaluate_demand(changed, routed, explain=False))  # numbers only
         except (QcalcError, ValueError):
             return False
         finally:
