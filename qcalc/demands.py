@@ -406,17 +406,17 @@ def _number_key(value: Any) -> Any:
     raise TypeError(f"not a single number: {type(value).__name__}")
 
 
-#: Optimised BB84 rows of single transmittances, computed together for every hop of a
-#: scenario (:func:`_prefetch_bb84`) and read back hop by hop while it is evaluated:
-#: {(transmittance key, arguments key): (bits per pulse, μ)}.
+#: BB84 rows of single transmittances (μ optimised or given), computed together for
+#: every hop of a scenario (:func:`_prefetch_bb84`) and read back hop by hop while it is
+#: evaluated: {(transmittance key, arguments key): (bits per pulse, μ)}.
 _BB84_OPTIMA: dict[Any, tuple[Any, Any]] = {}
 
 
 def _bb84_rate(link: _PMLink, decoy: str, vacuum_contribution: bool) -> tuple[Any, Any]:
     """:func:`bb84_key_rate` of a row, read from :data:`_BB84_OPTIMA` when computed there
-    (the element of one vectorised optimisation equals the scalar one)."""
+    (the element of one vectorised call equals the scalar one)."""
     arguments = _bb84_arguments(link, decoy, vacuum_contribution)
-    if _BB84_OPTIMA and arguments["mean_photon_number"] is None:
+    if _BB84_OPTIMA:
         key = _scalar_key({"transmittance": link.transmittance, **arguments})
         found = _BB84_OPTIMA.get(key) if key is not None else None
         if found is not None:
@@ -2410,8 +2410,7 @@ def _pm_links(
 
 
 def _optimises_mu(scenario: Scenario, result: DemandResult) -> bool:
-    """Whether a weak-coherent source on the route leaves μ to the optimiser (the only
-    rows :func:`_prefetch_bb84` computes ahead)."""
+    """Whether a weak-coherent source on the route leaves μ to the optimiser."""
     for name in result.path:
         source = scenario.nodes[name].source
         if source is not None and source.kind == "weak_coherent":
@@ -2421,13 +2420,15 @@ def _optimises_mu(scenario: Scenario, result: DemandResult) -> bool:
 
 
 def _prefetch_bb84(routed: list[DemandResult], scenario: Scenario) -> None:
-    """Optimise the BB84 rows of every hop and route of ``routed`` demands together.
+    """Compute the BB84 rows of every hop and route of ``routed`` demands together.
 
     A national network has tens of thousands of hops of distinct lengths; each asks
-    :func:`bb84_key_rate` to optimise μ. Rows with equal arguments but the transmittance
-    are optimised in one vectorised call over their transmittances (the golden-section
-    search works element by element, so each element is the scalar optimum) and stored
-    in :data:`_BB84_OPTIMA`, where :func:`_bb84_rate` finds them.
+    :func:`bb84_key_rate` to optimise μ, and a trusted chain with μ given asks a row per
+    hop too. Rows with equal arguments but the transmittance are computed in one
+    vectorised call over their transmittances (the arithmetic and the golden-section
+    search work element by element, so each element is the scalar row) and stored in
+    :data:`_BB84_OPTIMA`, where :func:`_bb84_rate` finds them. A one-hop route whose
+    source fixes μ is left to its own call (nothing to share).
     """
     from qcalc.errors import QcalcError
 
@@ -2439,8 +2440,8 @@ def _prefetch_bb84(routed: list[DemandResult], scenario: Scenario) -> None:
         demand = result.demand
         if demand.protocol not in (None, "bb84-decoy", "gllp"):
             continue
-        if not _optimises_mu(scenario, result):  # nothing to optimise together
-            continue
+        if len(result.hops) < 2 and not _optimises_mu(scenario, result):
+            continue  # one row of its kind: nothing to compute together
         try:
             links = _pm_links(scenario, result, seen, made)
         except (QcalcError, ValueError):  # evaluate_demand reports it in its turn
@@ -2452,8 +2453,7 @@ def _prefetch_bb84(routed: list[DemandResult], scenario: Scenario) -> None:
                 row = (id(link), decoy, vacuum)
                 if row not in keys:
                     arguments = _bb84_arguments(link, decoy, vacuum)
-                    unset = arguments["mean_photon_number"] is None
-                    keys[row] = (_scalar_key(arguments) if unset else None, arguments)
+                    keys[row] = (_scalar_key(arguments), arguments)
                 key, arguments = keys[row]
                 if key is not None:
                     etas = groups.setdefault(key, (arguments, {}))[1]

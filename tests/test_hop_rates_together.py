@@ -82,6 +82,42 @@ def test_bundled_scenarios_are_the_same_hop_by_hop(
     assert _together(load_scenario(str(path))) == _one_by_one(load_scenario(str(path)), monkeypatch)
 
 
+@pytest.mark.parametrize("mu", ["0.5", "optimise"])
+def test_a_chain_with_mu_given_or_optimised_is_the_same_hop_by_hop(
+    mu: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A trusted chain of hops of distinct lengths whose source fixes mu: its rows are
+    # computed in one vectorised call too, each bit for bit the hop's own.
+    lengths = [12.5, 31.0, 47.25, 8.0, 66.6]
+    names = ["a", *(f"r{i}" for i in range(1, len(lengths))), "b"]
+    nodes = "".join(
+        f"  {n}: {{role: {'end' if n in ('a', 'b') else 'trusted_relay'}}}\n" for n in names
+    )
+    links = "".join(
+        f"  - {{ends: [{x}, {y}], length_km: {length}}}\n"
+        for x, y, length in zip(names, names[1:], lengths, strict=False)
+    )
+    text = (
+        "qcalc: 1\nhardware:\n  detectors:\n    d: {efficiency: 0.8, dark_count_probability: 1.0e-7}\n"
+        "  sources:\n    w: {kind: weak_coherent, repetition_rate_hz: 1.0e9, "
+        f"mean_photon_number: {mu}, decoy_photon_numbers: [0.1, 0.0]}}\n"
+        f"defaults: {{source: w, detector: d}}\nnodes:\n{nodes}links:\n{links}"
+        "demands:\n  - {name: key, ends: [a, b]}\n"
+    )
+    calls: list[int] = []
+
+    def counted(transmittance: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(int(np.size(transmittance)))
+        return bb84_key_rate(transmittance, *args, **kwargs)
+
+    forget_shared_results()
+    with monkeypatch.context() as patch:
+        patch.setattr(demands, "bb84_key_rate", counted)
+        together = _together(parse_scenario(text))
+    assert max(calls) == len(lengths)  # every hop at once (the whole route on its own)
+    assert together == _one_by_one(parse_scenario(text), monkeypatch)
+
+
 @settings(max_examples=20, deadline=None)
 @given(
     st.lists(st.floats(1e-7, 0.9), min_size=2, max_size=12),
