@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python bench/bench_dask.py [--points 4000000] [--workers 2]
 
-Runs `qcalc sweep … -f csv -o FILE` of the bench scenario (bench/bench_sweep.py) here and
-with `--scheduler local:N`, checks the two files are the same byte for byte and prints
+Runs `qcalc sweep … -f csv -o FILE` of the bench scenario (bench/bench_sweep.py) without a
+scheduler (a worker process per core on this machine) and with `--scheduler local:N`, checks the two files are the same byte for byte and prints
 the wall times and their ratio (the cluster's start, about 2–4 s, included). Needs the
 dask extra: pip install 'qcalc[dask]'.
 """
@@ -50,7 +50,8 @@ def main() -> None:
         dask_s = sweep(path, args.points, there, ["--scheduler", f"local:{args.workers}"])
         same = filecmp.cmp(here, there, shallow=False)
         print(
-            f"{args.points:,} points to CSV: one process {local_s:6.1f} s "
+            f"{args.points:,} points to CSV: without --scheduler (worker processes here, "
+            f"one per core) {local_s:6.1f} s "
             f"({args.points / local_s:,.0f} points/s); --scheduler local:{args.workers} "
             f"{dask_s:6.1f} s ({args.points / dask_s:,.0f} points/s); "
             f"speed-up {local_s / dask_s:.2f}×; same bytes: {'yes' if same else 'NO'}"

@@ -60,6 +60,7 @@ References
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -1121,6 +1122,17 @@ def _build_distillation_tensor(protocol: str) -> FloatArray:
     return np.asarray(np.einsum("ck,abk,ai,bj->ijc", WALSH, table, WALSH / 4, WALSH / 4))
 
 
+@functools.lru_cache(maxsize=64)
+def _shift(size: int, steps_c: float) -> FloatArray:
+    """z^C on the ``size``-point Fourier grid; a fraction of a step is split between the
+    neighbouring steps (mean kept). The same for every round and lever of a chain."""
+    whole, part = math.floor(steps_c), steps_c - math.floor(steps_c)
+    phase = np.exp(-2j * np.pi * np.arange(size // 2 + 1) / size)
+    shift = phase**whole * ((1.0 - part) + part * phase)
+    shift.flags.writeable = False
+    return shift
+
+
 def _distil_round(
     walsh: FloatArray,
     tensor: FloatArray,
@@ -1156,13 +1168,10 @@ def _distil_round(
                 b_decayed = walsh * float(factor) ** np.arange(n_in, dtype=float)
             b_hat = np.fft.rfft(b_decayed, size, axis=1)
             mixed = a_hat[rows][:, None, :] * b_hat[None, :, :]
-            mixed = mixed * (comm[rows][:, None] * comm[None, :])[:, :, None]
+            mixed *= (comm[rows][:, None] * comm[None, :])[:, :, None]
             s_hat += np.einsum("ijc,ijw->cw", tensor[rows], mixed)
         r_hat = a_hat[0] * a_hat[0]
-    # z^C; a fraction of a step is split between the neighbouring steps (mean kept)
-    whole, part = math.floor(steps_c), steps_c - math.floor(steps_c)
-    phase = np.exp(-2j * np.pi * np.arange(size // 2 + 1) / size)
-    shift = phase**whole * ((1.0 - part) + part * phase)
+    shift = _shift(size, steps_c)
     # failed rounds restart at t + C: geometric series in Fourier space ([1] Eq. (13))
     out = np.fft.irfft(shift * s_hat / (1.0 - shift * (r_hat - s_hat[0])), size, axis=1)
     success_probability = float(s_hat[0, 0].real / r_hat[0].real)
