@@ -63,7 +63,7 @@ import bisect
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -1123,7 +1123,7 @@ def _build_distillation_tensor(protocol: str) -> FloatArray:
 
 
 @functools.lru_cache(maxsize=64)
-def _shift(size: int, steps_c: float) -> FloatArray:
+def _shift(size: int, steps_c: float) -> Any:
     """z^C on the ``size``-point Fourier grid; a fraction of a step is split between the
     neighbouring steps (mean kept). The same for every round and lever of a chain."""
     whole, part = math.floor(steps_c), steps_c - math.floor(steps_c)
