@@ -1154,7 +1154,7 @@ def _distil_round(
             + walsh[:, None, :] * window[None, :, :]
         )
         joint = joint * (comm[:, None] * comm[None, :])[:, :, None]
-        success = np.einsum("ijc,ijt->ct", tensor, joint)  # bilinear round map
+        success = np.tensordot(tensor, joint, axes=([0, 1], [0, 1]))  # bilinear round map
         ready = walsh[0] * walsh[0] + 2.0 * walsh[0] * window[0]
         s_hat = np.fft.rfft(success, size, axis=1)
         r_hat = np.fft.rfft(ready, size)
@@ -1164,12 +1164,15 @@ def _distil_round(
         s_hat = np.zeros((4, size // 2 + 1), dtype=complex)
         for factor in np.unique(x):
             rows = x == factor
-            with np.errstate(under="ignore"):
-                b_decayed = walsh * float(factor) ** np.arange(n_in, dtype=float)
-            b_hat = np.fft.rfft(b_decayed, size, axis=1)
+            if factor == 1.0:  # no decay (the trace): B is A, bit for bit
+                b_hat = a_hat
+            else:
+                with np.errstate(under="ignore"):
+                    b_decayed = walsh * float(factor) ** np.arange(n_in, dtype=float)
+                b_hat = np.fft.rfft(b_decayed, size, axis=1)
             mixed = a_hat[rows][:, None, :] * b_hat[None, :, :]
             mixed *= (comm[rows][:, None] * comm[None, :])[:, :, None]
-            s_hat += np.einsum("ijc,ijw->cw", tensor[rows], mixed)
+            s_hat += np.tensordot(tensor[rows], mixed, axes=([0, 1], [0, 1]))  # Σ_ij
         r_hat = a_hat[0] * a_hat[0]
     shift = _shift(size, steps_c)
     # failed rounds restart at t + C: geometric series in Fourier space ([1] Eq. (13))
