@@ -29,7 +29,9 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one run of ``cmd``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, cwd=ROOT, env=dict(os.environ))
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # with bytecode, as an installed qcalc runs
+    done = subprocess.run(cmd, capture_output=True, cwd=ROOT, env=env)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
