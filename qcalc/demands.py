@@ -1080,11 +1080,16 @@ class _HopKinds:
             "channels", {}
         )
         self._kinds: dict[tuple[Any, ...], Any] = memo.setdefault("kinds", {})
+        self._losses: dict[int, tuple[LinkBudget, Any]] = memo.setdefault("losses", {})
 
-    @staticmethod
-    def losses(budget: LinkBudget) -> tuple[tuple[int, bool], ...]:
-        """The identity of a budget's loss arrays."""
-        return tuple((id(t.loss_db), t.receiver) for t in budget.terms)
+    def losses(self, budget: LinkBudget) -> tuple[tuple[int, bool], ...]:
+        """The identity of a budget's loss arrays (read once per budget, which lives as
+        long as the scenario's evaluation)."""
+        known = self._losses.get(id(budget))
+        if known is None or known[0] is not budget:
+            known = (budget, tuple((id(t.loss_db), t.receiver) for t in budget.terms))
+            self._losses[id(budget)] = known
+        return known[1]
 
     def channel(self, budget: LinkBudget) -> tuple[Any, Any]:
         """(transmittance, channel transmittance) of the budget, once per set of losses."""
@@ -1157,7 +1162,9 @@ def _limiting_hop(best_rates: list[ProtocolRate | None]) -> int | None:
     least: dict[int, float] = {}  # hops of one kind share their key array
     for hop_rate in best_rates:
         if hop_rate is not None and id(hop_rate.key_rate_bps) not in least:
-            least[id(hop_rate.key_rate_bps)] = float(np.min(hop_rate.key_rate_bps))
+            key = hop_rate.key_rate_bps
+            single = np.ndim(key) == 0  # a hop's own key: its minimum is itself
+            least[id(key)] = float(key) if single else float(np.min(key))
     return int(np.argmin([least[id(h.key_rate_bps)] for h in best_rates if h is not None]))
 
 
