@@ -188,7 +188,9 @@ def prepare_worker(parent: int) -> None:
     def watch() -> None:
         while True:
             threading.Event().wait(ORPHAN_CHECK_S)
-            if os.getppid() != parent:
+            try:  # the parent itself, not os.getppid(): a forkserver's child has another
+                os.kill(parent, 0)
+            except (ProcessLookupError, PermissionError):  # gone (or its number reused)
                 os._exit(1)
 
     threading.Thread(target=watch, name="qcalc-orphan-check", daemon=True).start()
