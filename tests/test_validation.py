@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import subprocess
@@ -14,7 +15,14 @@ from hypothesis import strategies as st
 
 from qcalc import validation as v
 
-OUTCOMES = {o.case.id: o for o in v.run_all()}
+
+@functools.cache
+def outcomes() -> dict[str, v.Outcome]:
+    """Every case's outcome, computed once per test process, when a test first asks (not
+    while the tests are collected, in every worker)."""
+    return {o.case.id: o for o in v.run_all()}
+
+
 #: The whole table must stay quick enough to run in every test session (the SPEC of issue 8
 #: asks for about 5 s; this bound is generous against a slow CI machine).
 TABLE_SECONDS = 15.0
@@ -33,7 +41,7 @@ AREAS = {
 
 @pytest.mark.parametrize("case", v.CASES, ids=[c.id for c in v.CASES])
 def test_case_verdict_holds(case: v.Case) -> None:
-    outcome = OUTCOMES[case.id]
+    outcome = outcomes()[case.id]
     assert math.isfinite(outcome.value), f"{case.id}: qcalc gave {outcome.value}"
     if case.reproduces:
         assert outcome.within, (
@@ -63,23 +71,23 @@ def test_table_size_coverage_and_identity() -> None:
 def test_vqe_worked_example_is_in_the_table() -> None:
     # SPEC.md worked example: 2,500 pairs per iteration, 2.5e7 in total, about 6,944
     # pairs/s, stage 5.
-    got = {k: OUTCOMES[f"vqe-{k}"].value for k in ("pairs-per-iteration", "pairs-total", "stage")}
+    got = {k: outcomes()[f"vqe-{k}"].value for k in ("pairs-per-iteration", "pairs-total", "stage")}
     assert got == {"pairs-per-iteration": 2_500, "pairs-total": 25_000_000, "stage": 5}
-    assert OUTCOMES["vqe-rate"].value == pytest.approx(25_000_000 / 3600, rel=1e-12)
+    assert outcomes()["vqe-rate"].value == pytest.approx(25_000_000 / 3600, rel=1e-12)
 
 
 def test_yin_2016_mdi_reproduces_as_run_with_its_assumption_stated() -> None:
     # Yin et al., PRL 117, 190501 (2016): 3.2e-4 bit/s from a finite-key four-intensity
     # analysis; qcalc's finite-key MDI-QKD comes within 2× at the assumed pulse count,
     # and the row says which input was assumed.
-    case = OUTCOMES["yin2016-mdi-404km-rate"]
+    case = outcomes()["yin2016-mdi-404km-rate"]
     assert case.case.published == 3.2e-4
     assert case.within and case.case.reproduces
     assert "assumed 1e15" in case.case.note
 
 
 def test_rows_that_do_not_reproduce_name_the_unknown_input() -> None:
-    for outcome in OUTCOMES.values():
+    for outcome in outcomes().values():
         if not outcome.case.reproduces:
             assert "unknown" in outcome.case.reason or "assum" in outcome.case.reason, (
                 outcome.case.id
@@ -122,19 +130,19 @@ def test_number_format() -> None:
 
 
 def test_whole_table_is_quick() -> None:
-    assert sum(o.seconds for o in OUTCOMES.values()) < TABLE_SECONDS
+    assert sum(o.seconds for o in outcomes().values()) < TABLE_SECONDS
 
 
 def test_docs_validation_md_is_up_to_date() -> None:
     path = ROOT / "docs" / "validation.md"
     assert path.exists(), "run: python -m qcalc.validation --write docs/validation.md"
-    assert path.read_text(encoding="utf-8") == v.markdown(tuple(OUTCOMES.values())), (
+    assert path.read_text(encoding="utf-8") == v.markdown(tuple(outcomes().values())), (
         "docs/validation.md is stale; run: python -m qcalc.validation --write docs/validation.md"
     )
 
 
 def test_markdown_has_the_columns_and_every_case() -> None:
-    text = v.markdown(tuple(OUTCOMES.values()))
+    text = v.markdown(tuple(outcomes().values()))
     header = (
         "| id | area | quantity | source | published | qcalc | deviation | tolerance | reproduced |"
     )
@@ -147,7 +155,7 @@ def test_markdown_has_the_columns_and_every_case() -> None:
 def test_main_prints_and_writes(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     assert v.main([]) == 0
     out = capsys.readouterr()
-    assert out.out == v.markdown(v.run_all())
+    assert out.out == v.markdown(tuple(outcomes().values()))
     assert f"{len(v.CASES)} cases in" in out.err
     target = tmp_path / "validation.md"
     assert v.main(["--write", str(target)]) == 0
