@@ -205,6 +205,15 @@ def guarded(
         code = fn()
     except QcalcError as exc:
         fail(str(exc))
+    except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM (see main); typer would say 130
+        import signal
+
+        from qcalc.outputs import write_stderr
+
+        number = getattr(exc, "signum", exc.args[0] if exc.args else None)
+        signum = number if isinstance(number, int) else int(signal.SIGINT)
+        write_stderr(f"qcalc: interrupted ({signal.Signals(signum).name})\n")
+        raise typer.Exit(128 + signum) from None
     raise typer.Exit(code)
 
 

@@ -986,6 +986,37 @@ def test_sigterm_stops_every_batch_worker(tmp_path: Path) -> None:
     assert not report.exists()
 
 
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_a_signal_stops_a_sweep_and_its_workers(tmp_path: Path, sig: signal.Signals) -> None:
+    # A streamed sweep of this size runs in worker processes; typer turned any interrupt
+    # into a silent exit 130, SIGTERM included.
+    scenario = str(write(tmp_path, "s.yaml"))
+    out = tmp_path / "out.csv"
+    cmd = [sys.executable, "-m", "qcalc", "sweep", scenario, "--vary"]
+    cmd += ["links.alice-bob.length_km=0:300:50000000", "-f", "csv", "-o", str(out)]
+    env = {**os.environ, "QCALC_MAX_SWEEP_POINTS": "50000000"}
+    process = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        workers: set[int] = set()
+        deadline = time.monotonic() + HANG_GUARD_S
+        while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
+            workers |= _children(process.pid)
+            time.sleep(0.02)
+        assert len(workers) >= 2, "the workers never started"
+        process.send_signal(sig)
+        _, err = process.communicate(timeout=HANG_GUARD_S)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + sig, err
+    assert f"qcalc: interrupted ({sig.name})" in err and "Traceback" not in err
+    deadline = time.monotonic() + HANG_GUARD_S
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers), "a worker outlived the command"
+    assert not out.exists()
+
+
 # ============================================================================ 8. properties
 
 #: Names a scenario may use: printable, with every character that means something to
