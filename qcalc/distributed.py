@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -129,7 +129,7 @@ def ordered_map(
     shared: Any,
     tasks: Iterable[tuple[Any, ...]],
     scheduler: str | None = None,
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     """``fn(shared, *task)`` for each task, yielded in the order of ``tasks``.
 
     Without ``scheduler`` the calls run here, one after another. With one, ``shared`` is
@@ -234,14 +234,24 @@ def stop_workers(pool: Any) -> None:
             process.kill()
     for process in processes:
         process.join(5.0)
-    # The pool now sees its workers gone, fails what was pending and ends its thread;
-    # cancelling the futures first races with that (InvalidStateError in Python 3.11).
+    # A worker killed while it sent a result (a sweep's chunk is megabytes) leaves the
+    # pool's thread reading half a message, which ends only when every write end of the
+    # result pipe is closed; this process holds one. And the tasks not yet taken must not
+    # be waited for. Released, the pool sees its workers gone, fails what was pending and
+    # ends its thread; cancelling the futures first races with that (InvalidStateError in
+    # Python 3.11).
+    call_queue = getattr(pool, "_call_queue", None)
+    if call_queue is not None:
+        call_queue.cancel_join_thread()
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        writer.close()
     pool.shutdown(wait=True)
 
 
 def process_map(
     fn: Callable[..., Any], shared: Any, tasks: Iterable[tuple[Any, ...]], workers: int
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     """:func:`ordered_map` in ``workers`` local processes (started here, stopped after
     the last result, killed at once on an error or an interrupt): at most
     :data:`WINDOW_PER_WORKER` tasks a worker in flight, results in order."""

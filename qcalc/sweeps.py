@@ -25,7 +25,7 @@ import copy
 import csv
 import io
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -904,10 +904,13 @@ def stream_sweep(
         results = process_map(sweep_task, plan, tasks, local)
     else:
         results = _overlapped(plan, bounds, writer.encoding)
-    for (lo, hi), encoded in zip(bounds, results, strict=True):
-        writer.add(encoded)
-        if progress is not None:
-            progress(hi - lo)
+    try:
+        for (lo, hi), encoded in zip(bounds, results, strict=True):
+            writer.add(encoded)
+            if progress is not None:
+                progress(hi - lo)
+    finally:
+        results.close()  # a writer that failed stops the workers now, not when collected
     writer.end()
     return plan
 
@@ -928,7 +931,9 @@ def _local_workers(workers: int | None, points: int, chunks: int) -> int:
     return min(workers, chunks)
 
 
-def _overlapped(plan: SweepPlan, bounds: list[tuple[int, int]], encoding: str) -> Iterator[Any]:
+def _overlapped(
+    plan: SweepPlan, bounds: list[tuple[int, int]], encoding: str
+) -> Generator[Any, None, None]:
     """Each chunk's encoding, in order: chunks are encoded in two more threads while the
     next ones are evaluated (numpy leaves the interpreter lock for most of both); at most
     :data:`_IN_FLIGHT` encoded chunks wait, so memory stays bounded."""

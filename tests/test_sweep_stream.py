@@ -7,6 +7,8 @@ import io
 import json
 import math
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -64,6 +66,48 @@ def test_a_sweep_in_worker_processes_is_the_in_memory_csv_byte_for_byte():
     alone = Reducer([parse_reduce("argmax:key_rate_bps")], group_by=EFFICIENCY)
     stream_sweep(METRO, varies, metrics, None, alone, chunk_points=23, workers=1)
     assert reducer.result().to_csv() == alone.result().to_csv()
+
+
+def test_a_writer_that_fails_stops_the_workers_at_once():
+    # The error reaches the caller with every worker process already gone, not when the
+    # exception (which holds the sweep's frames) is collected.
+    import multiprocessing
+
+    class Full(CsvWriter):
+        def add(self, encoded: bytes) -> None:
+            raise OSError("No space left on device")
+
+    varies = [parse_vary(v) for v in GRID]
+    try:
+        stream_sweep(METRO, varies, ["key_rate_bps"], None, Full(io.BytesIO().write),
+                     chunk_points=7, workers=2)  # fmt: skip
+    except OSError as exc:
+        caught = exc  # kept alive, with its traceback, while the workers are counted
+        assert multiprocessing.active_children() == []
+    assert "No space" in str(caught)
+
+
+STOP_EARLY = """\
+from qcalc.distributed import process_map
+
+def big(shared, i):
+    return bytes(30_000_000)  # a result far larger than a pipe's buffer
+
+if __name__ == "__main__":
+    results = process_map(big, None, ((i,) for i in range(100)), 2)
+    next(results)
+    results.close()  # stops the workers, most likely while one is sending
+    print("stopped")
+"""
+
+
+def test_stopping_workers_while_they_send_large_results_does_not_hang(tmp_path):
+    # Killed mid-send, a worker left the pool's thread reading half a message from a
+    # pipe this process kept open: the interrupted sweep waited forever (5 times in 5).
+    script = tmp_path / "stop_early.py"
+    script.write_text(STOP_EARLY, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stderr
 
 
 def test_streamed_json_lines_are_the_in_memory_columns_point_for_point():
