@@ -28,7 +28,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from qcalc import __version__
-from qcalc.errors import QcalcError
+from qcalc.errors import QcalcError, bug_in_file
 from qcalc.outputs import csv_cell, markdown_cell, one_line, xml_value
 
 
@@ -63,12 +63,7 @@ def evaluate_file(path: str, explain: bool = False) -> FileResult:
     except QcalcError as exc:
         return FileResult(path, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - isolation: one file never stops a batch
-        return FileResult(
-            path,
-            error=f"{path}: {type(exc).__name__}: {exc}. This is a bug in qcalc; please "
-            "report it with this file",
-            internal=True,
-        )
+        return FileResult(path, error=bug_in_file(path, exc), internal=True)
 
 
 def _sampled_data(path: str, scenario: Any) -> dict[str, Any]:

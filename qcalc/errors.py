@@ -59,3 +59,12 @@ def suggest(key: str, options: list[str] | tuple[str, ...]) -> str:
     same = [o for o in options if o.lower() == key.lower()]
     close = same or difflib.get_close_matches(key, list(options), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def bug_in_file(path: str, exc: BaseException) -> str:
+    """What a report says of a file whose evaluation met a bug in qcalc (a batch or an
+    HTML report goes on with the other files)."""
+    return (
+        f"{path}: {type(exc).__name__}: {exc}. This is a bug in qcalc; please report it "
+        "with this file"
+    )

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from qcalc import __version__
-from qcalc.errors import QcalcError
+from qcalc.errors import QcalcError, bug_in_file
 from qcalc.svg import (
     GraphEdge,
     GraphNode,
@@ -230,12 +230,7 @@ def page_of(path: str, window: Any = None, samples: int = 0, seed: int = 0) -> P
     except QcalcError as exc:
         return Page(path, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - isolation: one file never stops a report
-        return Page(
-            path,
-            error=f"{path}: {type(exc).__name__}: {exc}. This is a bug in qcalc; please "
-            "report it with this file",
-            internal=True,
-        )
+        return Page(path, error=bug_in_file(path, exc), internal=True)
     try:
         return replace(page, links=links_dict(scenario, api.link_budgets(scenario))["links"])
     except QcalcError as exc:

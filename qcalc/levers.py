@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import numpy as np
 
+from qcalc._yaml import paused_collection
 from qcalc.scenario import APPLICATION_STAGE, Demand, Link, Node, Scenario
 
 #: Bisection steps in log space; 2^-24 of the bracket's log-width (≪ 5 % for any lever).
@@ -379,9 +379,13 @@ def next_stage_levers(scenario: Scenario, result: Any, most: int = 3) -> NextSta
         except (QcalcError, ValueError):
             return False
         finally:
-            gc.collect(1)  # what this evaluation left in cycles (see _young_collections)
+            gc.collect(1)  # what this evaluation left in cycles (see below)
 
-    with _young_collections():
+    # No automatic collection during the search: a long route holds millions of objects
+    # (scenario, results, shared hop results) and the collector's full passes scanned
+    # them all, over and over (a third of the search on a 10⁴-hop chain). What an
+    # evaluation leaves in cycles is young, collected after it (above).
+    with paused_collection():
         try:
             levers = [
                 lever
@@ -392,23 +396,3 @@ def next_stage_levers(scenario: Scenario, result: Any, most: int = 3) -> NextSta
             _ROUTE_LINKS.clear()  # holds the scenario
     levers.sort(key=lambda lever: lever.relative_change)
     return NextStage(goal, why, tuple(levers[:most]))
-
-
-@contextmanager
-def _young_collections() -> Iterator[None]:
-    """No automatic garbage collection during a lever search; the caller collects the
-    young generations after each evaluation.
-
-    A long route holds millions of objects for the whole search (scenario, results,
-    shared hop results); the collector's automatic full passes scan them all, over and
-    over — a third of the search's time on a 10⁴-hop chain. What an evaluation leaves in
-    reference cycles is young, and collected after it; the collector is as it was after
-    the search.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

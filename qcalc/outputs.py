@@ -474,16 +474,15 @@ def streamed_output(
 # a chunk of rows at a time: the digits ``repr`` chooses (the shortest that read back as
 # the same float, the nearest of them) from long-double arithmetic, and the layout
 # ``repr`` gives them (``0.0001``, ``1e-05``, ``50.0``, ``1e+16``). A number the
-# long-double arithmetic cannot decide (about one in twenty) takes ``repr`` itself, as do
-# non-finite and subnormal numbers, and every number where long double is no wider than
-# double (then this is only a slower ``repr``).
+# long-double arithmetic cannot decide (about one in twenty) is formed again with its
+# error carried exactly; only what that still cannot decide (an exact tie) takes ``repr``
+# itself, as do non-finite and subnormal numbers, and every number where long double is
+# not the 64-bit-mantissa kind (then this is only a slower ``repr``).
 
-#: Byte slots of one float cell: sign, "0." and three zeros, 17 digits with a point among
-#: them, "e", its sign and three digits, three spare (four 64-bit words). Empty slots hold
-#: 0 and are dropped.
-FLOAT_SLOTS = 1 + 2 + 3 + 18 + 1 + 1 + 3 + 3
-#: Byte slots of one integer cell: sign and 19 digits.
-INT_SLOTS = 20
+#: Bytes of one number's cell: a float's sign, "0." and three zeros, 17 digits with a point
+#: among them, "e", its sign and three digits, three spare; an integer's sign and 19
+#: digits. Four 64-bit words; empty bytes hold 0 and are dropped.
+CELL_BYTES = 1 + 2 + 3 + 18 + 1 + 1 + 3 + 3
 _ZERO, _DOT, _MINUS = ord("0"), ord("."), ord("-")
 #: Error of y = a·10^(16−e) in long double, in units of its last digit (about 2 of its
 #: last bits), with a margin: within it the fast path defers to ``repr``.
@@ -702,12 +701,6 @@ def _digit_bytes(value: npt.NDArray[np.uint64], lead: int) -> U8:
     return words.view(np.uint8).reshape(n, 32)
 
 
-def float_slots(values: npt.NDArray[Any], out: U8) -> None:
-    """Write ``repr`` of each float into ``out`` (shape (n, FLOAT_SLOTS)), one byte a
-    slot, unused slots 0: joined with the zeros dropped, each row is the repr."""
-    out[:] = _float_cells(values).view(out.dtype)
-
-
 def _float_cells(values: npt.NDArray[Any]) -> Any:
     """``repr`` of each float as a cell of four 64-bit words (32 bytes, unused ones 0).
 
@@ -769,7 +762,7 @@ def _float_cells(values: npt.NDArray[Any]) -> Any:
     where = np.flatnonzero(slow)
     if where.size:
         texts = [repr(x).encode() for x in v[where].tolist()]
-        block = np.frombuffer(b"".join(t.ljust(FLOAT_SLOTS, b"\0") for t in texts), np.uint64)
+        block = np.frombuffer(b"".join(t.ljust(CELL_BYTES, b"\0") for t in texts), np.uint64)
         cell[where] = block.reshape(-1, 4)
     return cell
 
@@ -795,7 +788,7 @@ def _significant(words: npt.NDArray[np.uint64]) -> Any:
 
 @functools.cache
 def _cell_tables() -> tuple[Any, Any, Any, Any, Any]:
-    """The word masks and texts of :func:`float_slots`. For the point after digit P − 1
+    """The word masks and texts of :func:`_float_cells`. For the point after digit P − 1
     (P = 18: no point) and L slots used, row 19·P + L: which bytes of the digits come
     from "digit j in slot j" (before the point), which from "digit j − 1 in slot j"
     (after it), and the point itself. Then the prefix word, by 5·sign + zeros (the number
@@ -828,12 +821,6 @@ def _cell_tables() -> tuple[Any, Any, Any, Any, Any]:
         prefix.view(np.uint64).ravel(),
         suffix.view(np.uint64).ravel(),
     )
-
-
-def int_slots(values: npt.NDArray[Any], out: U8) -> None:
-    """Write ``str`` of each integer into ``out`` (shape (n, INT_SLOTS)), as
-    :func:`float_slots` does."""
-    out[:] = _int_cells(values).view(out.dtype)[:, :INT_SLOTS]
 
 
 def _int_cells(values: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
@@ -875,13 +862,13 @@ def text_rows(columns: Sequence[npt.NDArray[Any]], prefixes: Sequence[bytes], en
             words[:, 4 * k : 4 * k + 4] = cell
             words[:, 4 * k + 3] |= np.uint64(int.from_bytes(tail, "little") << 40)
         return words.tobytes().translate(None, b"\0")
-    total = 32 * len(cells) + sum(len(p) for p in prefixes) + len(end)
+    total = CELL_BYTES * len(cells) + sum(len(p) for p in prefixes) + len(end)
     buf = np.zeros((n, total), dtype=np.uint8)
     at = 0
     for cell, prefix in zip(cells, prefixes, strict=True):
         buf[:, at : at + len(prefix)] = np.frombuffer(prefix, np.uint8)
         at += len(prefix)
-        buf[:, at : at + 32] = cell.view(np.uint8)
-        at += 32
+        buf[:, at : at + CELL_BYTES] = cell.view(np.uint8)
+        at += CELL_BYTES
     buf[:, at:] = np.frombuffer(end, np.uint8)
     return buf.tobytes().translate(None, b"\0")
