@@ -212,9 +212,12 @@ def test_passes_match_skyfield_anywhere(
     satellite = micius()
     station = Station("s", latitude, longitude, 0.0)
     start = datetime.fromtimestamp(START.timestamp() + hours * 3600.0, UTC)
-    theirs = _skyfield_passes(station, 1.0, mask, start)
+    # A pass peaking within the peak tolerance of the mask may be seen by one tool only
+    # (one found a 2.8 s pass 0.004° above a 35.15° mask): compare the passes that clear it.
+    theirs = [t for t in _skyfield_passes(station, 1.0, mask, start) if t[2] > mask + 0.5]
     found = orbits.find_passes(satellite, station, Window(start, 1.0), mask)
     ours = [p for p in found if not (p.cut_at_start or p.cut_at_end)]
+    ours = [p for p in ours if p.max_elevation_deg > mask + 0.5]
     assert len(ours) == len(theirs)
     for mine, (rise, set_, peak) in zip(ours, theirs, strict=True):
         assert abs(mine.rise_s - rise) < 10.0 and abs(mine.set_s - set_) < 10.0
