@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -24,6 +27,18 @@ links:
 demands:
   - {ends: [alice, bob]}
 """
+
+
+def bench_module(name: str) -> ModuleType:
+    """A script of bench/ as a module (its generators make the benchmarks' inputs)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 _COMMANDS: dict[int, tuple[Any, Any]] = {}

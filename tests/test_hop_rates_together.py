@@ -8,15 +8,14 @@ demand with nothing optimised ahead (what qcalc did before).
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import bench_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,14 +31,8 @@ BUNDLED = ["metro-fibre.yaml", "trusted-node-backbone.yaml", "surf-backbone-plan
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "bench_network", ROOT / "bench" / "bench_network.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_network"] = module
-    spec.loader.exec_module(module)
-    return module
+    """bench/bench_network.py, whose generator makes the networks of the benchmark."""
+    return bench_module("bench_network")
 
 
 def _together(scenario: Scenario) -> str:

@@ -9,14 +9,13 @@ lengths and paths, and with the per-demand early-stopping search qcalc ran befor
 from __future__ import annotations
 
 import heapq
-import importlib.util
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import networkx as nx
 import pytest
+from conftest import bench_module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,14 +30,7 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 
 def _bench() -> ModuleType:
     """bench/bench_network.py, whose generator makes the networks of the benchmark."""
-    spec = importlib.util.spec_from_file_location(
-        "bench_network", ROOT / "bench" / "bench_network.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_network"] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_module("bench_network")
 
 
 generate = _bench().generate
