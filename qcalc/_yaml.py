@@ -25,7 +25,7 @@ import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import yaml
@@ -37,6 +37,7 @@ from yaml.scanner import Scanner
 
 from qcalc.errors import ScenarioError
 from qcalc.limits import LIMITS
+from qcalc.records import record
 
 #: Largest scenario file read. [bytes]
 MAX_FILE_BYTES = LIMITS["yaml_bytes"].default
@@ -134,7 +135,7 @@ def control_character(text: str, *, name: bool = False) -> str | None:
     return None if found is None else f"U+{ord(found.group()):04X}"
 
 
-@dataclass
+@record
 class Document:
     """A YAML document as plain Python values plus the position of each value.
 

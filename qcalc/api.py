@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from qcalc.errors import UsageError
+from qcalc.records import record
 from qcalc.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def load_scenario(source: str | os.PathLike[str]) -> Scenario:
     return load_file(os.fspath(source))
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Result:
     """The evaluation of every demand of a scenario.
 

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass
 from types import MappingProxyType
+
+from qcalc.records import record
 
 #: Stage number → stage name, numbering of the qcalc contract (SPEC.md, "Stages").
 STAGE_NAMES: MappingProxyType[int, str] = MappingProxyType(
@@ -86,7 +87,7 @@ def werner_fidelity_for_qber(qber: float) -> float:
     return 1.0 - 1.5 * qber  # Q = 2(1 - F)/3 for a Werner state
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Application:
     """One application of a quantum network and what it needs from it.
 

@@ -23,16 +23,16 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from qcalc import __version__
 from qcalc.errors import QcalcError, bug_in_file
 from qcalc.outputs import csv_cell, markdown_cell, one_line, xml_value
+from qcalc.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FileResult:
     """One scenario file: its JSON-ready result, or the error that stopped it.
 
@@ -294,7 +294,7 @@ def json_report_parts(summary: Summary) -> tuple[str, str, str]:
     return safe_json(head + "[\n"), safe_json("\n  ]" + tail), safe_json(whole)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Summary:
     files: int
     errors: int

@@ -39,12 +39,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from qcalc.applications import APPLICATIONS, STAGE5_MIN_FIDELITY, STAGE_NAMES
 from qcalc.explain import Quantity, Step
 from qcalc.parsing import parse_count
+from qcalc.records import record
 
 if TYPE_CHECKING:
     from qcalc.scenario import Demand, Scenario
@@ -151,7 +151,7 @@ def required_pair_fidelity(
     return max(floor, 1.0 - eps / ell)  # Box 1 of [3]: ℓ·(1 - F) ≤ ε_target
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _NetworkNeeds:
     """Totals shared by every budget: pairs, bits, rate, fidelity, stage, and their steps."""
 
@@ -233,7 +233,7 @@ def _json_number(value: Number) -> Number | None:
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VQEInputs:
     """Validated inputs of a distributed-VQE budget.
 
@@ -292,7 +292,7 @@ class VQEInputs:
             object.__setattr__(self, "cross_cnots_per_layer", value)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VQEBudget:
     """Network resources of a distributed VQE run (see :func:`vqe_budget`).
 
@@ -527,7 +527,7 @@ def _vqe_steps(inputs: VQEInputs, default_c: bool, needs: _NetworkNeeds) -> tupl
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CircuitBudget:
     """Network resources of a partitioned circuit (see :func:`circuit_budget`).
 
@@ -714,7 +714,7 @@ def circuit_budget(
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DistillationPlan:
     """Rounds of recurrence distillation needed to lift a pair fidelity to a target.
 
@@ -786,7 +786,7 @@ class PairDemand(Protocol):
 _B = TypeVar("_B", bound=PairDemand)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Feasibility:
     """Whether a deployment can serve a budget, and how long it takes.
 
@@ -911,7 +911,7 @@ def _verdict(
 MAX_SERVE_ROUNDS = 12
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ServedBudget:
     """A budget against what one demand of a scenario delivers.
 
@@ -991,7 +991,7 @@ def _pick_demand(scenario: Scenario, demand_name: str | None) -> Demand:
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Schedules:
     """The deliveries of 0, 1, 2, … distillation rounds tried, and where the search ended."""
 

@@ -5,7 +5,6 @@ import math
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -14,6 +13,7 @@ import typer
 
 from qcalc import __version__
 from qcalc.errors import QcalcError
+from qcalc.records import record
 
 app = typer.Typer(
     name="qcalc",
@@ -1093,7 +1093,7 @@ def sweep(
     guarded(body, inputs=[path], outputs={"--output": output, "--plot": plot})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _SweepAsk:
     """What a streamed ``qcalc sweep`` was asked for."""
 

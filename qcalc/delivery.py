@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,7 @@ from qcalc.protocols.entanglement import (
     qber_from_werner_fidelity,
     werner_parameter,
 )
+from qcalc.records import record
 from qcalc.scenario import Node, Scenario
 from qcalc.units import fmt
 
@@ -52,7 +53,7 @@ ATTEMPT_PREPARATION_S = 1e-6
 CHAIN_MAX_POINTS = 2**15
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Segment:
     """One elementary entangled link between two nodes of the route."""
 
@@ -74,7 +75,7 @@ class Segment:
         return np.asarray(self.success_probability) / np.asarray(self.attempt_time_s)
 
 
-@dataclass
+@record
 class Delivery:
     """What the route delivers in Bell pairs, step by step."""
 
@@ -443,7 +444,7 @@ def _is_pair_source(node: Node) -> bool:
 # ----------------------------------------------------------------------------- chain
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ChainInputs:
     """The repeater protocol one scalar point of a route runs, on one attempt clock.
 
@@ -736,7 +737,7 @@ def _chain(
         out.reason = out.notes[-1] if out.notes else "the chain delivers no pairs"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _ChainArrays:
     """A chain's inputs on one clock, stacked along a first axis (segments or nodes)."""
 
@@ -1045,7 +1046,7 @@ def _single_statistics(
         out.chain_statistics.append(_chain_statistics(inputs))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MonteCarloCheck:
     """A seeded simulation of the same protocol beside the closed form."""
 

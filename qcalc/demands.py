@@ -7,7 +7,7 @@ here broadcasts over numpy arrays, so ``qcalc sweep`` evaluates a whole grid in 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ from qcalc.lossbudget import LinkBudget, detector_yield
 from qcalc.network import demand_route, hop_budgets
 from qcalc.physics.detectors import combined_misalignment_error
 from qcalc.protocols.qkd import bb84_key_rate, plob_bound, single_photon_bb84_key_rate
+from qcalc.records import record
 from qcalc.scenario import Check, Demand, Detector, Node, Scenario, Source
 from qcalc.units import fmt
 
@@ -24,7 +25,7 @@ from qcalc.units import fmt
 DIRECT_BOUND = "PLOB of the channel (repeaterless)"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProtocolRate:
     """A QKD protocol's key rate over a stretch of the route, against the PLOB bound."""
 
@@ -82,14 +83,14 @@ class ProtocolRate:
         return np.where(bound > 0, ratio, 0.0)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CheckResult:
     check: Check
     got: float
     passed: bool
 
 
-@dataclass
+@record
 class DemandResult:
     """Everything qcalc computed for one demand."""
 
@@ -244,7 +245,7 @@ def _pm_link(
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _PMLink:
     """A sender's source and a receiver's detector over one channel: what every
     prepare-and-measure row between them shares (:func:`prepare_measure_rates`)."""
@@ -443,7 +444,7 @@ def _single_photon_row(link: _PMLink) -> ProtocolRate:
     return link.row("bb84-single-photon", bits, clicks=clicks)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _OperatingPoint:
     """One BB84 operating point per demand, used by every prepare-and-measure variant.
 
@@ -1361,7 +1362,7 @@ def _relay_refusal(scenario: Scenario, result: DemandResult) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Relay:
     """One untrusted measuring relay between two weak-coherent ends: what every key row
     through it shares (:func:`_measuring_relay`)."""
@@ -1838,7 +1839,7 @@ def _relay_step(protocol: str, relay: _Relay, rate: ProtocolRate, method: str = 
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EntanglementBounds:
     """The bounds an entanglement-based key is shown against.
 
@@ -2106,7 +2107,7 @@ def _pair_key_row(
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _BellRounds:
     """The rounds of a device-independent key: their rate and what each holds."""
 

@@ -35,13 +35,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from qcalc.errors import ScenarioError
+from qcalc.records import record
 
 FloatArray = npt.NDArray[np.float64]
 Path = tuple[str | int, ...]
@@ -73,7 +74,7 @@ def is_distribution(value: Any) -> bool:
     return isinstance(value, dict) and any(k in KINDS for k in value)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Bounds:
     """A field's physical range: [minimum, maximum], the minimum excluded when ``open``."""
 
@@ -94,7 +95,7 @@ class Bounds:
         return hi is None or value <= hi
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Distribution:
     """One uncertain value: its kind, parameters, group and the field's physical range.
 

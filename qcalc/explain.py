@@ -26,11 +26,12 @@ Step 1. Bell pairs in total
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from qcalc.records import record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class Quantity:
     """A named number with its unit, as a derivation step shows it.
 
@@ -60,7 +61,7 @@ class Quantity:
         return f"{fmt(self.value, unit, exact=True)}{note}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Step:
     """One step of a derivation: what it computes, the formula, its inputs, the result.
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qcalc.errors import UsageError, suggest
@@ -34,6 +33,7 @@ from qcalc.fields import (
     PROFILE_FIELDS,
     Field,
 )
+from qcalc.records import record
 
 if TYPE_CHECKING:
     from qcalc.scenario import Scenario
@@ -45,7 +45,7 @@ SECTIONS = ("links", "nodes", "hardware", "demands", "defaults", "criteria")
 EXAMPLE = "links.alice-bob.length_km"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     """Where in the raw document one named field goes: a mapping, its key and its Field."""
 

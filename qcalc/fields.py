@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, field, fields
 from typing import Any
 
 from qcalc.applications import APPLICATIONS as APPLICATION_CATALOGUE
 from qcalc.constants import FIBRE_ATTENUATION_DB_PER_KM_1550NM
+from qcalc.records import record
 
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Field:
     """One key of the scenario format: its kind, range, default and meaning."""
 
@@ -124,7 +125,7 @@ AIR_MASS_MODELS = ("plane_parallel", "kasten_young", "table")
 BUNDLED_ATMOSPHERE_TABLES = ("modtran-satquma",)
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Detector:
     """A detector: efficiency, dark counts, window and dead time."""
 
@@ -153,7 +154,7 @@ class Detector:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Source:
     """A photon or pair source."""
 
@@ -198,7 +199,7 @@ class Source:
     wavelength_nm: Any = spec(_num("wavelength [nm]", 100.0, 100000.0))
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Memory:
     """A quantum memory."""
 
@@ -232,7 +233,7 @@ class Memory:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Processor:
     """A quantum processor."""
 
@@ -243,7 +244,7 @@ class Processor:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Orbit:
     """The orbit of a satellite node: a circular orbit's altitude, or a TLE."""
 
@@ -272,7 +273,7 @@ class Orbit:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Atmosphere:
     """The atmosphere of a satellite link: an air-mass law, or a transmittance table.
 
@@ -310,7 +311,7 @@ class Atmosphere:
     transmittance: tuple[tuple[float, ...], ...] = ()  # per column
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Distillation:
     """Entanglement distillation of a demand's pairs."""
 
@@ -328,7 +329,7 @@ class Distillation:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Candidate:
     """A site where ``qcalc plan`` may install a device (qcalc.design.plan)."""
 
@@ -348,7 +349,7 @@ class Candidate:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class PlanSettings:
     """How ``qcalc plan`` searches (each also a command-line option, which wins)."""
 
@@ -368,7 +369,7 @@ class PlanSettings:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Node:
     """A node: its role and hardware."""
 
@@ -458,7 +459,7 @@ class Node:
         return None if self.orbit is None else self.orbit.altitude_km
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Link:
     """A fibre, free-space or satellite link between two nodes."""
 
@@ -584,7 +585,7 @@ class Link:
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Check:
     """One `expect` entry: ``field op want``."""
 
@@ -602,7 +603,7 @@ class Check:
         }[self.op]
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Demand:
     """What the network must deliver between two end nodes."""
 
@@ -703,7 +704,7 @@ class Demand:
     expect_probability: Check | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class Criteria:
     """The stage thresholds of a scenario."""
 

@@ -26,11 +26,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, NamedTuple
 
 from qcalc import __version__
 from qcalc.errors import QcalcError, bug_in_file
+from qcalc.records import record
 from qcalc.svg import (
     GraphEdge,
     GraphNode,
@@ -114,7 +115,7 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'n
 # ----------------------------------------------------------------------------- data
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NodeInfo:
     """What the drawing needs of a node: its name, its kind (its role, or ``orbit``)
     and its coordinates where the scenario gives them. [deg]"""
@@ -125,7 +126,7 @@ class NodeInfo:
     longitude_deg: float | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Page:
     """Everything the report shows of one scenario file: the ``qcalc batch`` record
     (``data`` is :func:`qcalc.results.scenario_dict`), the ``qcalc links`` record, the
@@ -145,7 +146,7 @@ class Page:
     sweep_error: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SweepAsk:
     """A sweep to draw for every scenario: one field path, its values, the metrics."""
 

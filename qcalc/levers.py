@@ -14,12 +14,13 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import numpy as np
 
 from qcalc._yaml import paused_collection
+from qcalc.records import record
 from qcalc.scenario import APPLICATION_STAGE, Demand, Link, Node, Scenario
 
 #: Bisection steps in log space; 2^-24 of the bracket's log-width (≪ 5 % for any lever).
@@ -29,7 +30,7 @@ BISECTION_STEPS = 24
 BEST_FIBRE_DB_PER_KM = 0.1419
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Lever:
     """One parameter change and what it must become."""
 
@@ -49,14 +50,14 @@ class Lever:
         return f"needs {self.field} {self.op} {self.needs:.4g} (now {self.now:.4g}; {self.scope})"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NextStage:
     stage: int
     target: str
     levers: tuple[Lever, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Knob:
     field: str
     scope: str

@@ -11,12 +11,12 @@ table; ``tests/test_hostile_inputs.py`` checks that the two agree.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from qcalc.errors import UsageError
+from qcalc.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Limit:
     """One bound: its key, default value, unit and what it bounds.
 

@@ -8,7 +8,7 @@ model of each link.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -16,12 +16,13 @@ import numpy.typing as npt
 
 from qcalc.explain import Step
 from qcalc.physics.fibre import transmittance_from_loss_db
+from qcalc.records import record
 from qcalc.scenario import Detector, Link
 
 FloatArray = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BudgetTerm:
     """One named loss of a link budget."""
 
@@ -31,7 +32,7 @@ class BudgetTerm:
     receiver: bool = False  # a device term at the receiving end, not the channel
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LinkBudget:
     """The evaluated budget of one link, from its sender to its receiver."""
 

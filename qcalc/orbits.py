@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +31,7 @@ import numpy.typing as npt
 from qcalc.constants import EARTH_RADIUS_KM
 from qcalc.errors import UsageError
 from qcalc.physics.tle import check_tle, tle_epoch
+from qcalc.records import record
 
 if TYPE_CHECKING:
     from qcalc.demands import ProtocolRate
@@ -77,7 +78,7 @@ def require_sgp4() -> Any:
 # --------------------------------------------------------------------------- TLE
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Satellite:
     """A satellite propagated by SGP4 from its two-line element set."""
 
@@ -210,7 +211,7 @@ def teme_to_ecef_km(position_km: npt.ArrayLike, gmst: npt.ArrayLike) -> FloatArr
 # --------------------------------------------------------------------------- stations
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Station:
     """A ground station on the WGS84 ellipsoid.
 
@@ -427,7 +428,7 @@ def sun_elevation_deg(station: Station, jd: npt.ArrayLike, fr: npt.ArrayLike = 0
 # --------------------------------------------------------------------------- passes
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Pass:
     """One pass of a satellite above a station's elevation mask.
 
@@ -448,7 +449,7 @@ class Pass:
         return self.set_s - self.rise_s
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PassProfile:
     """A pass sampled on an even time grid from rise to set."""
 
@@ -468,7 +469,7 @@ class PassProfile:
         return float(self.time_s[-1] - self.time_s[0])
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Window:
     """A propagation window: UTC start and length."""
 
@@ -610,7 +611,7 @@ def find_passes(
     return passes
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Scan:
     """The coarse elevation scan of :func:`find_passes` [s, deg] and ε(t) [deg] for its
     refinements (Brent 1973: bounded minimisation for the peak, root bracketing for rise
@@ -716,7 +717,7 @@ def equivalent_altitude_km(range_km: npt.ArrayLike, elevation_deg: npt.ArrayLike
 # --------------------------------------------------------------------------- key per pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PassKey:
     """Key of one pass: bits per protocol (clear sky), and what the pass looked like."""
 
@@ -888,7 +889,7 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
     return {"p5": float(p5), "p50": float(p50), "p95": float(p95)}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StationKey:
     """Key delivered to one station over a window."""
 
@@ -994,7 +995,7 @@ def station_key(
 # --------------------------------------------------------------------------- networks
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RelayedKey:
     """Key shared by two stations through a trusted satellite that stores its keys.
 
@@ -1056,7 +1057,7 @@ def common_view_s(
 # --------------------------------------------------------------------------- pairs in common view
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CommonView:
     """A time both stations see the satellite above their links' masks at once (the
     condition of a dual downlink: one photon of each pair to each station). Seconds from
@@ -1111,7 +1112,7 @@ def common_view_windows(
     return views
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DualProfile:
     """A common view sampled on an even time grid: both stations' pass profiles."""
 
@@ -1138,7 +1139,7 @@ def dual_profile(
     return DualProfile(first, second)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PairPass:
     """Bell pairs of one common view: clear-sky pairs, their rate-weighted fidelity, and
     what the view looked like. An excluded view (daylight) has ``used`` False and no
@@ -1291,7 +1292,7 @@ def pairs_of_view(
     return one, reason
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PairsInView:
     """Bell pairs sent from a satellite to two stations at once over a window: each
     common view's clear-sky pairs, weighted by the chance both skies are clear (the two
@@ -1410,7 +1411,7 @@ def probe_profile() -> DualProfile:
 # --------------------------------------------------------------------------- scenarios
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DemandOrbit:
     """What the passes of a demand's satellite deliver to its ends over the window.
 
@@ -1450,7 +1451,7 @@ class DemandOrbit:
         return RelayedKey(only, only).days_until(float(size))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OrbitReport:
     """The orbit evaluation of a scenario over a window."""
 

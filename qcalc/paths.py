@@ -18,17 +18,18 @@ from __future__ import annotations
 import glob as globbing
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from qcalc.errors import ScenarioError
 from qcalc.outputs import display_path
+from qcalc.records import record
 
 #: Suffixes of scenario files in a folder (compared without case).
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 _PATTERN_CHARS = "*?["
 
 
-@dataclass
+@record
 class Inputs:
     """The files a command reads, and where they came from.
 

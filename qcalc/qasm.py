@@ -42,11 +42,12 @@ import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import NamedTuple
 
 from qcalc.errors import QcalcError, ScenarioError
 from qcalc.limits import LIMITS
+from qcalc.records import record
 
 # --------------------------------------------------------------------------------------
 # Errors
@@ -85,7 +86,7 @@ MAX_EXPRESSION_DEPTH = LIMITS["qasm_depth"].default
 _MAX_INDEX_DIGITS = 15
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _GateDef:
     """A gate, expanded by counting.
 
@@ -241,7 +242,7 @@ class _Lexer:
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Register:
     """A quantum register: global qubit indices ``offset … offset + size - 1``."""
 
@@ -250,7 +251,7 @@ class Register:
     size: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QasmCircuit:
     """What :func:`parse_qasm` keeps of a circuit.
 
@@ -306,14 +307,14 @@ def _label(registers: Sequence[Register], index: int) -> str:
 # --------------------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class _Arg:
     register: str
     index: int | None
     token: _Token
 
 
-@dataclass
+@record
 class _State:
     qregs: dict[str, Register] = field(default_factory=dict)
     qreg_list: list[Register] = field(default_factory=list)
@@ -1073,7 +1074,7 @@ def _check_covers(parts: Sequence[frozenset[int]], num_qubits: int, where: str) 
         )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PartitionCounts:
     """Two-qubit gates of a circuit split into cross-partition and local ones.
 

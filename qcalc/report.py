@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ from qcalc.demands import DemandResult, ProtocolRate
 from qcalc.explain import explain_text as explain_text  # re-exported for the CLI
 from qcalc.lossbudget import LinkBudget
 from qcalc.protocols.qkd import plob_bound  # of a link budget: LinkBudget has no property yet
+from qcalc.records import record
 from qcalc.results import (
     demand_dict as demand_dict,
 )
@@ -51,7 +52,7 @@ from qcalc.units import fmt, unit_of
 # ----------------------------------------------------------------------------- tables
 
 
-@dataclass
+@record
 class Table:
     """A format-neutral table, rendered by :func:`render_plain`, :func:`render_markdown`
     or :func:`print_rich`.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -161,10 +161,11 @@ from qcalc.fields import (
 from qcalc.fields import (
     spec as spec,
 )
+from qcalc.records import record
 from qcalc.units import unit_of
 
 
-@dataclass(frozen=True, eq=False)  # identity, so evaluations can cache per scenario
+@record(frozen=True, eq=False)  # identity, so evaluations can cache per scenario
 class Scenario:
     name: str
     file: str

@@ -8,17 +8,17 @@ Science 362, eaam9288 (2018), Fig. 2. The numbering follows the SPEC (trusted re
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from qcalc.applications import STAGE_NAMES
+from qcalc.records import record
 from qcalc.scenario import Scenario
 from qcalc.units import fmt
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StageVerdict:
     """One stage: met or not (a numpy bool array in a sweep) and the reason."""
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from qcalc.outputs import xml_value
+from qcalc.records import record
 from qcalc.units import fmt
 
 #: Text size of chart labels. [px of the viewBox]
@@ -189,7 +189,7 @@ def waterfall(ident: str, name: str, terms: Sequence[tuple[str, float]]) -> str:
 # ----------------------------------------------------------------------------- log rates
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RateRow:
     """One row of :func:`rates_chart`: a rate and the bound it is measured against."""
 
@@ -274,7 +274,7 @@ def rates_chart(ident: str, title: str, rows: Sequence[RateRow], axis: str = "bi
 # ----------------------------------------------------------------------------- network
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GraphNode:
     """A node drawn at (x, y) in [0, 1]² (y downwards), coloured by ``kind``."""
 
@@ -284,7 +284,7 @@ class GraphNode:
     kind: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GraphEdge:
     """A link between two nodes; ``channel`` sets its dashes, ``on_path`` thickens it."""
 
@@ -387,7 +387,7 @@ def _network_legend(
 # ----------------------------------------------------------------------------- points
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Series:
     """Points of one kind in :func:`points_chart`: (x, y, filled) each; a hollow point is
     one that counts for nothing (a pass in daylight, say)."""
@@ -518,7 +518,7 @@ def probability_bars(ident: str, title: str, rows: Sequence[tuple[str, float]]) 
     return figure(ident, width, height, title, f"Probabilities: {desc}.", "".join(parts))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Line:
     """One curve of :func:`line_chart`: its label and its y value at each x (NaN or, on a
     log axis, 0 leaves a gap: a rate of 0 is no point on a logarithm)."""

@@ -26,7 +26,7 @@ import csv
 import io
 import math
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,7 @@ import numpy.typing as npt
 from qcalc._yaml import shown
 from qcalc.errors import UsageError
 from qcalc.limits import LIMITS
+from qcalc.records import record
 from qcalc.scenario import PROTOCOLS, Criteria, Field, Scenario
 from qcalc.scenario import suggest as _suggest
 from qcalc.units import unit_of
@@ -323,7 +324,7 @@ def _metric(name: str, result: Any, derived: Mapping[str, Any]) -> Any:
 # ----------------------------------------------------------------------------- result
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class SweepResult:
     """The columns of a sweep: the varied fields first, then the metrics, one row a point.
 
@@ -417,7 +418,7 @@ def _grid(varies: Sequence[Vary], lo: int = 0, hi: int | None = None) -> list[Fl
     return out
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class SweepPlan:
     """A checked sweep, ready to evaluate in chunks (here or on a worker: it pickles).
 
@@ -523,7 +524,7 @@ def _route_of_grid(
         forget_shared_results()
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Chunk:
     """The points ``lo`` to ``hi`` of a sweep: its columns, and what the model said."""
 
@@ -969,7 +970,7 @@ _REDUCE_FORM = (
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reduction:
     """One ``--reduce``: an operation on a metric (and, for ``hist``, its bin edges)."""
 
@@ -1147,7 +1148,7 @@ def _grid_at(varies: Sequence[Vary], flat: npt.NDArray[np.int64]) -> list[FloatA
     return out
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class ReduceResult:
     """The reductions of a sweep: a row per group, a column per quantity."""
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ import numpy.typing as npt
 
 from qcalc.distributions import Distribution
 from qcalc.errors import UsageError
+from qcalc.records import record
 
 FloatArray = npt.NDArray[np.float64]
 Path = tuple[str | int, ...]
@@ -58,7 +59,7 @@ CONFIDENCE = 95.0
 # ----------------------------------------------------------------------------- finding
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class UncertainInput:
     """One uncertain field: where it stands in the raw document, its name, its law."""
 
@@ -274,7 +275,7 @@ def summary(values: FloatArray) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- Sobol'
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SobolIndex:
     """First-order and total Sobol' indices of one input for one output, with intervals."""
 
@@ -385,7 +386,7 @@ def sobol_indices(
 # ----------------------------------------------------------------------------- the run
 
 
-@dataclass
+@record
 class Sampled:
     """The outcome of ``--samples``: the draws, the evaluation at the draws and at the
     medians, and (with ``--sensitivity``) the Sobol' indices per demand and metric."""

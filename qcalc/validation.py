@@ -52,13 +52,13 @@ import sys
 import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from qcalc.errors import QcalcError
+from qcalc.records import record
 
 #: The data file of the cases, inside the package (and as messages name it).
 DATA_FILE = "data/validation.toml"
@@ -78,7 +78,7 @@ class ValidationDataError(QcalcError):
 # ----------------------------------------------------------------------------- types
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Source:
     """Where a published number comes from."""
 
@@ -99,7 +99,7 @@ class Source:
         return ", ".join(p for p in (self.authors, where, self.locator) if p)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Tolerance:
     """How close qcalc's value must come to the published one.
 
@@ -165,7 +165,7 @@ class Tolerance:
 TOLERANCE_KINDS = ("absolute", "relative", "factor", "at least", "range")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Case:
     """One published number and how qcalc computes it (``compute``: see the module doc)."""
 
@@ -187,7 +187,7 @@ class Case:
         return not self.reason
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Outcome:
     """A case run: qcalc's value and whether it is inside the tolerance."""
 

@@ -44,6 +44,7 @@ ROOMS: dict[str, int] = {
     "qcalc.outputs": 0,
     "qcalc.parsing": 0,
     "qcalc.paths": 0,
+    "qcalc.records": 0,
     "qcalc.units": 0,
     "qcalc.physics": 1,
     "qcalc.protocols": 2,

@@ -39,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,7 @@ from qcalc.demands import DemandResult, evaluate_demand
 from qcalc.design.graph import Graph
 from qcalc.errors import QcalcError, ScenarioError, UsageError
 from qcalc.network import demand_route
+from qcalc.records import record
 from qcalc.scenario import Demand, Scenario
 
 OBJECTIVES = ("max-min", "proportional", "throughput")
@@ -55,7 +56,7 @@ OBJECTIVES = ("max-min", "proportional", "throughput")
 TOLERANCE = 1e-7
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CapacityRoute:
     """A route of a demand, what it delivers alone, and the resources it takes.
 
@@ -83,7 +84,7 @@ class CapacityRoute:
     scenario: Scenario = field(repr=False, compare=False)
 
 
-@dataclass
+@record
 class Share:
     """What one demand gets."""
 
@@ -112,7 +113,7 @@ class Share:
         return None if route is None else shared_result(route, self.allocated)
 
 
-@dataclass
+@record
 class Allocation:
     """The shares of every demand, and how full each resource is."""
 
@@ -187,7 +188,7 @@ def demand_routes(
 # ----------------------------------------------------------------------------- the LPs
 
 
-@dataclass
+@record
 class _LP:
     """Variables: x_p = a_p / R_p (the time fraction route p runs), routes with R_p > 0."""
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from qcalc.network import link_weights_db
+from qcalc.records import record
 from qcalc.scenario import Link, Scenario
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Edge:
     """The link a route takes between two neighbouring nodes, and its routing weight."""
 

@@ -41,7 +41,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,7 @@ from qcalc.design.graph import Graph
 from qcalc.errors import QcalcError, ScenarioError, UsageError
 from qcalc.network import parameter_key
 from qcalc.physics.detectors import combined_misalignment_error
+from qcalc.records import record
 from qcalc.scenario import Candidate, Demand, Link, Scenario
 
 #: Roles a site can be given by a plan (an ``end`` is where a demand starts or stops).
@@ -64,7 +65,7 @@ SCREENED_FIELDS = ("key_rate_bps", "pair_rate_hz", "fidelity")
 AUTO_EXACT_MAX_ROUTES = 50_000
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PlanOptions:
     """How the plan searches.
 
@@ -99,7 +100,7 @@ class PlanOptions:
     screen: bool = True
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     """One ``expect`` entry of a demand against what a route delivers."""
 
@@ -122,7 +123,7 @@ class Target:
         return self.got / self.want
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Route:
     """A fibre path of one demand with the sites on it that hold a device.
 
@@ -164,7 +165,7 @@ class Route:
         return frozenset(links | {f"node {n}" for n in self.fibre[1:-1]})
 
 
-@dataclass
+@record
 class Plan:
     """What :func:`plan_network` chose, and how sure it is."""
 
@@ -442,7 +443,7 @@ def _targets(result: DemandResult) -> tuple[Target, ...]:
     )
 
 
-@dataclass
+@record
 class _Closest:
     """The route of a demand that came nearest to its targets, for the error message."""
 
@@ -550,7 +551,7 @@ def _hops_pass(
 # ----------------------------------------------------------------------------- solving
 
 
-@dataclass
+@record
 class _Program:
     """The integer program in arrays: sites, then routes, then (robust) open-route flags."""
 

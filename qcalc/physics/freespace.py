@@ -8,7 +8,6 @@ show "diffraction", "turbulence", "pointing", "atmosphere" and "receiver" separa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -23,6 +22,7 @@ from qcalc.physics.optics import (
     require,
     wavenumber_per_m,
 )
+from qcalc.records import record
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -929,7 +929,7 @@ def background_counts_per_window(
 # --------------------------------------------------------------------------- budget
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OpticalLinkTerms:
     """Named loss terms of an optical link, each a positive number of decibels.
 

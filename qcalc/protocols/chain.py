@@ -62,11 +62,13 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from qcalc.records import record
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -128,7 +130,7 @@ _DECAYING = {
 _MIN_POINTS = 16
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ChainStatistics:
     """Distribution of the delivery time and the delivered state of a repeater chain.
 
@@ -373,7 +375,7 @@ def _pad(values: FloatArray, length: int) -> FloatArray:
 # --------------------------------------------------------------------------- the chain
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Chain:
     """Validated parameters of one evaluation, on the attempt clock."""
 
@@ -521,7 +523,7 @@ class _TooSlow(Exception):
         self.walsh, self.k, self.segments = walsh, k, segments
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Grid:
     """Time steps and grid lengths of one evaluation."""
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,6 +36,7 @@ import numpy.typing as npt
 
 from qcalc.protocols.numerics import maximise_each_point
 from qcalc.protocols.qkd import binary_entropy
+from qcalc.records import record
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -316,7 +316,7 @@ def _block_pulses(
     return pulses, ~(key_clicks > 0)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Counts:
     """Expected detections and errors per pulse sent and per unit basis weight w_B,
     n_{B,k}/(N w_B) = p_k c R_k, of each intensity k, the receiver live a fraction c."""

@@ -17,13 +17,13 @@ trials run at once as numpy arrays; the loops run over swap rounds, not over tri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from qcalc.protocols.repeater import segment_split
+from qcalc.records import record
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -47,7 +47,7 @@ class MonteCarloResult(NamedTuple):
     trials: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Protocol:
     """Parameters of one simulation (validated)."""
 
