@@ -8,7 +8,7 @@ import pytest
 from conftest import MINIMAL, SCENARIOS
 
 from qcalc import __version__
-from qcalc.cli import app
+from qcalc.cli import app, app_for, main
 
 METRO = str(SCENARIOS / "metro-fibre.yaml")
 BACKBONE = str(SCENARIOS / "trusted-node-backbone.yaml")
@@ -161,3 +161,48 @@ def test_bad_format_is_a_usage_error(runner):
     result = runner.invoke(app, ["stage", METRO, "--format", "xml"])
     assert result.exit_code == 2
     assert "'xml' is not one of" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["stage", "--help"],
+        ["stage"],  # a missing argument: the command's own usage line
+        ["stage", str(SCENARIOS / "metro-fibre.yaml"), "-f", "json"],
+        ["rate", str(SCENARIOS / "metro-fibre.yaml"), "--bogus"],
+        ["budget", "--help"],
+        ["budget", "vqe", "--help"],
+        ["examples"],
+        ["stag"],  # no such command: the whole app answers, with its suggestion
+        ["--version"],
+        ["--help"],
+    ],
+)
+def test_the_app_built_for_a_command_answers_as_the_whole_app(runner, argv):
+    """main() builds only the command its first word names (cli.app_for); what that
+    narrower app prints and returns is what the whole app does."""
+    lean = app_for(["qcalc", *argv])
+    assert (lean is app) == (argv[0] in ("stag", "--version", "--help"))
+    if lean is not app:
+        assert len(lean.registered_commands) + len(lean.registered_groups) == 1
+    whole, narrow = runner.invoke(app, argv), runner.invoke(lean, argv)
+    assert (narrow.exit_code, narrow.stdout, narrow.stderr) == (
+        whole.exit_code,
+        whole.stdout,
+        whole.stderr,
+    )
+
+
+def test_main_runs_the_narrow_app(monkeypatch, capsys):
+    import signal
+
+    monkeypatch.setattr("sys.argv", ["qcalc", "stage", str(SCENARIOS / "metro-fibre.yaml")])
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)  # main() sets them; put back afterwards
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as done:
+            main()
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+    assert done.value.code == 0 and "key" in capsys.readouterr().out

@@ -43,7 +43,7 @@ def point_class(deco: Any, **options: Any) -> type:
 
 def pair_class(deco: Any) -> type:
     @deco(frozen=True)
-    class Pair:
+    class Pair:  # no docstring: both write one from the signature
         x: Any
         y: float
 
@@ -196,6 +196,7 @@ def test_options_it_does_not_take_are_refused() -> None:
 )
 def test_equality_and_hash_agree_on_any_values(x: Any, y: float, other: float) -> None:
     ref, rec = both(pair_class)
+    assert rec.__doc__ == ref.__doc__
     p, q = ref(x, y), rec(x, y)
     assert (p == ref(x, y)) == (q == rec(x, y))  # NaN: unequal unless the same object
     assert (p == p) == (q == q)

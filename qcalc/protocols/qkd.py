@@ -395,22 +395,32 @@ def _bb84_gllp(
 
 #: Values of μ tried on a log-spaced grid before the golden-section search. [count]
 GRID_POINTS = 16
+#: Largest number of points whose grid is evaluated as one (grid, points) array. [count]
+STACKED_GRID_POINTS = 4096
 
 
 def _grid_bracket(
     objective: Callable[[FloatArray], FloatArray], lo: FloatArray, hi: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """The neighbours of the best of ``GRID_POINTS`` log-spaced values in [lo, hi], element
-    by element: a bracket of the maximum for the golden section. One grid value at a time,
-    so the memory stays that of one evaluation over the points (a sweep's chunk)."""
+    by element: a bracket of the maximum for the golden section. For up to
+    ``STACKED_GRID_POINTS`` points the grid is one evaluation of a (grid, points) array
+    (a scalar's 16 evaluations cost 16 times numpy's per-call overhead); for more, one
+    grid value at a time, so the memory stays that of one evaluation over the points (a
+    sweep's chunk). Element-wise arithmetic, so both give the same values, bit for bit;
+    the first of equal values wins either way."""
     grid = [lo * (hi / lo) ** (k / (GRID_POINTS - 1)) for k in range(GRID_POINTS)]
-    best = np.zeros(lo.shape, dtype=int)
-    top = np.full(lo.shape, -np.inf)
-    for k, mu in enumerate(grid):
-        value = np.nan_to_num(np.asarray(objective(mu), dtype=float), nan=-np.inf)
-        better = np.broadcast_to(value, lo.shape) > top
-        best, top = np.where(better, k, best), np.where(better, value, top)
     stack = np.stack(grid)
+    if lo.size <= STACKED_GRID_POINTS:
+        values = np.nan_to_num(np.asarray(objective(stack), dtype=float), nan=-np.inf)
+        best = np.argmax(np.broadcast_to(values, stack.shape), axis=0)
+    else:
+        best = np.zeros(lo.shape, dtype=int)
+        top = np.full(lo.shape, -np.inf)
+        for k, mu in enumerate(grid):
+            value = np.nan_to_num(np.asarray(objective(mu), dtype=float), nan=-np.inf)
+            better = np.broadcast_to(value, lo.shape) > top
+            best, top = np.where(better, k, best), np.where(better, value, top)
     below = np.take_along_axis(stack, np.maximum(best - 1, 0)[None], axis=0)[0]
     above = np.take_along_axis(stack, np.minimum(best + 1, GRID_POINTS - 1)[None], axis=0)[0]
     return below, above
