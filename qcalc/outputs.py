@@ -37,7 +37,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -355,6 +354,8 @@ def replacing(target: str | os.PathLike[str], option: str = "--output") -> Itera
     folder, name = os.path.split(real)
     suffix = Path(name).suffix
     try:
+        import tempfile  # only where a file is written (1.3 ms of start-up)
+
         fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".tmp{suffix}", dir=folder)
     except OSError as exc:
         raise OutputError(

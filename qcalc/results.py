@@ -8,9 +8,8 @@ JSON both come from here; :mod:`qcalc.report` draws the tables.
 
 from __future__ import annotations
 
-import json
 import math
-from json.encoder import encode_basestring as _encode_string  # C where it can be
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -215,12 +214,21 @@ def to_json(data: Any) -> str:
     """``json.dumps(plain(data), indent=2, ensure_ascii=False, allow_nan=False)``, the
     same text, written in one walk (the standard library's indented encoder is pure
     Python: a third of ``qcalc stage`` on a 10⁴-node network, a fifth of a batch)."""
+    import json  # here, not at import: a table never loads it (1.4 ms of start-up)
+    from json.encoder import encode_basestring  # C where it can be
+
+    global _encode_string
+    _encode_string = encode_basestring
     parts: list[str] = []
     try:
         _emit(data, "\n", parts.append)
     except _Unusual:  # a value only the standard library knows how to refuse or write
         return json.dumps(plain(data), indent=2, ensure_ascii=False, allow_nan=False)
     return "".join(parts)
+
+
+#: json.encoder's string encoder, set by :func:`to_json` (the only way in to ``_emit``).
+_encode_string: Callable[[str], str]
 
 
 class _Unusual(Exception):
