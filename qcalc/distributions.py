@@ -109,7 +109,7 @@ class Distribution:
 
     # -- the untruncated law
     def _cdf(self, x: float) -> float:
-        from scipy.special import ndtr
+        from qcalc.protocols.numerics import normal_cdf as ndtr
 
         p = self.params
         if self.kind == "normal":
@@ -140,7 +140,7 @@ class Distribution:
         return float(np.searchsorted(values, x, side="right")) / len(values)
 
     def _quantile(self, u: FloatArray) -> FloatArray:
-        from scipy.special import ndtri
+        from qcalc.protocols.numerics import normal_quantile as ndtri
 
         p = self.params
         if self.kind == "normal":

@@ -167,3 +167,61 @@ def test_finite_key_bb84_optimum_is_the_nelder_mead_optimum() -> None:
     before = [0.00617927946367586, 0.0006037844837235133, 5.631391468488959e-05,
               2.5223772220594125e-06]  # fmt: skip
     assert np.allclose(rate, before, rtol=OPTIMUM_RTOL, atol=0)
+
+
+def test_normal_quantile_matches_tables_scipy_and_the_standard_library() -> None:
+    """AS241 (Wichura, Appl. Stat. 37, 477 (1988)) in numpy: the table values z_0.975 =
+    1.959963984540054 and z_0.25 = −0.6744897501960817, scipy.special.ndtri to 4e-15
+    relative over 300 decades of tail, and ``statistics.NormalDist().inv_cdf`` (the same
+    algorithm, one value at a time) exactly."""
+    import statistics
+
+    from qcalc.protocols.numerics import normal_quantile
+
+    assert normal_quantile(0.975) == pytest.approx(1.959963984540054, rel=1e-15)
+    assert normal_quantile(0.25) == pytest.approx(-0.6744897501960817, rel=1e-15)
+    rng = np.random.default_rng(3)
+    p = np.concatenate(
+        [
+            rng.random(20_000),
+            10 ** -rng.uniform(0, 300, 20_000),
+            1 - 10 ** -rng.uniform(0, 16, 2_000),
+        ]
+    )
+    mine, theirs = normal_quantile(p), special.ndtri(p)
+    assert np.allclose(mine, theirs, rtol=4e-15, atol=0.0)
+    standard = statistics.NormalDist()
+    assert all(normal_quantile(x) == standard.inv_cdf(float(x)) for x in p[::97])
+    edges = normal_quantile(np.array([0.0, 1.0, 0.5, -0.1, 1.1, np.nan]))
+    assert edges[0] == -np.inf and edges[1] == np.inf and edges[2] == 0.0
+    assert np.isnan(edges[3:]).all()
+
+
+def test_normal_cdf_matches_scipy_in_both_tails() -> None:
+    from qcalc.protocols.numerics import normal_cdf
+
+    for z in (-37.0, -20.0, -5.0, -1.0, 0.0, 0.3, 2.0, 8.0):
+        assert normal_cdf(z) == pytest.approx(float(special.ndtr(z)), rel=1e-13)
+    assert normal_cdf(-30.0) > 0.0  # the tail keeps its digits (erfc, not 1 + erf)
+
+
+def test_rate_of_the_uncertain_scenario_loads_no_scipy() -> None:
+    """Issue 16: no scipy on the paths of `qcalc rate` of the bundled scenarios; the
+    uncertain scenario's normal and lognormal draws used scipy.special's ndtr/ndtri."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    scenario = Path(__file__).resolve().parent.parent / "scenarios"
+    code = (
+        "import sys; from qcalc.cli import main; sys.argv[1:] = ['rate', sys.argv[1]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(scenario / "metro-repeater-2030-uncertain.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr[-2000:]
