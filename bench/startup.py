@@ -5,8 +5,10 @@ Run: python bench/startup.py [--runs 11] [--site DIR]
 Builds a wheel of this checkout (``pip wheel --no-deps``), installs it with
 ``pip install --no-deps --target`` into a scratch folder, compiles it to bytecode
 (``python -m compileall``, as pip does on install) and runs it with this interpreter,
-whose own packages supply numpy, yaml, typer (PYTHONPATH puts the wheel's qcalc before
-an editable one). Each command runs as the console script does (``from qcalc.cli import
+whose own packages supply numpy, yaml, typer. Every command, the baseline too, runs with
+``python -S`` and those folders on PYTHONPATH after the wheel's: no ``.pth`` file runs,
+so a development install's editable finder (5–10 ms at every start) is timed in neither,
+as on a regular install. Each command runs as the console script does (``from qcalc.cli import
 main; main()``), from a scratch folder, interleaved with the baseline, ``--runs`` times;
 the script prints the medians of CPU time (user + system, steadier on a busy machine)
 and of wall time, and their ratios to the baseline: as a user runs it (numpy's BLAS
@@ -47,6 +49,13 @@ def install_wheel(folder: Path) -> Path:
     return site
 
 
+def sysconfig_paths() -> list[str]:
+    """This interpreter's package folders (numpy, yaml, typer), as ``site`` would add them."""
+    import site
+
+    return [p for p in site.getsitepackages() if os.path.isdir(p)]
+
+
 def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one run of ``cmd``; NaN for a run that failed
     (an older qcalc given with ``--site`` may refuse a newer scenario)."""
@@ -68,24 +77,28 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         site = args.site or install_wheel(Path(scratch))
-        env = {**os.environ, "PYTHONPATH": str(site)}
+        # -S: no .pth file runs, so this checkout's editable finder (a dev install's,
+        # 5–10 ms) is in neither timing; the interpreter's packages come by PYTHONPATH
+        packages = os.pathsep.join([str(site), *sysconfig_paths()])
+        env = {**os.environ, "PYTHONPATH": packages}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         # qcalc pins BLAS to one thread before numpy loads; the baseline is timed both as
         # a user runs it (BLAS starts its threads) and pinned the same way
         pinned = {**env, **dict.fromkeys(BLAS_THREADS, "1")}
-        probe = [sys.executable, "-c", "import qcalc; print(qcalc.__file__)"]
+        probe = [sys.executable, "-S", "-c", "import qcalc; print(qcalc.__file__)"]
         where = subprocess.run(probe, env=env, capture_output=True, text=True, cwd=scratch)
         assert where.stdout.startswith(str(site)), where.stdout  # not an editable copy
         py = sys.executable
+        py_args = [py, "-S"]
         commands = {
-            BASELINE: [py, "-c", "import numpy, yaml"],
-            PINNED: [py, "-c", "import numpy, yaml"],
+            BASELINE: [*py_args, "-c", "import numpy, yaml"],
+            PINNED: [*py_args, "-c", "import numpy, yaml"],
         }
         scenarios = sorted((ROOT / "scenarios").glob("*.yaml"))
         metro = str(ROOT / "scenarios" / "metro-fibre.yaml")
-        commands["qcalc stage metro-fibre.yaml"] = [py, "-c", CONSOLE, "stage", metro]
+        commands["qcalc stage metro-fibre.yaml"] = [*py_args, "-c", CONSOLE, "stage", metro]
         for path in scenarios:
-            commands[f"qcalc rate {path.name}"] = [py, "-c", CONSOLE, "rate", str(path)]
+            commands[f"qcalc rate {path.name}"] = [*py_args, "-c", CONSOLE, "rate", str(path)]
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(args.runs):
             for name, cmd in commands.items():
