@@ -23,8 +23,12 @@ from qcalc._yaml import paused_collection
 from qcalc.records import record
 from qcalc.scenario import APPLICATION_STAGE, Demand, Link, Node, Scenario
 
-#: Bisection steps in log space; 2^-24 of the bracket's log-width (≪ 5 % for any lever).
-BISECTION_STEPS = 24
+#: Relative precision of a lever's needed value: bisection in log space stops when the
+#: bracket is narrower than this (a hundredth of the fourth digit a table shows; ≪ 5 %
+#: for any lever); an integer lever is bisected to the exact integer. [unitless]
+LEVER_RELATIVE_TOLERANCE = 1e-5
+#: Most bisection steps of one lever (a bracket of 10⁶ in log space needs 21). [count]
+MAX_BISECTION_STEPS = 64
 #: Lowest fibre attenuation on record, 0.1419 dB/km at 1560 nm (Tamura et al., OFC 2018,
 #: Th5D.1); a lever never asks for better fibre than exists. [dB/km]
 BEST_FIBRE_DB_PER_KM = 0.1419
@@ -350,7 +354,12 @@ def _solve(
     if not ok(limit):
         return None
     good, bad = math.log(limit), math.log(now)
-    for _ in range(BISECTION_STEPS):
+    for _ in range(MAX_BISECTION_STEPS):
+        if knob.integer:  # done when the bracket holds the passing integer and the one before
+            if abs(math.ceil(math.exp(good)) - math.ceil(math.exp(bad))) <= 1:
+                break
+        elif abs(good - bad) < LEVER_RELATIVE_TOLERANCE:
+            break
         mid = (good + bad) / 2
         if ok(math.exp(mid)):
             good = mid

@@ -72,3 +72,20 @@ def test_levers_flag_asks_for_the_next_stage(runner, write):
     path = write(LINK.format(**{**NOW, "coherence": 10.0}))
     result = runner.invoke(app, ["stage", path, "--levers"])
     assert "what it would take (next stage," in result.stdout
+
+
+def test_levers_are_bisected_to_their_tolerance(runner, write):
+    """A float lever's value is within LEVER_RELATIVE_TOLERANCE of the threshold (2e-5
+    short of it fails), an integer lever is the exact integer (one less fails)."""
+    from qcalc.levers import LEVER_RELATIVE_TOLERANCE
+
+    demand = _stage(runner, write)
+    for lever in demand["next_stage"]["levers"]:
+        key = FIELD_TO_KEY[lever["field"]]
+        if key == "modes":
+            short = int(lever["needs"]) - 1
+        else:
+            margin = 2 * LEVER_RELATIVE_TOLERANCE
+            short = lever["needs"] * (1 - margin if lever["op"] == ">=" else 1 + margin)
+        assert _stage(runner, write, **{key: lever["needs"]})["stage"] >= 4, key
+        assert _stage(runner, write, **{key: short})["stage"] < 4, key
