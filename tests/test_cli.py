@@ -194,15 +194,20 @@ def test_the_app_built_for_a_command_answers_as_the_whole_app(runner, argv):
 
 
 def test_main_runs_the_narrow_app(monkeypatch, capsys):
+    import gc
     import signal
 
     monkeypatch.setattr("sys.argv", ["qcalc", "stage", str(SCENARIOS / "metro-fibre.yaml")])
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.delenv(var, raising=False)  # main() sets them; put back afterwards
     handler = signal.getsignal(signal.SIGTERM)
+    threshold = gc.get_threshold()
     try:
         with pytest.raises(SystemExit) as done:
             main()
+        assert gc.get_freeze_count() > 0  # main() leaves what it made to the exit
     finally:
         signal.signal(signal.SIGTERM, handler)
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
     assert done.value.code == 0 and "key" in capsys.readouterr().out
