@@ -354,9 +354,13 @@ def _solve(
     if not ok(limit):
         return None
     good, bad = math.log(limit), math.log(now)
+    # An integer lever is done when the passing integer and the nearest failing one (the
+    # value now, or one tried) are neighbours; exp(log(n)) may round above n, so the
+    # failing integer is kept, not read back from the bracket.
+    failing = float(math.floor(now) if knob.up else math.ceil(now))
     for _ in range(MAX_BISECTION_STEPS):
-        if knob.integer:  # done when the bracket holds the passing integer and the one before
-            if abs(math.ceil(math.exp(good)) - math.ceil(math.exp(bad))) <= 1:
+        if knob.integer:
+            if abs(math.ceil(math.exp(good)) - failing) <= 1:
                 break
         elif abs(good - bad) < LEVER_RELATIVE_TOLERANCE:
             break
@@ -365,6 +369,7 @@ def _solve(
             good = mid
         else:
             bad = mid
+            failing = float(math.ceil(math.exp(mid)))
     needs = math.exp(good)
     needs = float(math.ceil(needs)) if knob.integer else needs
     return Lever(knob.field, knob.scope, now, needs, ">=" if knob.up else "<=")

@@ -13,11 +13,18 @@ defaults and ``default_factory``, ``__post_init__``, ``frozen`` (``FrozenInstanc
 ``eq`` (``NotImplemented`` for another class; fields compared as tuples), ``__hash__``
 (of the compared fields when frozen, ``None`` when only ``eq``), ``repr`` of the
 fields with ``repr=True``, and a method the class writes itself is kept.
-``tests/test_records.py`` compares them with ``dataclass`` on the same classes.
+``__dataclass_params__`` is what ``dataclass`` would record, so its rule on frozen
+and non-frozen bases holds across the two. ``tests/test_records.py`` compares them with
+``dataclass`` on the same classes.
+
+Two differences a caller can see: a wrong call to a constructor raises the same
+``TypeError`` in other words, and ``inspect.signature(cls)`` is ``dataclass``'s but
+``cls.__init__``'s own is ``(self, *args, **kwargs)``.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import operator
@@ -65,13 +72,27 @@ def _make(cls: Any, *, frozen: bool, eq: bool, kw_only: bool) -> Any:
     documented = bool(cls.__dict__.get("__doc__"))
     if not documented:  # else dataclass reads a signature from text (6 ms, regexes)
         cls.__doc__ = "undocumented"
-    cls = dataclasses.dataclass(cls, init=False, repr=False, eq=False, kw_only=kw_only)
+    # dataclass's own rule for a dataclass base, read from the bases' real parameters
+    bases = [b for b in cls.__mro__[1:] if "__dataclass_fields__" in b.__dict__]
+    if bases and any(b.__dataclass_params__.frozen for b in bases) != frozen:
+        raise TypeError(
+            "cannot inherit non-frozen dataclass from a frozen one"
+            if not frozen
+            else "cannot inherit frozen dataclass from a non-frozen one"
+        )
+    cls = dataclasses.dataclass(
+        cls, init=False, repr=False, eq=False, frozen=frozen and bool(bases), kw_only=kw_only
+    )
+    params = copy.copy(cls.__dataclass_params__)  # what dataclass would record
+    for key, value in (("init", True), ("repr", True), ("eq", eq), ("frozen", frozen)):
+        setattr(params, key, value)
+    cls.__dataclass_params__ = params
     fields = dataclasses.fields(cls)
     for f in cls.__dataclass_fields__.values():
         if isinstance(f.type, dataclasses.InitVar) or "InitVar" in str(f.type):
             raise TypeError(f"{cls.__name__}: record takes no InitVar fields")
     methods: dict[str, Any] = {
-        "__init__": _init(cls, fields),
+        "__init__": _init(cls, fields, direct=frozen or cls.__setattr__ is object.__setattr__),
         "__repr__": _repr(fields),
     }
     if eq:
@@ -91,11 +112,15 @@ def _make(cls: Any, *, frozen: bool, eq: bool, kw_only: bool) -> Any:
     return cls
 
 
-def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[..., None]:
+def _init(
+    cls: type, fields: tuple[dataclasses.Field[Any], ...], *, direct: bool
+) -> Callable[..., None]:
     """``__init__(self, *args, **kwargs)``: the fields with ``init=True`` by keyword, the
     leading ones that are not keyword-only also by position; defaults and factories for
-    the rest, then ``__post_init__``. Values go straight into ``self.__dict__``, in field
-    order, as ``dataclass``'s frozen ``__init__`` sets them past ``__setattr__``."""
+    the rest, then ``__post_init__``. With ``direct`` (a frozen class, or one without a
+    ``__setattr__`` of its own) the values go straight into ``self.__dict__``, in field
+    order, as ``dataclass``'s ``__init__`` would set them; otherwise through
+    ``__setattr__``, as its ``self.name = value`` does."""
     name = cls.__qualname__
     settable = [f for f in fields if f.init]
     allowed = frozenset(f.name for f in settable)
@@ -135,12 +160,15 @@ def _init(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> Callable[...
                 f"{name}.__init__() missing {len(missing)} required argument"
                 f"{'s' if len(missing) > 1 else ''}: {', '.join(map(repr, missing))}"
             )
-        values = self.__dict__
+        values = self.__dict__ if direct else {}
         values.update(template)
         for key, settable_key, factory in factories:
             if not settable_key or key not in kwargs:
                 values[key] = factory()
         values.update(kwargs)
+        if not direct:
+            for key, value in values.items():
+                setattr(self, key, value)
         if post_init:
             self.__post_init__()
 

@@ -89,3 +89,36 @@ def test_levers_are_bisected_to_their_tolerance(runner, write):
             short = lever["needs"] * (1 - margin if lever["op"] == ">=" else 1 + margin)
         assert _stage(runner, write, **{key: lever["needs"]})["stage"] >= 4, key
         assert _stage(runner, write, **{key: short})["stage"] < 4, key
+
+
+def test_bisection_finds_the_exact_integer_and_the_float_to_tolerance():
+    """_solve on a lever whose verdict is a known threshold: an integer lever returns the
+    threshold itself for any value now (exp(log(n)) rounds above n for n = 3, 9, 10, …,
+    which once stopped the search one integer high); a float lever, within
+    LEVER_RELATIVE_TOLERANCE of it; a lever that goes down, alike."""
+    import math
+    import random
+
+    from qcalc.levers import LEVER_RELATIVE_TOLERANCE, _Knob, _solve
+
+    rng = random.Random(0)
+    for _ in range(400):
+        now = rng.randint(1, 5000)
+        threshold = now + rng.choice([1, 2, 3, rng.randint(1, 100), rng.randint(1, now * 1000)])
+        knob = _Knob(
+            "f", "s", True, True, lambda sc, r, n=now: [n], lambda sc, r, v: v, lambda n: n * 1e5
+        )
+        lever = _solve(knob, None, None, ("a", "b"), lambda v, t=threshold: v >= t)  # type: ignore[arg-type]
+        assert lever is not None and lever.needs == threshold, (now, threshold)
+    for _ in range(200):
+        now = 10 ** rng.uniform(-3, 3)
+        up = rng.random() < 0.5
+        factor = 10 ** rng.uniform(0.01, 2.9)
+        threshold = now * factor if up else now / factor
+        knob = _Knob("f", "s", up, False, lambda sc, r, n=now: [n], lambda sc, r, v: v,
+                     (lambda n: n * 1e3) if up else (lambda n: n * 1e-3))  # fmt: skip
+        verdict = (lambda v, t=threshold: v >= t) if up else (lambda v, t=threshold: v <= t)
+        lever = _solve(knob, None, None, ("a", "b"), verdict)  # type: ignore[arg-type]
+        assert lever is not None
+        assert abs(math.log(lever.needs / threshold)) < LEVER_RELATIVE_TOLERANCE
+        assert verdict(lever.needs)

@@ -204,3 +204,75 @@ def test_equality_and_hash_agree_on_any_values(x: Any, y: float, other: float) -
     if not (isinstance(x, float) and math.isnan(x)) and not math.isnan(y):
         assert hash(q) == hash(rec(x, y))
     assert repr(p) == repr(q)
+
+
+def test_inheritance_follows_dataclass_rules_both_ways() -> None:
+    """A record's __dataclass_params__ say what it is, so dataclass's frozen-inheritance
+    rule holds across the two: a frozen subclass of a frozen base either way; a
+    non-frozen subclass of a frozen base, or the reverse, refused by both."""
+
+    @record(frozen=True, kw_only=True)
+    class Base:
+        a: float
+        b: float = 1.0
+
+    assert Base.__dataclass_params__.frozen and Base.__dataclass_params__.eq  # type: ignore[attr-defined]
+
+    @dataclass(frozen=True, kw_only=True)
+    class UserLink(Base):  # what a library user may write on a qcalc class
+        c: float = 2.0
+
+    u = UserLink(a=1.0, c=3.0)
+    assert (u.a, u.b, u.c) == (1.0, 1.0, 3.0)
+    with pytest.raises(FrozenInstanceError):
+        u.a = 2.0  # type: ignore[misc]
+
+    @record(frozen=True, kw_only=True)
+    class Child(Base):
+        c: float = 2.0
+
+    child = Child(a=0.5)
+    assert (
+        repr(child)
+        == "test_inheritance_follows_dataclass_rules_both_ways.<locals>.Child(a=0.5, b=1.0, c=2.0)"
+    )
+    with pytest.raises(FrozenInstanceError):
+        child.c = 1.0  # type: ignore[misc]
+
+    @dataclass(frozen=True)
+    class Frozen:
+        a: float
+
+    @record(frozen=True)
+    class OnFrozen(Frozen):
+        b: float = 0.0
+
+    assert OnFrozen(1.0).b == 0.0
+    for deco in (record, dataclass):
+        with pytest.raises(TypeError, match="non-frozen dataclass from a frozen one"):
+
+            @deco
+            class Loose(Base):
+                d: float = 0.0
+
+    with pytest.raises(TypeError, match="frozen dataclass from a non-frozen one"):
+
+        @record(frozen=True)
+        class Tight(point_class(record)):  # type: ignore[misc]
+            pass
+
+
+def test_a_mutable_record_sets_its_fields_through_its_own_setattr() -> None:
+    seen: list[str] = []
+
+    @record
+    class Watched:
+        a: int
+        b: int = 2
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            seen.append(name)
+            super().__setattr__(name, value)
+
+    w = Watched(1)
+    assert (w.a, w.b) == (1, 2) and seen == ["a", "b"]
