@@ -7,6 +7,8 @@ values the previous scipy optimisers (L-BFGS-B, Nelder–Mead) gave for the same
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -173,7 +175,7 @@ def test_normal_quantile_matches_tables_scipy_and_the_standard_library() -> None
     """AS241 (Wichura, Appl. Stat. 37, 477 (1988)) in numpy: the table values z_0.975 =
     1.959963984540054 and z_0.25 = −0.6744897501960817, scipy.special.ndtri to 4e-15
     relative over 300 decades of tail, and ``statistics.NormalDist().inv_cdf`` (the same
-    algorithm, one value at a time) exactly."""
+    algorithm, one value at a time; its C build may fuse a multiply-add) to one ulp."""
     import statistics
 
     from qcalc.protocols.numerics import normal_quantile
@@ -191,7 +193,9 @@ def test_normal_quantile_matches_tables_scipy_and_the_standard_library() -> None
     mine, theirs = normal_quantile(p), special.ndtri(p)
     assert np.allclose(mine, theirs, rtol=4e-15, atol=0.0)
     standard = statistics.NormalDist()
-    assert all(normal_quantile(x) == standard.inv_cdf(float(x)) for x in p[::97])
+    for x in p[::97]:
+        expected = standard.inv_cdf(float(x))
+        assert abs(float(normal_quantile(x)) - expected) <= math.ulp(expected)
     edges = normal_quantile(np.array([0.0, 1.0, 0.5, -0.1, 1.1, np.nan]))
     assert edges[0] == -np.inf and edges[1] == np.inf and edges[2] == 0.0
     assert np.isnan(edges[3:]).all()
