@@ -117,3 +117,37 @@ def test_rate_is_finite_nonnegative_monotone_and_below_plob(
     assert np.all(rate >= 0.0)
     assert np.all(np.diff(rate) <= 1e-15)
     assert np.all(rate <= plob_bound(eta_a * eta_b))
+
+
+def test_the_stacked_x_basis_gains_are_each_pair_s_own_call():
+    """_four_intensity_gains evaluates its seven X-basis pairs in one stacked call; each
+    gain is bit for bit x_basis_gain of that pair alone (no dead time: live = 1)."""
+    from qcalc.protocols.mdi import _four_intensity_gains, x_basis_gain
+
+    rng = np.random.default_rng(11)
+    for shape in [(), (3,), (2, 4)]:
+        channel = (
+            10 ** rng.uniform(-4, -0.5, size=shape),
+            10 ** rng.uniform(-4, -0.5, size=shape),
+            np.full(shape, 1e-7),
+            np.full(shape, 0.01),
+        )
+        nu_x, nu_y = np.float64(0.1), 10 ** rng.uniform(-2.5, -1.5, size=shape)
+        observed, _, _ = _four_intensity_gains(
+            channel, (np.float64(0.4), nu_x, nu_y), (0.3, 0.2, 0.3, 0.2), 0.0
+        )
+
+        def alone(a, b, channel=channel):
+            return x_basis_gain(*channel, a, b)
+
+        pairs = {
+            "xx": alone(nu_x, nu_x)[0],
+            "txx": alone(nu_x, nu_x)[1],
+            "yy": alone(nu_y, nu_y)[0],
+            "x0+0x": alone(nu_x, 0.0)[0] + alone(0.0, nu_x)[0],
+            "y0+0y": alone(nu_y, 0.0)[0] + alone(0.0, nu_y)[0],
+            "00": alone(0.0, 0.0)[0],
+        }
+        for name, expected in pairs.items():
+            got = observed[name][0]
+            assert np.array_equal(got, np.broadcast_to(expected, np.shape(got))), name

@@ -822,20 +822,12 @@ def _four_intensity_gains(
 
     # The seven X-basis pairs in one call, stacked on a leading axis: element-wise, so each
     # is bit for bit its own call (seven calls were most of an MDI finite-key search).
-    pairs = (
-        (nu_x, nu_x),
-        (nu_y, nu_y),
-        (nu_x, 0.0),
-        (0.0, nu_x),
-        (nu_y, 0.0),
-        (0.0, nu_y),
-        (0.0, 0.0),
-    )
     shape = np.broadcast_shapes(*(np.shape(v) for v in (*channel, nu_x, nu_y, live)))
-    mu_a, mu_b = (
-        np.stack([np.broadcast_to(np.asarray(pair[side], dtype=float), shape) for pair in pairs])
-        for side in (0, 1)
-    )
+    x, y = (np.broadcast_to(np.asarray(v, dtype=float), shape) for v in (nu_x, nu_y))
+    vacuum = np.zeros(shape)
+    # (ν_x, ν_x), (ν_y, ν_y), (ν_x, 0), (0, ν_x), (ν_y, 0), (0, ν_y), (0, 0)
+    mu_a = np.stack([x, y, x, vacuum, y, vacuum, vacuum])
+    mu_b = np.stack([x, y, vacuum, x, vacuum, y, vacuum])
     gains, wrongs = x_basis_gain(eta_a, eta_b, p_d, e_d, mu_a, mu_b)
     q_xx, q_yy, q_x0, q_0x, q_y0, q_0y, q_00 = live * gains
     t_xx = live * wrongs[0]
