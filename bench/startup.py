@@ -49,7 +49,7 @@ def install_wheel(folder: Path) -> Path:
     return site
 
 
-def sysconfig_paths() -> list[str]:
+def site_packages() -> list[str]:
     """This interpreter's package folders (numpy, yaml, typer), as ``site`` would add them."""
     import site
 
@@ -79,7 +79,7 @@ def main() -> None:
         site = args.site or install_wheel(Path(scratch))
         # -S: no .pth file runs, so this checkout's editable finder (a dev install's,
         # 5–10 ms) is in neither timing; the interpreter's packages come by PYTHONPATH
-        packages = os.pathsep.join([str(site), *sysconfig_paths()])
+        packages = os.pathsep.join([str(site), *site_packages()])
         env = {**os.environ, "PYTHONPATH": packages}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         # qcalc pins BLAS to one thread before numpy loads; the baseline is timed both as

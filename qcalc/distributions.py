@@ -109,19 +109,19 @@ class Distribution:
 
     # -- the untruncated law
     def _cdf(self, x: float) -> float:
-        from qcalc.protocols.numerics import normal_cdf as ndtr
+        from qcalc.protocols.numerics import normal_cdf
 
         p = self.params
         if self.kind == "normal":
             if p["sd"] == 0:
                 return 1.0 if x >= p["mean"] else 0.0
-            return float(ndtr((x - p["mean"]) / p["sd"]))
+            return normal_cdf((x - p["mean"]) / p["sd"])
         if self.kind == "lognormal":
             if x <= 0:
                 return 0.0
             if p["factor"] == 1:
                 return 1.0 if x >= p["median"] else 0.0
-            return float(ndtr(math.log(x / p["median"]) / math.log(p["factor"])))
+            return normal_cdf(math.log(x / p["median"]) / math.log(p["factor"]))
         if self.kind == "uniform":
             low, high = p["low"], p["high"]
             if high == low:
@@ -140,13 +140,15 @@ class Distribution:
         return float(np.searchsorted(values, x, side="right")) / len(values)
 
     def _quantile(self, u: FloatArray) -> FloatArray:
-        from qcalc.protocols.numerics import normal_quantile as ndtri
+        from qcalc.protocols.numerics import normal_quantile
 
         p = self.params
         if self.kind == "normal":
-            return np.asarray(p["mean"] + p["sd"] * ndtri(u), dtype=float)
+            return np.asarray(p["mean"] + p["sd"] * normal_quantile(u), dtype=float)
         if self.kind == "lognormal":
-            return np.asarray(p["median"] * np.exp(math.log(p["factor"]) * ndtri(u)), dtype=float)
+            return np.asarray(
+                p["median"] * np.exp(math.log(p["factor"]) * normal_quantile(u)), dtype=float
+            )
         if self.kind == "uniform":
             return np.asarray(p["low"] + u * (p["high"] - p["low"]), dtype=float)
         if self.kind == "triangular":

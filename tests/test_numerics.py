@@ -204,6 +204,10 @@ def test_normal_quantile_matches_tables_scipy_and_the_standard_library() -> None
 def test_normal_cdf_matches_scipy_in_both_tails() -> None:
     from qcalc.protocols.numerics import normal_cdf
 
+    # Abramowitz & Stegun (1964) Table 26.1: Φ(1) = 0.8413447461, Φ(2) = 0.9772498681
+    assert normal_cdf(1.0) == pytest.approx(0.8413447461, abs=1e-10)
+    assert normal_cdf(2.0) == pytest.approx(0.9772498681, abs=1e-10)
+    assert normal_cdf(-1.0) == pytest.approx(1 - 0.8413447461, abs=1e-10)
     for z in (-37.0, -20.0, -5.0, -1.0, 0.0, 0.3, 2.0, 8.0):
         assert normal_cdf(z) == pytest.approx(float(special.ndtr(z)), rel=1e-13)
     assert normal_cdf(-30.0) > 0.0  # the tail keeps its digits (erfc, not 1 + erf)
