@@ -40,6 +40,22 @@ def _together(scenario: Scenario) -> str:
     return json.dumps(Result(scenario, tuple(results)).to_dict(explain=True), default=str)
 
 
+def _together_counted(text: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[int]]:
+    """:func:`_together` of the scenario ``text``, with the number of points of each call
+    of the BB84 key rate it made."""
+    calls: list[int] = []
+
+    def counted(transmittance: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(int(np.size(transmittance)))
+        return bb84_key_rate(transmittance, *args, **kwargs)
+
+    forget_shared_results()
+    with monkeypatch.context() as patch:
+        patch.setattr(demands, "bb84_key_rate", counted)
+        together = _together(parse_scenario(text))
+    return together, calls
+
+
 def _one_by_one(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> str:
     forget_shared_results()
     with monkeypatch.context() as patch:
@@ -51,16 +67,7 @@ def _one_by_one(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_a_generated_network_is_the_same_hop_by_hop(monkeypatch: pytest.MonkeyPatch) -> None:
     text = _bench().generate(100, 10, seed=3)
-    calls: list[int] = []
-
-    def counted(transmittance: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(int(np.size(transmittance)))
-        return bb84_key_rate(transmittance, *args, **kwargs)
-
-    forget_shared_results()
-    with monkeypatch.context() as patch:
-        patch.setattr(demands, "bb84_key_rate", counted)
-        together = _together(parse_scenario(text))
+    together, calls = _together_counted(text, monkeypatch)
     # Hops of distinct lengths were optimised in few calls, many at a time.
     assert max(calls) > 20 and len(calls) < sum(calls) / 5
     assert together == _one_by_one(parse_scenario(text), monkeypatch)
@@ -97,16 +104,7 @@ def test_a_chain_with_mu_given_or_optimised_is_the_same_hop_by_hop(
         f"defaults: {{source: w, detector: d}}\nnodes:\n{nodes}links:\n{links}"
         "demands:\n  - {name: key, ends: [a, b]}\n"
     )
-    calls: list[int] = []
-
-    def counted(transmittance: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(int(np.size(transmittance)))
-        return bb84_key_rate(transmittance, *args, **kwargs)
-
-    forget_shared_results()
-    with monkeypatch.context() as patch:
-        patch.setattr(demands, "bb84_key_rate", counted)
-        together = _together(parse_scenario(text))
+    together, calls = _together_counted(text, monkeypatch)
     assert max(calls) == len(lengths)  # every hop at once (the whole route on its own)
     assert together == _one_by_one(parse_scenario(text), monkeypatch)
 
