@@ -16,6 +16,7 @@ from qcalc.errors import NotModelledError, ScenarioError
 from qcalc.explain import Step
 from qcalc.lossbudget import BudgetTerm, LinkBudget
 from qcalc.physics.fibre import free_space_delay_s
+from qcalc.protocols.numerics import distinct
 from qcalc.scenario import Link, Scenario
 from qcalc.units import fmt
 
@@ -282,7 +283,7 @@ def _atmosphere(link: Link, scenario: Scenario, wavelength: Any) -> tuple[dict[s
         )
     from qcalc.physics.satellite import transmittance_column
 
-    values = np.unique(np.asarray(wavelength, dtype=float))
+    values = distinct(np.asarray(wavelength, dtype=float))
     try:
         columns = {transmittance_column(atmosphere.wavelengths_nm, float(v)) for v in values}
     except ValueError as exc:

@@ -16,6 +16,7 @@ import numpy as np
 from qcalc.demands import DemandResult, ProtocolRate
 from qcalc.explain import explain_text as explain_text  # re-exported for the CLI
 from qcalc.lossbudget import LinkBudget
+from qcalc.protocols.numerics import distinct
 from qcalc.protocols.qkd import plob_bound  # of a link budget: LinkBudget has no property yet
 from qcalc.records import record
 from qcalc.results import (
@@ -290,7 +291,7 @@ def sweep_table(result: Any) -> Table:
     # A varied field keeps the digits that tell its neighbouring points apart.
     digits = dict.fromkeys(columns, 4)
     for vary in result.varies:
-        values = np.unique(np.abs(np.asarray(vary.values, dtype=float)))
+        values = distinct(np.abs(np.asarray(vary.values, dtype=float)))
         steps = np.diff(values)
         if steps.size and values[-1] > 0 and steps.min() > 0:
             need = math.ceil(math.log10(values[-1] / steps.min())) + 1

@@ -161,6 +161,7 @@ from qcalc.fields import (
 from qcalc.fields import (
     spec as spec,
 )
+from qcalc.protocols.numerics import distinct
 from qcalc.records import record
 from qcalc.units import unit_of
 
@@ -1394,7 +1395,7 @@ class _Checker:
         wavelength = clean.get("wavelength_nm", None if source is None else source.wavelength_nm)
         if wavelength is None:
             return
-        for value in np.unique(np.asarray(wavelength, dtype=float)):
+        for value in distinct(np.asarray(wavelength, dtype=float)):
             try:
                 transmittance_column(atmosphere.wavelengths_nm, float(value))
             except ValueError as exc:

@@ -35,6 +35,7 @@ import numpy.typing as npt
 from qcalc._yaml import shown
 from qcalc.errors import UsageError
 from qcalc.limits import LIMITS
+from qcalc.protocols.numerics import distinct
 from qcalc.records import record
 from qcalc.scenario import PROTOCOLS, Criteria, Field, Scenario
 from qcalc.scenario import suggest as _suggest
@@ -512,7 +513,7 @@ def _route_of_grid(
     if points <= ROUTE_POINTS:
         index = np.arange(points, dtype=np.int64)
     else:
-        index = np.unique(np.linspace(0, points - 1, ROUTE_POINTS).round().astype(np.int64))
+        index = distinct(np.linspace(0, points - 1, ROUTE_POINTS).round().astype(np.int64))
     data = copy.deepcopy(doc.data)
     for vary, values in zip(varies, _grid_at(varies, index), strict=True):
         target = _target(vary.field, data, base)

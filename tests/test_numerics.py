@@ -18,7 +18,12 @@ from scipy import special
 from qcalc.physics.bessel import bessel_j0
 from qcalc.protocols.finite_key import optimise_finite_key
 from qcalc.protocols.mdi import optimise_mdi_decoy_key, optimise_mdi_finite_key, optimise_mdi_qkd
-from qcalc.protocols.numerics import bessel_i0_minus_one, bessel_i0e, maximise_on_grid
+from qcalc.protocols.numerics import (
+    bessel_i0_minus_one,
+    bessel_i0e,
+    distinct,
+    maximise_on_grid,
+)
 from qcalc.protocols.twinfield import optimise_sns_tf_qkd
 
 #: Agreement asked of the Bessel functions with scipy.special. [relative]
@@ -213,23 +218,51 @@ def test_normal_cdf_matches_scipy_in_both_tails() -> None:
     assert normal_cdf(-30.0) > 0.0  # the tail keeps its digits (erfc, not 1 + erf)
 
 
-def test_rate_of_the_uncertain_scenario_loads_no_scipy() -> None:
-    """Issue 16: no scipy on the paths of `qcalc rate` of the bundled scenarios; the
-    uncertain scenario's normal and lognormal draws used scipy.special's ndtr/ndtri."""
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.sampled_from([0.0, -0.0, 1.0, math.nan]),
+        ),
+        max_size=40,
+    )
+)
+def test_distinct_is_numpy_unique(values: list[float]) -> None:
+    """numpy.unique without its import of numpy.ma: same values, same order, one NaN."""
+    got, expected = distinct(np.array(values, dtype=float)), np.unique(np.array(values))
+    np.testing.assert_array_equal(got, expected)
+    assert got.dtype == expected.dtype
+    ints = np.array([int(v) for v in values if math.isfinite(v) and abs(v) < 1e15], dtype=np.int64)
+    np.testing.assert_array_equal(distinct(ints), np.unique(ints))
+
+
+def test_rate_of_every_bundled_scenario_loads_no_scipy_and_no_numpy_ma() -> None:
+    """Issue 16: no scipy on the paths of `qcalc rate` of the bundled scenarios (the
+    uncertain scenario's normal and lognormal draws used scipy.special's ndtr/ndtri), and
+    no numpy.ma, which numpy.unique imports at its first call (10–20 ms): each scenario
+    is run in turn in one process, and the first to load either is named."""
     import subprocess
     import sys
     from pathlib import Path
 
-    scenario = Path(__file__).resolve().parent.parent / "scenarios"
+    scenarios = sorted((Path(__file__).resolve().parent.parent / "scenarios").glob("*.yaml"))
     code = (
-        "import sys; from qcalc.cli import main; sys.argv[1:] = ['rate', sys.argv[1]]\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
+        "import contextlib, io, sys\n"
+        "from qcalc.cli import main\n"
+        "for path in sys.argv[1:]:\n"
+        "    sys.argv[1:] = ['rate', path]\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        try:\n            main()\n        except SystemExit:\n            pass\n"
+        "    heavy = [m for m in sys.modules if m.split('.')[0] == 'scipy' or m == 'numpy.ma']\n"
+        "    print(path, sorted(heavy))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code, str(scenario / "metro-repeater-2030-uncertain.yaml")],
+        [sys.executable, "-c", code, *map(str, scenarios)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
-    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == len(scenarios), done.stderr[-2000:]
+    assert [line for line in lines if not line.endswith(" []")] == []

@@ -68,6 +68,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from qcalc.protocols.numerics import distinct
 from qcalc.records import record
 
 FloatArray = npt.NDArray[np.float64]
@@ -288,7 +289,7 @@ def _decayed_window(
     if not (edge > 0.0 and w + 1 < n):
         edge = 0.0
     out = np.zeros_like(values)
-    for factor in np.unique(x):
+    for factor in distinct(x):
         rows = x == factor
         f = float(factor)
         if f == 1.0:
@@ -308,8 +309,8 @@ def _decayed_window(
             if edge and length == w + 1:
                 kernel[w + 1] *= edge
             size = _fast_length(n + length)
-            distinct, where = _distinct_rows(values[rows])
-            spectra = np.fft.rfft(np.vstack([distinct, _pad(kernel, n)]), size, axis=1)
+            unique_rows, where = _distinct_rows(values[rows])
+            spectra = np.fft.rfft(np.vstack([unique_rows, _pad(kernel, n)]), size, axis=1)
             spectrum = spectra[:-1] * spectra[-1]
             out[rows] = np.fft.irfft(spectrum, size, axis=1)[where, :n]
     return out
@@ -345,10 +346,10 @@ def _renewal(success: FloatArray, retry: FloatArray, length: int) -> FloatArray:
     circular wrap-around only folds back mass beyond twice the grid.
     """
     size = _fast_length(2 * max(length, success.shape[1], retry.shape[0]))
-    distinct, where = _distinct_rows(success)
-    count = distinct.shape[0]
+    unique_rows, where = _distinct_rows(success)
+    count = unique_rows.shape[0]
     both = np.zeros((count + 1, max(success.shape[1], retry.shape[0])))
-    both[:count, : success.shape[1]] = distinct
+    both[:count, : success.shape[1]] = unique_rows
     both[count, : retry.shape[0]] = retry
     spectra = np.fft.rfft(both, size, axis=1)
     out = np.fft.irfft(spectra[:count] / (1.0 - spectra[count]), size, axis=1)[:, :length]
@@ -1164,7 +1165,7 @@ def _distil_round(
         # A waits while B is made: component i of A decays by x_i^{t_B}
         a_hat = np.fft.rfft(walsh, size, axis=1)
         s_hat = np.zeros((4, size // 2 + 1), dtype=complex)
-        for factor in np.unique(x):
+        for factor in distinct(x):
             rows = x == factor
             if factor == 1.0:  # no decay (the trace): B is A, bit for bit
                 b_hat = a_hat
