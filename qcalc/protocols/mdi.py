@@ -479,7 +479,7 @@ def optimise_mdi_qkd(
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
 
     def rate(
-        log_mu: FloatArray, eta_a: float, eta_b: float, p_d: float, e_d: float, n_d: float
+        log_mu: FloatArray, eta_a: Any, eta_b: Any, p_d: Any, e_d: Any, n_d: Any
     ) -> FloatArray:
         return mdi_qkd_rate(
             eta_a,
@@ -1168,14 +1168,13 @@ def optimise_mdi_finite_key(
     bounds = tuple(_FINITE_BOUNDS[d] for d in dims)
     axes = [np.asarray(_FINITE_GRID[d]) for d in dims]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(dims))
-    best_asymptotic = np.zeros(shape)
 
     def full(x: FloatArray) -> FloatArray:
         out = np.broadcast_to(centre, (*np.shape(x)[:-1], len(centre))).copy()
         out[..., dims] = x
         return out
 
-    def terms(x: FloatArray, *values: float) -> tuple[FloatArray, FloatArray]:
+    def terms(x: FloatArray, *values: Any) -> tuple[FloatArray, FloatArray]:
         eta_a, eta_b, p_d, e_d, pairs, f, n_d = values
         return mdi_finite_key_rate(
             eta_a,
@@ -1194,9 +1193,7 @@ def optimise_mdi_finite_key(
         lambda x, *values: terms(x, *values)[0], arrays, grid, bounds
     )
     best_x = full(x_best)
-    for index in np.ndindex(shape):
-        values = tuple(float(a[index]) for a in arrays)
-        best_asymptotic[index] = float(terms(x_best[index], *values)[1])
+    best_asymptotic = np.broadcast_to(terms(x_best, *arrays)[1], shape)
     point = _finite_operating_point(best_x, fixed)
     return (
         np.asarray(best_rate, dtype=float),
@@ -1265,7 +1262,7 @@ def optimise_mdi_decoy_key(
     grid = np.linspace(lo, hi, 15)[:, None]
 
     def rate(
-        log_mu: FloatArray, eta_a: float, eta_b: float, p_d: float, e_d: float, f: float, n_d: float
+        log_mu: FloatArray, eta_a: Any, eta_b: Any, p_d: Any, e_d: Any, f: Any, n_d: Any
     ) -> FloatArray:
         return mdi_decoy_key_rate(
             eta_a,

@@ -288,17 +288,46 @@ def maximise_on_grid(
         The best rate and its point; (0, the grid's middle point) when no grid point
         yields a positive rate.
     """
+    rates, points = maximise_in_lockstep(lambda x, rows: objective(x[0])[None], grid, bounds, 1)
+    return float(rates[0]), points[0]
+
+
+def maximise_in_lockstep(
+    objective: Callable[[FloatArray, npt.NDArray[np.intp]], FloatArray],
+    grid: FloatArray,
+    bounds: Sequence[tuple[float, float]],
+    searches: int,
+) -> tuple[FloatArray, FloatArray]:
+    """``searches`` searches of :func:`maximise_on_grid` made side by side, one call a step.
+
+    Search i maximises ``objective(x, [i])``: the call ``objective(x, rows)`` maps points
+    x (k, n, d) of the searches ``rows`` (k,) to their rates (k, n), and is made for the
+    grid (every search) and then once per compass step, for the searches still under
+    way. Each search takes the steps, and ends at the point, that
+    :func:`maximise_on_grid` takes for it alone, bit for bit, when the objective works
+    element by element (no rate depends on another point of the call); the searches
+    share the cost of a call, which for a few points is numpy's overhead, not arithmetic.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Each search's best rate (searches,) and point (searches, d); (0, the grid's
+        middle point) for a search where no grid point yields a positive rate.
+    """
     grid = np.asarray(grid, dtype=float)
-    rates = np.asarray(objective(grid), dtype=float)
-    start = int(np.argmax(rates))
-    best_rate = float(rates[start])
-    if not best_rate > 0:
-        return 0.0, np.asarray(grid[len(grid) // 2], dtype=float)
+    every = np.arange(searches)
+    rates = np.asarray(objective(np.broadcast_to(grid, (searches, *grid.shape)), every), float)
+    start = np.argmax(rates, axis=1)
+    best_rate = rates[every, start]
+    best = grid[start].copy()
+    under_way = best_rate > 0
+    best_rate = np.where(under_way, best_rate, 0.0)
+    best[~under_way] = grid[len(grid) // 2]
     low = np.array([b[0] for b in bounds], dtype=float)
     high = np.array([b[1] for b in bounds], dtype=float)
     free = high > low
-    if not np.any(free):
-        return best_rate, np.asarray(grid[start], dtype=float)
+    if not np.any(free) or not np.any(under_way):
+        return best_rate, best
     width = np.where(free, high - low, 0.0)
     searched = int(free.sum())
     if searched <= FULL_STENCIL_DIMENSIONS:  # every corner: diagonal ridges cost no steps
@@ -307,21 +336,24 @@ def maximise_on_grid(
         stencil = np.concatenate([np.zeros((1, searched)), np.eye(searched), -np.eye(searched)])
     moves = np.zeros((len(stencil), len(bounds)))
     moves[:, free] = stencil
-    best = np.asarray(grid[start], dtype=float).copy()
-    # The grid's own spacing (or a quarter of the box) is where the search starts.
+    # The grid's own spacing (or a quarter of the box) is where each search starts.
     spacing = np.array([_spacing(grid[:, i]) for i in range(grid.shape[1])])
-    step = np.where(free, np.minimum(np.where(spacing > 0, spacing, width / 4), width / 4), 0.0)
+    first = np.where(free, np.minimum(np.where(spacing > 0, spacing, width / 4), width / 4), 0.0)
+    step = np.broadcast_to(first, best.shape).copy()
     for _ in range(MAX_STEPS):
-        if np.all(step[free] < STEP_TOLERANCE * width[free]):
+        under_way &= ~np.all(step[:, free] < STEP_TOLERANCE * width[free], axis=1)
+        rows = np.flatnonzero(under_way)
+        if not len(rows):
             break
-        trial = np.clip(best + moves * step, low, high)
-        values = np.asarray(objective(trial), dtype=float)
+        trial = np.clip(best[rows, None, :] + moves * step[rows, None, :], low, high)
+        values = np.asarray(objective(trial, rows), dtype=float)
         values = np.where(np.isfinite(values), values, -np.inf)
-        pick = int(np.argmax(values))
-        if values[pick] > best_rate:
-            best_rate, best = float(values[pick]), trial[pick]
-        else:
-            step = step / 2
+        pick = np.argmax(values, axis=1)
+        top = values[np.arange(len(rows)), pick]
+        moved = top > best_rate[rows]
+        best_rate[rows[moved]] = top[moved]
+        best[rows[moved]] = trial[moved, pick[moved]]
+        step[rows[~moved]] = step[rows[~moved]] / 2
     return best_rate, best
 
 
@@ -336,24 +368,26 @@ def maximise_each_point(
     grid: FloatArray,
     bounds: Sequence[tuple[float, float]],
 ) -> tuple[FloatArray, FloatArray]:
-    """:func:`maximise_on_grid` at every point of broadcast input arrays.
+    """:func:`maximise_on_grid` at every point of broadcast input arrays, side by side.
 
-    ``objective(x, *values)`` takes the search point(s) x (..., d) and the scalar inputs
-    of one point (one value from each of ``arrays``, all of one shape). A grid of a
-    single point is evaluated, not searched. Returns the best rate (shape of the arrays)
-    and its point (shape + (d,)).
+    ``objective(x, *values)`` takes search points x (k, n, d) and the inputs of k points,
+    one column (k, 1) from each of ``arrays`` (all of one shape), and returns rates
+    (k, n). The points' searches run in lockstep (:func:`maximise_in_lockstep`): each
+    ends where its own :func:`maximise_on_grid` would, bit for bit, when the objective
+    works element by element. A grid of a single point is evaluated, not searched.
+    Returns the best rate (shape of the arrays) and its point (shape + (d,)).
     """
     shape = np.shape(arrays[0])
-    best_rate = np.zeros(shape)
-    best_x = np.zeros((*shape, np.shape(grid)[-1]))
-    for index in np.ndindex(shape):
-        values = tuple(float(a[index]) for a in arrays)
+    columns = [np.asarray(a, dtype=float).reshape(-1, 1) for a in arrays]
+    count, dimensions = int(np.prod(shape, dtype=np.int64)), np.shape(grid)[-1]
 
-        def at_point(x: FloatArray, values: tuple[float, ...] = values) -> FloatArray:
-            return objective(x, *values)
+    def at_rows(x: FloatArray, rows: npt.NDArray[np.intp]) -> FloatArray:
+        return np.asarray(objective(x, *(c[rows] for c in columns)), dtype=float)
 
-        if len(grid) == 1:
-            best_rate[index], best_x[index] = float(at_point(grid[0])), grid[0]
-            continue
-        best_rate[index], best_x[index] = maximise_on_grid(at_point, grid, bounds)
-    return best_rate, best_x
+    if len(grid) == 1:
+        x = np.broadcast_to(np.asarray(grid, dtype=float), (count, 1, dimensions))
+        best_rate = at_rows(x, np.arange(count))[:, 0]
+        best_x: FloatArray = x[:, 0, :]
+    else:
+        best_rate, best_x = maximise_in_lockstep(at_rows, grid, bounds, count)
+    return best_rate.reshape(shape), best_x.reshape((*shape, dimensions))
