@@ -200,10 +200,7 @@ def prepare_measure_rates(
     if source.kind == "weak_coherent":
         if wanted in (None, "bb84-decoy"):
             _bb84_decoy_row(link, demand, rates, notes, steps)
-        if wanted == "bb84-finite" or (
-            wanted is None
-            and (demand.block_size is not None or demand.block_key_detections is not None)
-        ):
+        if _wants_finite(demand):
             _bb84_finite_row(link, demand, pass_duration_s, rates, notes, steps)
         if wanted in (None, "gllp"):
             rates.append(_gllp_row(link))
@@ -643,9 +640,33 @@ def _finite_key(
         if pass_duration_s is not None:
             return "over a whole pass is not modelled with a sweep of f, ε_sec or ε_cor"
         return _finite_key_each(eta, y0, e_d, f, rep, demand, point)
+    grid_shape = np.shape(eta)
+    inputs = _finite_key_inputs(eta, y0, e_d, f, rep, demand, pass_duration_s, point)
+    if isinstance(inputs, str):
+        return inputs
+    bits, asymptotic, settings, terms = _finite_key_at(*inputs, point)
+    if pass_duration_s is not None:  # constant over the pass grid, so it integrates right
+        bits = np.full(grid_shape, float(bits))
+        asymptotic = np.full(grid_shape, float(asymptotic))
+        terms["click_probability"] = np.full(grid_shape, float(terms["click_probability"]))
+    return bits, asymptotic, settings, terms
+
+
+def _finite_key_inputs(
+    eta: Any,
+    y0: Any,
+    e_d: Any,
+    f: Any,
+    rep: Any,
+    demand: Demand,
+    pass_duration_s: float | None,
+    point: _OperatingPoint,
+) -> tuple[Any, Any, Any, Any, Any, dict[str, Any]] | str:
+    """What :func:`_finite_key_at` is given for a block (η, Y0, e_d, N or None, n_X or
+    None, and the keyword arguments every setting shares), or why there is no finite key:
+    over a pass, the pass's mean channel and, without a block, every pulse of the pass."""
     block = demand.block_size
     detections = demand.block_key_detections
-    grid_shape = np.shape(eta)
     if pass_duration_s is not None:
         eta, y0 = np.mean(eta), np.mean(y0)
         if block is None and detections is None:
@@ -662,14 +683,7 @@ def _finite_key(
         "vacuum_contribution": point.vacuum_contribution,
         "dead_time_pulses": point.dead_time_pulses,
     }
-    bits, asymptotic, settings, terms = _finite_key_at(
-        eta, y0, e_d, None if detections is not None else block, detections, point, common
-    )
-    if pass_duration_s is not None:  # constant over the pass grid, so it integrates right
-        bits = np.full(grid_shape, float(bits))
-        asymptotic = np.full(grid_shape, float(asymptotic))
-        terms["click_probability"] = np.full(grid_shape, float(terms["click_probability"]))
-    return bits, asymptotic, settings, terms
+    return eta, y0, e_d, None if detections is not None else block, detections, common
 
 
 def _finite_key_refusal(point: _OperatingPoint) -> str | None:
@@ -681,9 +695,9 @@ def _finite_key_refusal(point: _OperatingPoint) -> str | None:
             "give two decoys ν > ω ≥ 0 (Lim et al. 2014) or one ν > 0 (Rusca et al. 2018)"
         )
     mu = point.mean_photon_number
-    if mu is not None and decoys is not None and not mu > sum(decoys):
+    if mu is not None and decoys is not None and not np.all(np.asarray(mu) > sum(decoys)):
         return (
-            f"needs the signal μ = {mu:g} above the decoys' sum {sum(decoys):g} "
+            f"needs the signal μ = {np.min(mu):g} above the decoys' sum {sum(decoys):g} "
             "(Lim et al. 2014: μ1 > μ2 + μ3)"
         )
     p_x = point.key_basis_probability
@@ -698,16 +712,43 @@ def _finite_key_at(
     e_d: Any,
     block: Any,
     detections: Any,
-    point: _OperatingPoint,
     common: dict[str, Any],
+    point: _OperatingPoint,
 ) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
     """The finite key of one block at its optimised settings, its terms, and the
     asymptote (N → ∞) at those settings and over the same freedoms."""
     from qcalc.protocols.finite_key import finite_key_terms, optimise_finite_key
 
+    settings_in = _finite_settings(point)
+    free = any(v is None for v in settings_in.values())
+    if free:
+        given = detections if detections is not None else block
+        by_detections = detections is not None
+        found = None
+        if _FINITE_OPTIMA:
+            key = _finite_search_key(eta, y0, e_d, given, by_detections, settings_in, common)
+            found = _FINITE_OPTIMA.get(key) if key is not None else None
+        if found is None:
+            found = _finite_search(eta, y0, e_d, given, by_detections, settings_in, common)
+        bits, best, settings = found
+    else:
+        bits, settings = optimise_finite_key(
+            eta, y0, e_d, block, key_detections=detections, **settings_in, **common
+        )
+    at = _as_terms(settings, settings_in["one_decoy"], settings_in["vacuum_photon_number"])
+    terms = finite_key_terms(eta, y0, e_d, block, key_detections=detections, **at, **common)
+    # N → ∞ at the finite key's own settings, and over the same freedoms.
+    asymptotic = finite_key_terms(eta, y0, e_d, np.inf, **at, **common)["rate"]
+    if free:
+        asymptotic = np.maximum(asymptotic, best)
+    return bits, asymptotic, settings, terms
+
+
+def _finite_settings(point: _OperatingPoint) -> dict[str, Any]:
+    """The operating point as the settings of ``optimise_finite_key`` (None: optimise)."""
     decoys, probs = point.decoys, point.probabilities
     one_decoy = decoys is not None and len(decoys) == 1
-    settings_in: dict[str, Any] = {
+    return {
         "signal_photon_number": point.mean_photon_number,
         "decoy_photon_number": None if decoys is None else decoys[0],
         "vacuum_photon_number": 0.0 if decoys is None or one_decoy else decoys[1],
@@ -716,17 +757,69 @@ def _finite_key_at(
         "key_basis_probability": point.key_basis_probability,
         "one_decoy": one_decoy,
     }
-    bits, settings = optimise_finite_key(
-        eta, y0, e_d, block, key_detections=detections, **settings_in, **common
+
+
+def _finite_search(
+    eta: Any,
+    y0: Any,
+    e_d: Any,
+    given: Any,
+    by_detections: bool,
+    settings: dict[str, Any],
+    common: dict[str, Any],
+) -> tuple[Any, Any, dict[str, Any]]:
+    """The optimised finite key of the block ``given`` (n_X when ``by_detections``, else
+    N) and of the asymptote (the block → ∞) over the same freedoms, and the block's
+    settings: both searches side by side along a first axis, one array call per step
+    (:func:`qcalc.protocols.numerics.maximise_in_lockstep`)."""
+    from qcalc.protocols.finite_key import optimise_finite_key
+
+    given_settings = [v for v in settings.values() if v is not None and not isinstance(v, bool)]
+    inputs = (eta, y0, e_d, given, common["dead_time_pulses"], *given_settings)
+    shape = np.broadcast_shapes(*map(np.shape, inputs))
+    blocks = np.stack([np.broadcast_to(np.asarray(given, float), shape), np.full(shape, np.inf)])
+    found, both = optimise_finite_key(
+        eta,
+        y0,
+        e_d,
+        None if by_detections else blocks,
+        key_detections=blocks if by_detections else None,
+        **settings,
+        **common,
     )
-    at = _as_terms(settings, one_decoy, settings_in["vacuum_photon_number"])
-    terms = finite_key_terms(eta, y0, e_d, block, key_detections=detections, **at, **common)
-    # N → ∞ at the finite key's own settings, and over the same freedoms.
-    asymptotic = finite_key_terms(eta, y0, e_d, np.inf, **at, **common)["rate"]
-    if any(v is None for v in settings_in.values()):
-        best, _ = optimise_finite_key(eta, y0, e_d, np.inf, **settings_in, **common)
-        asymptotic = np.maximum(asymptotic, best)
-    return bits, asymptotic, settings, terms
+    return found[0, ...], found[1, ...], {name: value[0, ...] for name, value in both.items()}
+
+
+def _finite_search_key(
+    eta: Any,
+    y0: Any,
+    e_d: Any,
+    given: Any,
+    by_detections: bool,
+    settings: dict[str, Any],
+    common: dict[str, Any],
+) -> Any:
+    """The key of a search of :func:`_finite_search` in :data:`_FINITE_OPTIMA` (None
+    when an input is an array)."""
+    channel = {"transmittance": eta, "background_yield": y0, "misalignment_error": e_d}
+    return _scalar_key(
+        {**channel, "block": given, "by_detections": by_detections, **settings, **common}
+    )
+
+
+#: Finite-key searches of single blocks, made together for every hop and route of a
+#: scenario (:func:`_prefetch_finite`) and read back by :func:`_finite_key_at`:
+#: {search key (:func:`_finite_search_key`): (bits, asymptotic bits per pulse, settings)}.
+_FINITE_OPTIMA: dict[Any, tuple[Any, Any, dict[str, Any]]] = {}
+
+
+def _wants_finite(demand: Demand) -> bool:
+    """Whether a demand asks for the finite-key BB84 row: by name, or by giving a block
+    without naming a protocol."""
+    return demand.protocol == "bb84-finite" or (
+        demand.protocol is None
+        and (demand.block_size is not None or demand.block_key_detections is not None)
+    )
 
 
 def _finite_key_each(
@@ -2287,9 +2380,10 @@ def _evaluate_routed(scenario: Scenario, result: DemandResult) -> DemandResult:
 
     # A route of many hops of distinct lengths optimises their BB84 keys together
     # (evaluate_scenario has done so for all its demands already).
-    alone = not _BB84_OPTIMA and len(result.hops) > 2
+    alone = not _BB84_OPTIMA and not _FINITE_OPTIMA and len(result.hops) > 2
     if alone:
         _prefetch_bb84([result], scenario)
+        _prefetch_finite([result], scenario)
     try:
         for budget in result.hops if result.explain else ():
             result.steps.extend(budget.steps)
@@ -2299,6 +2393,7 @@ def _evaluate_routed(scenario: Scenario, result: DemandResult) -> DemandResult:
     finally:
         if alone:
             _BB84_OPTIMA.clear()
+            _FINITE_OPTIMA.clear()
     result.notes.extend(unused_demand_fields(result))
     evaluate_stages(scenario, result)
     result.checks = check_expectations(result)
@@ -2311,8 +2406,9 @@ def evaluate_scenario(scenario: Scenario, *, explain: bool = True) -> list[Deman
     """Evaluate every demand of ``scenario`` in order (``explain=False``: without the
     derivation steps, as :func:`evaluate_demand`).
 
-    The optimised BB84 rows of every hop and route of the scenario are computed first,
-    together (:func:`_prefetch_bb84`); each demand then reads its own.
+    The optimised BB84 rows and finite-key searches of every hop and route of the
+    scenario are made first, together (:func:`_prefetch_bb84`, :func:`_prefetch_finite`);
+    each demand then reads its own.
     """
     from qcalc.errors import QcalcError
 
@@ -2325,7 +2421,9 @@ def evaluate_scenario(scenario: Scenario, *, explain: bool = True) -> list[Deman
             routed.append(demand)
     _SCENARIO_MEMO.append({})
     try:
-        _prefetch_bb84([r for r in routed if isinstance(r, DemandResult)], scenario)
+        ready = [r for r in routed if isinstance(r, DemandResult)]
+        _prefetch_bb84(ready, scenario)
+        _prefetch_finite(ready, scenario)
         return [
             _evaluate_routed(scenario, r)
             if isinstance(r, DemandResult)
@@ -2334,6 +2432,7 @@ def evaluate_scenario(scenario: Scenario, *, explain: bool = True) -> list[Deman
         ]
     finally:
         _BB84_OPTIMA.clear()
+        _FINITE_OPTIMA.clear()
         _SCENARIO_MEMO.clear()
 
 
@@ -2473,6 +2572,74 @@ def _prefetch_bb84(routed: list[DemandResult], scenario: Scenario) -> None:
         bits, mu = bb84_key_rate(np.asarray(values, dtype=float), **arguments)
         for i, eta in enumerate(values):
             _BB84_OPTIMA[(("transmittance", _number_key(eta)), *key)] = (bits[i], np.asarray(mu[i]))
+
+
+def _prefetch_finite(routed: list[DemandResult], scenario: Scenario) -> None:
+    """Make the finite-key searches of every hop and route of ``routed`` demands together.
+
+    Each block's search (with its asymptote's) takes some forty compass steps, each a
+    call of :func:`qcalc.protocols.finite_key.finite_key_terms` whose cost is numpy's
+    overhead, not arithmetic. Searches of the same freedoms and security settings run
+    side by side (:func:`_finite_search`; every element is its own search, bit for bit)
+    and land in :data:`_FINITE_OPTIMA`, where :func:`_finite_key_at` finds them. The
+    channels are those :func:`_prefetch_bb84` reads (:func:`_pm_links`); satellite passes
+    and arrays are left to their own calls.
+    """
+    from qcalc.errors import QcalcError
+
+    groups: dict[Any, tuple[dict[str, Any], dict[str, Any], bool, dict[Any, dict[str, Any]]]] = {}
+    seen: set[Any] = set()
+    made: dict[Any, _PMLink] = {}
+    for result in routed:
+        demand = result.demand
+        shared = (demand.error_correction_efficiency, demand.epsilon_sec, demand.epsilon_cor)
+        if not _wants_finite(demand) or any(np.ndim(v) > 0 for v in shared):
+            continue
+        try:
+            links = _pm_links(scenario, result, seen, made)
+        except (QcalcError, ValueError):  # evaluate_demand reports it in its turn
+            continue
+        for transmittance, link in links:
+            inputs = _finite_key_inputs(
+                transmittance, link.y0, link.e_d, link.f, link.rep, demand, None, link.point
+            )
+            if isinstance(inputs, str):
+                continue
+            eta, y0, e_d, block, detections, common = inputs
+            settings = _finite_settings(link.point)
+            given, by_detections = (block, False) if detections is None else (detections, True)
+            key = _finite_search_key(eta, y0, e_d, given, by_detections, settings, common)
+            if key is None or all(v is not None for v in settings.values()):
+                continue
+            # The same freedoms and security settings; the numbers are the row's own.
+            numbers = {"dead_time_pulses": common["dead_time_pulses"]} | {
+                n: v for n, v in settings.items() if v is not None and not isinstance(v, bool)
+            }
+            fixed = {n: v for n, v in common.items() if n not in numbers}
+            freedoms = {n: v if n not in numbers else "row" for n, v in settings.items()}
+            kind = _scalar_key({"by_detections": by_detections, **freedoms, **fixed})
+            rows = groups.setdefault(kind, (freedoms, fixed, by_detections, {}))[3]
+            rows.setdefault(key, {"row": (eta, y0, e_d, given), **numbers})
+    for freedoms, fixed, by_detections, rows in groups.values():
+        if len(rows) < 2:
+            continue
+        eta, y0, e_d, given = (
+            np.array([float(row["row"][i]) for row in rows.values()]) for i in range(4)
+        )
+        columns = {
+            n: np.array([float(row[n]) for row in rows.values()])
+            for n in next(iter(rows.values()))
+            if n != "row"
+        }
+        settings = {n: columns[n] if v == "row" else v for n, v in freedoms.items()}
+        common = {**fixed, "dead_time_pulses": columns["dead_time_pulses"]}
+        bits, best, found = _finite_search(eta, y0, e_d, given, by_detections, settings, common)
+        for i, key in enumerate(rows):
+            _FINITE_OPTIMA[key] = (
+                np.asarray(bits[i]),
+                np.asarray(best[i]),
+                {name: np.asarray(value[i]) for name, value in found.items()},
+            )
 
 
 def _bb84_methods(link: _PMLink, demand: Demand) -> list[tuple[str, bool]]:

@@ -563,38 +563,38 @@ def bb84_finite_key_rate(
 
 
 def _setting_space(
-    one_decoy: bool,
-    fixed: dict[str, float | None],
-    vacuum_photon_number: float,
-) -> tuple[list[str], Callable[[FloatArray], dict[str, Any]]]:
-    """The free settings and a map from the optimiser's box to the protocol's settings."""
+    one_decoy: bool, fixed: dict[str, Any]
+) -> tuple[list[str], Callable[[FloatArray, dict[str, Any]], dict[str, Any]]]:
+    """The free settings and a map from the optimiser's box, with the values of the
+    fixed settings (numbers or arrays that broadcast with the box's points), to the
+    protocol's settings."""
     names = [n for n in ("mu1", "mu2", "p1", "p2", "q") if fixed.get(n) is None]
     if one_decoy:
         names = [n for n in names if n != "p2"]
-    mu3 = 0.0 if one_decoy else vacuum_photon_number
 
-    def decode(x: FloatArray) -> dict[str, Any]:
+    def decode(x: FloatArray, given: dict[str, Any]) -> dict[str, Any]:
         value = {n: x[..., i] for i, n in enumerate(names)}
-        mu2_fixed = fixed.get("mu2")
+        mu3 = 0.0 if one_decoy else given["mu3"]
         if "mu1" in value:
-            if mu2_fixed is None:
+            if "mu2" in value:
                 mu1 = value["mu1"]
             else:  # the signal above the fixed decoys, up to at least 1.2 photons
-                floor = 1.001 * (mu2_fixed + mu3)
-                mu1 = floor + (value["mu1"] - 0.05) / 1.15 * (max(1.2, 2.0 * floor) - floor)
+                floor = 1.001 * (given["mu2"] + mu3)
+                top = np.maximum(1.2, 2.0 * floor)
+                mu1 = floor + (value["mu1"] - 0.05) / 1.15 * (top - floor)
         else:
-            mu1 = np.asarray(fixed["mu1"], dtype=float)
-        if mu2_fixed is None:
+            mu1 = np.asarray(given["mu1"], dtype=float)
+        if "mu2" in value:
             mu2 = mu3 + value["mu2"] * (mu1 - 2.0 * mu3)
         else:
-            mu2 = np.asarray(mu2_fixed, dtype=float)
+            mu2 = np.asarray(given["mu2"], dtype=float)
         if "p1" in value:
             p1 = value["p1"]
             p2 = 1.0 - p1 if one_decoy else value["p2"] * (1.0 - p1)
         else:
-            p1 = np.asarray(fixed["p1"], dtype=float)
-            p2 = np.asarray(1.0 - p1 if one_decoy else fixed["p2"], dtype=float)
-        q = value["q"] if "q" in value else np.asarray(fixed["q"], dtype=float)
+            p1 = np.asarray(given["p1"], dtype=float)
+            p2 = np.asarray(1.0 - p1 if one_decoy else given["p2"], dtype=float)
+        q = value["q"] if "q" in value else np.asarray(given["q"], dtype=float)
         intensities = (mu1, mu2) if one_decoy else (mu1, mu2, np.asarray(mu3))
         probabilities = (p1, p2) if one_decoy else (p1, p2, 1.0 - p1 - p2)
         return {
@@ -612,12 +612,12 @@ def optimise_finite_key(
     misalignment_error: npt.ArrayLike,
     block_size_pulses: npt.ArrayLike | None,
     *,
-    signal_photon_number: float | None = None,
-    decoy_photon_number: float | None = None,
-    vacuum_photon_number: float = 0.0,
-    signal_probability: float | None = None,
-    decoy_probability: float | None = None,
-    key_basis_probability: float | None = None,
+    signal_photon_number: npt.ArrayLike | None = None,
+    decoy_photon_number: npt.ArrayLike | None = None,
+    vacuum_photon_number: npt.ArrayLike = 0.0,
+    signal_probability: npt.ArrayLike | None = None,
+    decoy_probability: npt.ArrayLike | None = None,
+    key_basis_probability: npt.ArrayLike | None = None,
     one_decoy: bool = False,
     key_detections: npt.ArrayLike | None = None,
     error_correction_efficiency: float = 1.16,
@@ -652,15 +652,18 @@ def optimise_finite_key(
     block_size_pulses : array_like or None
         N, pulses per block (``inf``: the asymptotic key); ``None`` with
         ``key_detections``. [pulses, > 0]
-    signal_photon_number, decoy_photon_number : float or None
+    signal_photon_number, decoy_photon_number : array_like or None
         μ1 and μ2, or ``None`` to optimise. [photons/pulse]
-    vacuum_photon_number : float
+    vacuum_photon_number : array_like
         μ3, kept fixed (0 = true vacuum; 2e-4 in [1]; unused with one decoy).
         [photons/pulse]
-    signal_probability, decoy_probability : float or None
+    signal_probability, decoy_probability : array_like or None
         p_μ1 and p_μ2 (both given, or both ``None``; no p_μ2 with one decoy). [unitless]
-    key_basis_probability : float or None
+    key_basis_probability : array_like or None
         q_X, or ``None`` to optimise. [unitless]
+
+    A setting given as an array is one value per point: it broadcasts with the channel
+    arrays, as they do with each other.
     one_decoy : bool
         Two intensities (Rusca et al. [2]) instead of three.
     key_detections : array_like or None
@@ -690,16 +693,17 @@ def optimise_finite_key(
     .. [1] C. C. W. Lim et al., Phys. Rev. A 89, 022307 (2014), Eq. (1) and Fig. 1.
     .. [2] D. Rusca et al., Appl. Phys. Lett. 112, 171104 (2018), Figs. 3–4.
     """
-    fixed: dict[str, float | None] = {
+    fixed: dict[str, Any] = {
         "mu1": signal_photon_number,
         "mu2": decoy_photon_number,
+        "mu3": None if one_decoy else vacuum_photon_number,
         "p1": signal_probability,
         "p2": None if one_decoy else decoy_probability,
         "q": key_basis_probability,
     }
     if not one_decoy and (signal_probability is None) != (decoy_probability is None):
         raise ValueError("give signal_probability and decoy_probability together, or neither")
-    names, decode = _setting_space(one_decoy, fixed, vacuum_photon_number)
+    names, decode = _setting_space(one_decoy, fixed)
     common: dict[str, Any] = {
         "error_correction_efficiency": error_correction_efficiency,
         "epsilon_sec": epsilon_sec,
@@ -708,16 +712,21 @@ def optimise_finite_key(
         "vacuum_contribution": vacuum_contribution,
     }
     blocks = block_size_pulses if key_detections is None else key_detections
+    given = [n for n, v in fixed.items() if v is not None]  # per point, as the channel
     arrays = np.broadcast_arrays(
         np.asarray(transmittance, dtype=float),
         np.asarray(background_yield, dtype=float),
         np.asarray(misalignment_error, dtype=float),
         np.asarray(blocks, dtype=float),
         np.asarray(dead_time_pulses, dtype=float),
+        *(np.asarray(fixed[n], dtype=float) for n in given),
     )
     shape = arrays[0].shape
+    at_points = dict(zip(given, arrays[5:], strict=True))
 
-    def rate_at(x: FloatArray, eta: Any, y0: Any, e_d: Any, block: Any, n_d: Any) -> FloatArray:
+    def rate_at(
+        x: FloatArray, eta: Any, y0: Any, e_d: Any, block: Any, n_d: Any, *values: Any
+    ) -> FloatArray:
         return finite_key_terms(
             eta,
             y0,
@@ -725,17 +734,18 @@ def optimise_finite_key(
             None if key_detections is not None else block,
             key_detections=block if key_detections is not None else None,
             dead_time_pulses=n_d,
-            **decode(x),
+            **decode(x, dict(zip(given, values, strict=True))),
             **common,
         )["rate"]
 
     if not names:
         best = rate_at(np.zeros((*shape, 0)), *arrays)
-        return np.asarray(best, dtype=float), _settings(decode(np.zeros((*shape, 0))), shape)
+        nowhere = decode(np.zeros((*shape, 0)), at_points)
+        return np.asarray(best, dtype=float), _settings(nowhere, shape)
     grid = np.array(list(itertools.product(*(_GRID[n] for n in names))), dtype=float)
     bounds = [_BOUNDS[n] for n in names]
     best_rate, best_x = maximise_each_point(rate_at, arrays, grid, bounds)
-    return np.asarray(best_rate, dtype=float), _settings(decode(best_x), shape)
+    return np.asarray(best_rate, dtype=float), _settings(decode(best_x, at_points), shape)
 
 
 def _settings(setting: dict[str, Any], shape: tuple[int, ...]) -> dict[str, FloatArray]:
