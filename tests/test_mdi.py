@@ -151,3 +151,35 @@ def test_the_stacked_x_basis_gains_are_each_pair_s_own_call():
         for name, expected in pairs.items():
             got = observed[name][0]
             assert np.array_equal(got, np.broadcast_to(expected, np.shape(got))), name
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from([((), ()), ((3,), ()), ((), (3,)), ((2, 4), (4,)), ((4,), (2, 4))]),
+    st.integers(1, 4),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_stacked_click_probability_is_the_sum_pair_by_pair(
+    shapes: tuple[tuple[int, ...], tuple[int, ...]], count: int, seed: int
+) -> None:
+    """mdi_relay_click_probability computes its pairs (a, b) in one broadcast and sums
+    them in list order: bit for bit the pair-by-pair sum of Ma & Razavi's click
+    probability (channel and intensities of different shapes broadcast as before)."""
+    from qcalc.protocols.mdi import mdi_relay_click_probability
+
+    channel_shape, mix_shape = shapes
+    rng = np.random.default_rng(seed)
+    eta_a = 10 ** rng.uniform(-5, 0, size=channel_shape)
+    eta_b = 10 ** rng.uniform(-5, 0, size=channel_shape)
+    p_d = 10 ** rng.uniform(-9, -5)
+    mu_a = [rng.uniform(0, 1, size=mix_shape) for _ in range(count)]
+    mu_b = [rng.uniform(0, 1, size=mix_shape) for _ in range(count)]
+    w_a = list(rng.dirichlet(np.ones(count)))
+    w_b = list(rng.dirichlet(np.ones(count)))
+    got = mdi_relay_click_probability(eta_a, eta_b, p_d, mu_a, mu_b, w_a, w_b)
+    total: npt.NDArray[np.float64] = np.asarray(0.0)
+    for m_a, q_a in zip(mu_a, w_a, strict=True):
+        for m_b, q_b in zip(mu_b, w_b, strict=True):  # the sum as qcalc wrote it before
+            none = (1.0 - np.asarray(p_d)) ** 4 * np.exp(-(eta_a * m_a + eta_b * m_b))
+            total = np.asarray(total + q_a * q_b * (1.0 - none))
+    assert np.array_equal(got, np.clip(total, 0.0, 1.0))

@@ -297,11 +297,23 @@ def mdi_relay_click_probability(
     w_b = [np.asarray(1.0)] if probabilities_b is None else listed(probabilities_b)
     if len(w_a) != len(mu_a) or len(w_b) != len(mu_b):
         raise ValueError("give one probability per intensity (or none for one intensity)")
+    # (1 − p_d)^4 of p_d as given, as before (numpy's power of a number and of an array
+    # can differ by an ulp), then every pair (a, b) in one broadcast along two leading
+    # axes, summed pair by pair in the order of the lists.
+    dark = (1.0 - p_d) ** 4
+    every = np.broadcast_arrays(eta_a, eta_b, dark, *mu_a, *mu_b, *w_a, *w_b)
+    eta_a, eta_b, dark = every[:3]
+    n_a, n_b = len(mu_a), len(mu_b)
+    m_a = np.stack(every[3 : 3 + n_a])[:, None]
+    m_b = np.stack(every[3 + n_a : 3 + n_a + n_b])[None, :]
+    p_a = np.stack(every[3 + n_a + n_b : 3 + 2 * n_a + n_b])[:, None]
+    p_b = np.stack(every[3 + 2 * n_a + n_b :])[None, :]
+    none = dark * np.exp(-(eta_a * m_a + eta_b * m_b))
+    terms = p_a * p_b * (1.0 - none)
     total: FloatArray = np.asarray(0.0)
-    for m_a, p_a in zip(mu_a, w_a, strict=True):
-        for m_b, p_b in zip(mu_b, w_b, strict=True):
-            none = (1.0 - p_d) ** 4 * np.exp(-(eta_a * m_a + eta_b * m_b))
-            total = np.asarray(total + p_a * p_b * (1.0 - none), dtype=float)
+    for i in range(n_a):
+        for j in range(n_b):
+            total = np.asarray(total + terms[i, j], dtype=float)
     return np.asarray(np.clip(total, 0.0, 1.0), dtype=float)
 
 
@@ -852,11 +864,15 @@ def _decoy_bounds(
 ) -> tuple[FloatArray, FloatArray]:
     """Y11^L and e11^{X,U} (see :func:`mdi_finite_key_estimates`) with every gain
     bracketed by :func:`chernoff_expectation_bounds` at ``failure`` (1: none)."""
-    low, high = {}, {}
-    for name, (gain, share) in observed.items():
-        sent = pairs * share
-        lo, hi = chernoff_expectation_bounds(sent * gain, failure)
-        low[name], high[name] = lo / sent, hi / sent
+    names = list(observed)
+    # Every count in one call, stacked along a first axis (each element as its own).
+    pairs, *gains_shares = np.broadcast_arrays(pairs, *(v for n in names for v in observed[n]))
+    gains, shares = np.stack(gains_shares[0::2]), np.stack(gains_shares[1::2])
+    sent = pairs * shares
+    lo, hi = chernoff_expectation_bounds(sent * gains, failure)
+    lows, highs = lo / sent, hi / sent
+    low = dict(zip(names, lows, strict=True))
+    high = dict(zip(names, highs, strict=True))
     g_low_x = np.exp(2 * nu_x) * low["xx"] - np.exp(nu_x) * high["x0+0x"] + low["00"]
     g_high_y = np.exp(2 * nu_y) * high["yy"] - np.exp(nu_y) * low["y0+0y"] + high["00"]
     y11 = (nu_y**3 * g_low_x - nu_x**3 * g_high_y) / (  # Y11^L of Zhou, Yu, Wang (2016)

@@ -305,8 +305,10 @@ def maximise_in_lockstep(
     grid (every search) and then once per compass step, for the searches still under
     way. Each search takes the steps, and ends at the point, that
     :func:`maximise_on_grid` takes for it alone, bit for bit, when the objective works
-    element by element (no rate depends on another point of the call); the searches
-    share the cost of a call, which for a few points is numpy's overhead, not arithmetic.
+    element by element (no rate depends on another point of the call) with array
+    arithmetic (numpy's power of a single number is C's ``pow``, of an array its own
+    loop: they can differ in the last bit); the searches share the cost of a call, which
+    for a few points is numpy's overhead, not arithmetic.
 
     Returns
     -------
@@ -374,7 +376,8 @@ def maximise_each_point(
     one column (k, 1) from each of ``arrays`` (all of one shape), and returns rates
     (k, n). The points' searches run in lockstep (:func:`maximise_in_lockstep`): each
     ends where its own :func:`maximise_on_grid` would, bit for bit, when the objective
-    works element by element. A grid of a single point is evaluated, not searched.
+    works element by element (with the inputs of a point as arrays of one element). A
+    grid of a single point is evaluated, not searched.
     Returns the best rate (shape of the arrays) and its point (shape + (d,)).
     """
     shape = np.shape(arrays[0])
