@@ -89,22 +89,23 @@ def _together(scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> tuple[str,
         min_size=1,
         max_size=6,
     ),
-    st.sampled_from([1, 2, 3, 4]),
+    st.sampled_from([1, 2, 3, 4, 5, 6]),
 )
 def test_each_search_of_a_lockstep_is_its_own_search(
     rows: list[tuple[float, float, float]], dimensions: int
 ) -> None:
     """A smooth bump per row, peaked anywhere in or beyond the box (a face then holds
     the optimum), negative for some rows (no search): each row's point and rate are
-    those of maximise_on_grid alone, bit for bit."""
-    centres = np.array([[c, -c / 2, c / 3, 0.2][:dimensions] for c, _, _ in rows])
+    those of maximise_on_grid alone, bit for bit (with five searched coordinates, its
+    quadratic model too)."""
+    centres = np.array([[c, -c / 2, c / 3, 0.2, -0.3 * c, 0.1][:dimensions] for c, _, _ in rows])
     heights = np.array([h for _, h, _ in rows])
     widths = np.array([w for _, _, w in rows])
 
     def bump(x: Any, centre: Any, height: Any, width: Any) -> Any:
         return height * np.exp(-np.sum((x - centre) ** 2, axis=-1) / width)
 
-    axes = [np.linspace(-1.0, 1.0, 4)] * dimensions
+    axes = [np.linspace(-1.0, 1.0, 4 if dimensions < 5 else 2)] * dimensions
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, dimensions)
     bounds = [(-1.0, 1.0)] * (dimensions - 1) + [(0.5, 0.5)]  # the last coordinate fixed
 

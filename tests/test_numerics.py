@@ -128,6 +128,41 @@ def test_finite_key_mdi_optimum_is_the_nelder_mead_optimum() -> None:
     assert np.all(asymptotic >= rate)
 
 
+@pytest.mark.parametrize("dimensions", [4, 5, 6])
+def test_the_quadratic_model_finds_a_tilted_ridge_in_few_steps(dimensions: int) -> None:
+    """Above three coordinates each step also tries the maximum of a quadratic model of
+    the rate. On a concave function whose ridge runs diagonally (axis moves alone must
+    zigzag along it) with its maximum in the box, and on the same function whose
+    maximum lies beyond a face, the search ends at the maximum (to 1e-7, where the axis
+    compass alone stopped 1.5–5e-6 away), or on the face, in under 150 steps (the axis
+    compass alone took 496–1,519 for the inner maxima)."""
+    rng = np.random.default_rng(dimensions)
+    tilt = rng.normal(size=(dimensions, dimensions))
+    curvature = -(tilt @ tilt.T + 0.05 * np.eye(dimensions))  # negative definite, skewed
+    for peak in (np.linspace(-0.3, 0.4, dimensions), np.full(dimensions, 1.5)):
+        steps = 0
+
+        def rate(x: np.ndarray, peak: np.ndarray = peak) -> np.ndarray:
+            nonlocal steps
+            steps += 1
+            offset = x - peak
+            return np.exp(0.5 * np.einsum("...i,ij,...j->...", offset, curvature, offset))
+
+        axes = [np.linspace(-1.0, 1.0, 3)] * dimensions
+        grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, dimensions)
+        best, x = maximise_on_grid(rate, grid, [(-1.0, 1.0)] * dimensions)
+        assert steps - 1 < 150, steps  # the grid is one call
+        if np.all(np.abs(peak) < 1):
+            np.testing.assert_allclose(x, peak, atol=1e-7)
+            assert best == pytest.approx(1.0, abs=1e-9)
+        else:  # the best point of the box: no axis move from it gains
+            for i in range(dimensions):
+                for sign in (-1e-4, 1e-4):
+                    moved = x.copy()
+                    moved[i] = np.clip(moved[i] + sign, -1.0, 1.0)
+                    assert rate(moved) <= best * (1 + 1e-12)
+
+
 def test_twin_field_optimum_is_the_scipy_optimum() -> None:
     eta = 10 ** (-np.array([10.0, 30.0, 50.0, 70.0, 90.0]) / 10)
     rate, _ = optimise_sns_tf_qkd(eta, 1e-8, 0.03)

@@ -21,6 +21,9 @@ References
 .. [2] T. G. Kolda, R. M. Lewis, V. Torczon, "Optimization by direct search: new
    perspectives on some classical and modern methods", SIAM Rev. 45, 385 (2003),
    Sec. 3 (compass search).
+.. [3] A. R. Conn, K. Scheinberg, L. N. Vicente, *Introduction to Derivative-Free
+   Optimization*, SIAM (2009): quadratic models from sampled points, and the search
+   step a directional direct search may take before it polls.
 """
 
 from __future__ import annotations
@@ -255,7 +258,8 @@ STEP_TOLERANCE = 1e-7
 #: Most compass steps before giving up improving (each halves the step or moves). [steps]
 MAX_STEPS = 2000
 #: Up to this many searched coordinates a step tries all 3^d corners of the stencil;
-#: above, the 2d + 1 points along the axes. [count]
+#: above, the 2d + 1 points along the axes, the d(d − 1)/2 along pairs of them and the
+#: maximum of the quadratic model they fix. [count]
 FULL_STENCIL_DIMENSIONS = 3
 
 
@@ -272,6 +276,15 @@ def maximise_on_grid(
     ``bounds``); it moves to the best one, or halves the step when the centre is best,
     until the step is below :data:`STEP_TOLERANCE` of the box's width.
     No derivative is needed, and a face of the box is reached exactly.
+
+    With more coordinates (the ± points alone would zigzag along a diagonal ridge, a
+    step per coordinate), each step also evaluates the d(d − 1)/2 points one step along
+    each pair of coordinates; with the ± points they fix a quadratic model of the rate,
+    whose maximum (:func:`_model_point`) is one more trial point of the next step, the
+    search step of [3]. The search still moves only to a better point and halves its
+    step as before. On the 404 km four-intensity MDI key (six coordinates) it takes 40
+    steps instead of 117 and ends higher by 2.5e-12 of the key; on a tilted ridge of six
+    coordinates 57 instead of 496 (tests/test_numerics.py).
 
     Parameters
     ----------
@@ -332,12 +345,18 @@ def maximise_in_lockstep(
         return best_rate, best
     width = np.where(free, high - low, 0.0)
     searched = int(free.sum())
-    if searched <= FULL_STENCIL_DIMENSIONS:  # every corner: diagonal ridges cost no steps
+    modelled = searched > FULL_STENCIL_DIMENSIONS
+    if not modelled:  # every corner: diagonal ridges cost no steps
         stencil = np.array(list(itertools.product((-1.0, 0.0, 1.0), repeat=searched)))
-    else:  # ± each coordinate: 2d + 1 points instead of 3^d
-        stencil = np.concatenate([np.zeros((1, searched)), np.eye(searched), -np.eye(searched)])
+    else:  # ± each coordinate, + each pair: a quadratic model's points, not 3^d
+        axes = np.concatenate([np.zeros((1, searched)), np.eye(searched), -np.eye(searched)])
+        pairs = np.array(list(itertools.combinations(range(searched), 2)))
+        diagonals = np.zeros((len(pairs), searched))
+        diagonals[np.arange(len(pairs))[:, None], pairs] = 1.0
+        stencil = np.concatenate([axes, diagonals])
     moves = np.zeros((len(stencil), len(bounds)))
     moves[:, free] = stencil
+    candidate = best.copy()  # each search's model point, tried at its next step
     # The grid's own spacing (or a quarter of the box) is where each search starts.
     spacing = np.array([_spacing(grid[:, i]) for i in range(grid.shape[1])])
     first = np.where(free, np.minimum(np.where(spacing > 0, spacing, width / 4), width / 4), 0.0)
@@ -347,9 +366,18 @@ def maximise_in_lockstep(
         rows = np.flatnonzero(under_way)
         if not len(rows):
             break
-        trial = np.clip(best[rows, None, :] + moves * step[rows, None, :], low, high)
+        meant = best[rows, None, :] + moves * step[rows, None, :]
+        if modelled:
+            meant = np.concatenate([meant, candidate[rows, None, :]], axis=1)
+        trial = np.clip(meant, low, high)
         values = np.asarray(objective(trial, rows), dtype=float)
         values = np.where(np.isfinite(values), values, -np.inf)
+        if modelled:
+            inside = np.all(trial[:, :-1] == meant[:, :-1], axis=(1, 2))
+            model = _model_point(values[:, :-1], step[rows][:, free], inside)
+            candidate[rows] = best[rows]
+            candidate[rows[:, None], np.flatnonzero(free)] += model
+            candidate[rows] = np.clip(candidate[rows], low, high)
         pick = np.argmax(values, axis=1)
         top = values[np.arange(len(rows)), pick]
         moved = top > best_rate[rows]
@@ -357,6 +385,46 @@ def maximise_in_lockstep(
         best[rows[moved]] = trial[moved, pick[moved]]
         step[rows[~moved]] = step[rows[~moved]] / 2
     return best_rate, best
+
+
+#: Farthest a model point lies from its search's centre, in steps along each
+#: coordinate: a trust region for the quadratic model. [steps]
+MODEL_REACH = 4.0
+
+
+def _model_point(values: FloatArray, step: FloatArray, inside: npt.NDArray[np.bool_]) -> FloatArray:
+    """The maximum of each search's quadratic model, as a displacement from its centre.
+
+    ``values`` (k, 1 + 2d + d(d − 1)/2) are the rates at the centre c, at c ± s_i e_i and
+    at c + s_i e_i + s_j e_j (i < j), in the order :func:`maximise_in_lockstep` makes
+    them; ``step`` (k, d) is s. The model's gradient and diagonal curvature are central
+    differences, its mixed curvature the forward difference
+    H_ij = [f(c + s_i e_i + s_j e_j) − f(c + s_i e_i) − f(c + s_j e_j) + f(c)]/(s_i s_j),
+    and its maximum is the Newton point −H⁻¹g, kept within :data:`MODEL_REACH` steps of
+    c along each coordinate [3]. A search whose points were clipped by the box
+    (``inside`` false), whose rates are not all finite, or whose model is not concave
+    gets no displacement (its centre again, already known).
+    """
+    d = step.shape[1]
+    usable = inside & np.all(np.isfinite(values), axis=1)
+    values = np.where(usable[:, None], values, 0.0)
+    centre, plus, minus = values[:, 0], values[:, 1 : 1 + d], values[:, 1 + d : 1 + 2 * d]
+    gradient = (plus - minus) / (2.0 * step)
+    curvature = np.zeros((len(values), d, d))
+    diagonal = np.arange(d)
+    curvature[:, diagonal, diagonal] = (plus - 2.0 * centre[:, None] + minus) / step**2
+    for k, (i, j) in enumerate(itertools.combinations(range(d), 2)):
+        mixed = (values[:, 1 + 2 * d + k] - plus[:, i] - plus[:, j] + centre) / (
+            step[:, i] * step[:, j]
+        )
+        curvature[:, i, j] = curvature[:, j, i] = mixed
+    usable &= np.all(np.isfinite(curvature), axis=(1, 2))
+    curvature[~usable] = -np.eye(d)
+    usable &= np.all(np.linalg.eigvalsh(curvature) < 0.0, axis=1)  # concave: a maximum
+    curvature[~usable] = -np.eye(d)
+    newton = np.linalg.solve(curvature, -gradient[..., None])[..., 0]
+    reach = MODEL_REACH * step
+    return np.where(usable[:, None], np.clip(newton, -reach, reach), 0.0)
 
 
 def _spacing(values: FloatArray) -> float:
