@@ -413,11 +413,11 @@ def _model_point(values: FloatArray, step: FloatArray, inside: npt.NDArray[np.bo
     curvature = np.zeros((len(values), d, d))
     diagonal = np.arange(d)
     curvature[:, diagonal, diagonal] = (plus - 2.0 * centre[:, None] + minus) / step**2
-    for k, (i, j) in enumerate(itertools.combinations(range(d), 2)):
-        mixed = (values[:, 1 + 2 * d + k] - plus[:, i] - plus[:, j] + centre) / (
-            step[:, i] * step[:, j]
-        )
-        curvature[:, i, j] = curvature[:, j, i] = mixed
+    i, j = np.array(list(itertools.combinations(range(d), 2))).T
+    diagonals = values[:, 1 + 2 * d :]
+    mixed = (diagonals - plus[:, i] - plus[:, j] + centre[:, None]) / (step[:, i] * step[:, j])
+    curvature[:, i, j] = mixed
+    curvature[:, j, i] = mixed
     usable &= np.all(np.isfinite(curvature), axis=(1, 2))
     curvature[~usable] = -np.eye(d)
     usable &= np.all(np.linalg.eigvalsh(curvature) < 0.0, axis=1)  # concave: a maximum
