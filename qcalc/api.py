@@ -113,10 +113,10 @@ def _wants_levers(result: DemandResult, levers: Levers) -> bool:
 
     from qcalc.scenario import APPLICATION_STAGE
 
+    if levers == "none" or np.ndim(result.stage) > 0:  # levers change one scenario
+        return False
     if levers == "all":
         return True
-    if levers == "none":
-        return False
     app = result.demand.application
     keyless = app in ("qkd", "diqkd") and not np.any(np.asarray(result.key_rate_bps) > 0)
     return not result.passed or int(result.stage) < APPLICATION_STAGE[app] or keyless
@@ -139,7 +139,9 @@ def evaluate(
     levers
         ``"short"`` (default, as ``qcalc stage``): for each demand that falls short, the
         cheapest single changes that would reach the next stage; ``"all"``: for every
-        demand (``qcalc stage --levers``); ``"none"``: skip them (``qcalc rate``).
+        demand (``qcalc stage --levers``); ``"none"``: skip them (``qcalc rate``). A
+        demand whose numbers are arrays (fields given as arrays) gets none: a lever is a
+        change of one scenario.
     monte_carlo
         Trials of the Monte Carlo simulation of each repeater chain, beside its exact
         closed form (``qcalc rate --monte-carlo N``); 0 for none. [count]

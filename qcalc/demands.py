@@ -194,6 +194,11 @@ def prepare_measure_rates(
         scope,
         background_yield,
     )
+    if pass_duration_s is not None and _varies(link, demand):
+        return [], [
+            f"{scope}: over a whole satellite pass, a sweep or draws of the source's, the "
+            "receiver's or the demand's settings are not modelled"
+        ]
     rates: list[ProtocolRate] = []
     notes: list[str] = []
     wanted = demand.protocol
@@ -216,6 +221,17 @@ def prepare_measure_rates(
         if best.protocol != "bb84-finite":
             steps.append(_asymptotic_step(best, link, demand))
     return rates, notes
+
+
+def _varies(link: _PMLink, demand: Demand) -> bool:
+    """Whether a setting of the link's ends or of the demand (not its channel) is an
+    array: a sweep or draws, which the time grid of a pass does not broadcast with."""
+    point = link.point
+    settings = (link.rep, link.e_d, link.f, demand.epsilon_sec, demand.epsilon_cor)
+    chosen = (point.mean_photon_number, point.key_basis_probability, point.dead_time_pulses)
+    blocks = (demand.block_size, demand.block_key_detections)
+    levels = (*(point.decoys or ()), *(point.probabilities or ()))
+    return any(np.ndim(v) > 0 for v in (*settings, *chosen, *blocks, *levels))
 
 
 def _pm_link(
@@ -636,9 +652,15 @@ def _finite_key(
     Returns (bits per pulse, asymptotic bits per pulse, settings, terms) or the reason
     there is no finite key.
     """
+    if pass_duration_s is not None:
+        swept = (point.mean_photon_number, point.key_basis_probability, point.dead_time_pulses)
+        given = (f, demand.epsilon_sec, demand.epsilon_cor, demand.block_size)
+        if any(np.ndim(v) > 0 for v in (*swept, *given, demand.block_key_detections)):
+            return (
+                "over a whole pass is not modelled with a sweep or draws of f, ε_sec, ε_cor, "
+                "the block, μ, p_X or the dead time"
+            )
     if any(np.ndim(v) > 0 for v in (f, demand.epsilon_sec, demand.epsilon_cor)):
-        if pass_duration_s is not None:
-            return "over a whole pass is not modelled with a sweep of f, ε_sec or ε_cor"
         return _finite_key_each(eta, y0, e_d, f, rep, demand, point)
     grid_shape = np.shape(eta)
     inputs = _finite_key_inputs(eta, y0, e_d, f, rep, demand, pass_duration_s, point)
@@ -825,7 +847,8 @@ def _wants_finite(demand: Demand) -> bool:
 def _finite_key_each(
     eta: Any, y0: Any, e_d: Any, f: Any, rep: Any, demand: Demand, point: _OperatingPoint
 ) -> tuple[Any, Any, dict[str, Any], dict[str, Any]] | str:
-    """:func:`_finite_key` point by point, for a sweep of f, ε_sec or ε_cor."""
+    """:func:`_finite_key` point by point, for a sweep of f, ε_sec or ε_cor (with every
+    other input that may be swept taken point by point too)."""
     values = {
         "eta": eta,
         "y0": y0,
@@ -836,12 +859,22 @@ def _finite_key_each(
         "block_size": demand.block_size,
         "block_key_detections": demand.block_key_detections,
         "dead_time_pulses": point.dead_time_pulses,
+        "dead_time_ns": point.dead_time_ns,
+        "mean_photon_number": point.mean_photon_number,
+        "key_basis_probability": point.key_basis_probability,
     }
     shape = np.broadcast_shapes(*(np.shape(v) for v in values.values() if v is not None))
     full = {k: None if v is None else np.broadcast_to(v, shape) for k, v in values.items()}
     outputs: list[tuple[Any, Any, dict[str, Any], dict[str, Any]]] = []
     for index in np.ndindex(shape):
         at = {k: None if v is None else float(v[index]) for k, v in full.items()}
+        here = replace(
+            point,
+            dead_time_pulses=at["dead_time_pulses"],
+            dead_time_ns=at["dead_time_ns"],
+            mean_photon_number=at["mean_photon_number"],
+            key_basis_probability=at["key_basis_probability"],
+        )
         one = _finite_key(
             at["eta"],
             at["y0"],
@@ -856,7 +889,7 @@ def _finite_key_each(
                 block_key_detections=at["block_key_detections"],
             ),
             None,
-            replace(point, dead_time_pulses=at["dead_time_pulses"]),
+            here,
         )
         if isinstance(one, str):
             return one
@@ -2381,10 +2414,10 @@ def _evaluate_routed(scenario: Scenario, result: DemandResult) -> DemandResult:
     # A route of many hops of distinct lengths optimises their BB84 keys together
     # (evaluate_scenario has done so for all its demands already).
     alone = not _BB84_OPTIMA and not _FINITE_OPTIMA and len(result.hops) > 2
-    if alone:
-        _prefetch_bb84([result], scenario)
-        _prefetch_finite([result], scenario)
     try:
+        if alone:
+            _prefetch_bb84([result], scenario)
+            _prefetch_finite([result], scenario)
         for budget in result.hops if result.explain else ():
             result.steps.extend(budget.steps)
         hop_key_rates(scenario, result)

@@ -202,3 +202,85 @@ def test_a_sweep_of_the_source_intensity_is_each_scenario_evaluated() -> None:
     written = evaluate(load_scenario(str(BOARON))).demand("key-251.7km").key_rate_bps
     assert float(rows[1][1]) == float(written)
     assert 0 < float(rows[0][1]) < float(rows[1][1])  # Rusca et al. Fig. 3: μ1 ≈ 0.5 is best
+
+
+def test_a_sweep_s_searches_run_in_blocks_each_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """maximise_each_point runs a chunk's searches side by side in blocks of at most
+    LOCKSTEP_POINTS grid points (a chunk of 131,072 points times a 2,880-point grid would
+    need hundreds of GB at once); every point is still its own search, bit for bit."""
+    monkeypatch.setattr(numerics, "LOCKSTEP_POINTS", 300)
+    sizes: list[int] = []
+    centres = np.linspace(-0.8, 0.9, 23)
+
+    def bump(x: Any, centre: Any) -> Any:
+        sizes.append(int(np.size(x[..., 0])))
+        return np.exp(-np.sum((x - np.asarray(centre)[..., None]) ** 2, axis=-1))
+
+    grid = np.stack(np.meshgrid(*[np.linspace(-1, 1, 7)] * 2, indexing="ij"), -1).reshape(-1, 2)
+    rates, points = numerics.maximise_each_point(bump, [centres], grid, [(-1, 1), (-1, 1)])
+    assert max(sizes) <= 300 and len(sizes) > 3
+    for i, centre in enumerate(centres):
+        alone = numerics.maximise_on_grid(lambda x, c=centre: bump(x, c), grid, [(-1, 1)] * 2)
+        assert rates[i] == alone[0]
+        np.testing.assert_array_equal(points[i], alone[1])
+
+
+def test_a_quadratic_model_in_an_extreme_box_warns_nothing() -> None:
+    """Steps of 1e-160 square to zero: the model is dropped, with no warning (warnings
+    are errors in the test suite) and a finite answer."""
+    width = 1e-160
+    grid = np.stack(np.meshgrid(*[np.array([0.0, width])] * 4, indexing="ij"), -1).reshape(-1, 4)
+    best, x = numerics.maximise_on_grid(
+        lambda p: 1.0 + np.sum(p, axis=-1) / width, grid, [(0.0, width)] * 4
+    )
+    assert np.isfinite(best) and np.all(np.isfinite(x))
+
+
+def test_a_sweep_of_f_with_the_source_intensity_is_each_point_evaluated() -> None:
+    """A sweep of f with μ (point by point, as f sweeps are) gives at each point the
+    rate of the scenario with those two numbers (an internal error before: μ reached
+    each point as the whole array)."""
+    base = load_scenario(str(BOARON))
+    f, mu = np.array([1.1, 1.1, 1.3, 1.3]), np.array([0.3, 0.49, 0.3, 0.49])
+    changed = base.with_changes(
+        {
+            "demands.key-251.7km.error_correction_efficiency": f,
+            "hardware.sources.wcp-252.mean_photon_number": mu,
+        }
+    )
+    swept = evaluate(changed).demand("key-251.7km").key_rate_bps
+    for i in range(4):
+        alone = base.with_changes(
+            {
+                "demands.key-251.7km.error_correction_efficiency": float(f[i]),
+                "hardware.sources.wcp-252.mean_photon_number": float(mu[i]),
+            }
+        )
+        assert swept[i] == evaluate(alone).demand("key-251.7km").key_rate_bps
+
+
+def test_a_failed_search_leaves_no_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The searches made ahead for one demand of many hops are forgotten even when one
+    of them fails (a memo left filled would stop later demands from searching ahead)."""
+    scenario = parse_scenario(_chain("block_size: 1.0e11"))
+
+    def broken(*_: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(demands, "_finite_search", broken)
+        with pytest.raises(KeyboardInterrupt):
+            demands.evaluate_demand(scenario, scenario.demands[0])
+    assert not demands._BB84_OPTIMA and not demands._FINITE_OPTIMA
+
+
+def test_over_a_whole_pass_an_array_of_source_settings_is_said_not_modelled() -> None:
+    """Through the library, a source setting given as an array on a demand over a whole
+    satellite pass gets a note, not an internal error (the pass's time grid and the
+    array do not broadcast)."""
+    base = load_scenario(str(ROOT / "scenarios" / "micius-2017-qkd-downlink.yaml"))
+    changed = base.with_changes(
+        {"hardware.sources.micius-wcp.mean_photon_number": np.array([0.5, 0.8])}
+    )
+    result = evaluate(changed).demand("pass-key")
+    assert any("over a whole satellite pass" in note for note in result.notes)

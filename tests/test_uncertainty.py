@@ -190,6 +190,22 @@ def test_samples_need_a_distribution_and_sound_options(runner, write):
     assert result.exit_code == 2
 
 
+def test_draws_over_a_whole_satellite_pass_are_refused_plainly(runner, write):
+    """A demand over a whole pass has numbers per time step, which draws cannot be
+    combined with (an internal error before): a usage error that says what to do."""
+    from pathlib import Path
+
+    bundled = Path(__file__).resolve().parent.parent / "scenarios" / "micius-2017-qkd-downlink.yaml"
+    text = bundled.read_text(encoding="utf-8").replace(
+        "mean_photon_number: 0.8,", "mean_photon_number: {uniform: {low: 0.5, high: 0.9}},"
+    )
+    assert "uniform" in text
+    result = invoke(runner, "rate", write(text), "--samples", 8)
+    assert result.exit_code == 2, result.output
+    assert "whole-pass satellite link 'downlink'" in result.output
+    assert "give it elevation_deg" in result.output
+
+
 # ----------------------------------------------------------------------------- the draws
 
 

@@ -638,7 +638,8 @@ def optimise_finite_key(
     bounded compass search per point (:func:`qcalc.protocols.numerics.maximise_on_grid`;
     no scipy), as Lim et al. [1] optimise every point of their Fig. 1; it reaches the
     Nelder–Mead optimum qcalc used before to 1e-6 of the rate, never lower
-    (tests/test_numerics.py). Fixed settings are used as given; with none free the rate is
+    (tests/test_numerics.py). Fixed settings are used as given, numbers or arrays (one
+    value per point, broadcast with the channel's arrays); with none free the rate is
     evaluated directly for every point at once.
 
     Parameters
@@ -661,9 +662,6 @@ def optimise_finite_key(
         p_μ1 and p_μ2 (both given, or both ``None``; no p_μ2 with one decoy). [unitless]
     key_basis_probability : array_like or None
         q_X, or ``None`` to optimise. [unitless]
-
-    A setting given as an array is one value per point: it broadcasts with the channel
-    arrays, as they do with each other.
     one_decoy : bool
         Two intensities (Rusca et al. [2]) instead of three.
     key_detections : array_like or None

@@ -1209,7 +1209,7 @@ def optimise_mdi_finite_key(
         lambda x, *values: terms(x, *values)[0], arrays, grid, bounds
     )
     best_x = full(x_best)
-    best_asymptotic = np.broadcast_to(terms(x_best, *arrays)[1], shape)
+    best_asymptotic = np.array(np.broadcast_to(terms(x_best, *arrays)[1], shape))
     point = _finite_operating_point(best_x, fixed)
     return (
         np.asarray(best_rate, dtype=float),

@@ -301,7 +301,11 @@ def maximise_on_grid(
         The best rate and its point; (0, the grid's middle point) when no grid point
         yields a positive rate.
     """
-    rates, points = maximise_in_lockstep(lambda x, rows: objective(x[0])[None], grid, bounds, 1)
+
+    def one(x: FloatArray, rows: npt.NDArray[np.intp]) -> FloatArray:
+        return np.asarray(objective(x[0]), dtype=float)[None]
+
+    rates, points = maximise_in_lockstep(one, grid, bounds, 1)
     return float(rates[0]), points[0]
 
 
@@ -405,6 +409,15 @@ def _model_point(values: FloatArray, step: FloatArray, inside: npt.NDArray[np.bo
     (``inside`` false), whose rates are not all finite, or whose model is not concave
     gets no displacement (its centre again, already known).
     """
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        return _newton_point(values, step, inside)
+
+
+def _newton_point(
+    values: FloatArray, step: FloatArray, inside: npt.NDArray[np.bool_]
+) -> FloatArray:
+    """:func:`_model_point` (its arithmetic may overflow for extreme boxes: such a
+    search is left without a model point)."""
     d = step.shape[1]
     usable = inside & np.all(np.isfinite(values), axis=1)
     values = np.where(usable[:, None], values, 0.0)
@@ -424,12 +437,20 @@ def _model_point(values: FloatArray, step: FloatArray, inside: npt.NDArray[np.bo
     curvature[~usable] = -np.eye(d)
     newton = np.linalg.solve(curvature, -gradient[..., None])[..., 0]
     reach = MODEL_REACH * step
+    usable &= np.all(np.isfinite(newton) & np.isfinite(reach), axis=1)
     return np.where(usable[:, None], np.clip(newton, -reach, reach), 0.0)
 
 
 def _spacing(values: FloatArray) -> float:
     values = distinct(values)
     return float(np.min(np.diff(values))) if len(values) > 1 else 0.0
+
+
+#: Most points (searches × grid points) one call of :func:`maximise_each_point`'s
+#: objective is given: the searches of a sweep's chunk run side by side in blocks of
+#: this many grid points, so its memory is that of a few thousand points, not of the
+#: chunk times the grid. [points]
+LOCKSTEP_POINTS = 16_384
 
 
 def maximise_each_point(
@@ -459,6 +480,14 @@ def maximise_each_point(
         x = np.broadcast_to(np.asarray(grid, dtype=float), (count, 1, dimensions))
         best_rate = at_rows(x, np.arange(count))[:, 0]
         best_x: FloatArray = x[:, 0, :]
-    else:
-        best_rate, best_x = maximise_in_lockstep(at_rows, grid, bounds, count)
+        return best_rate.reshape(shape), best_x.reshape((*shape, dimensions))
+    best_rate, best_x = np.zeros(count), np.zeros((count, dimensions))
+    block = max(1, LOCKSTEP_POINTS // len(grid))  # searches side by side
+    for first in range(0, count, block):
+        rows = np.arange(first, min(first + block, count))
+
+        def in_block(x: FloatArray, within: npt.NDArray[np.intp], rows: Any = rows) -> FloatArray:
+            return at_rows(x, rows[within])
+
+        best_rate[rows], best_x[rows] = maximise_in_lockstep(in_block, grid, bounds, len(rows))
     return best_rate.reshape(shape), best_x.reshape((*shape, dimensions))
