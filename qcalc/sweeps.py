@@ -703,17 +703,15 @@ def _document(scenario: Scenario | str) -> tuple[Any, Scenario]:
 
 def _check_route(base: Scenario, chosen: int) -> None:
     """A sweep broadcasts over one route: never a whole-pass satellite link."""
-    from qcalc.network import demand_route
+    from qcalc.network import whole_pass_link
 
-    route = demand_route(base, base.demands[chosen])
-    for a, b in zip(route, route[1:], strict=False):
-        link = base.link_between(a, b)
-        if link is not None and link.min_elevation_deg is not None:
-            raise UsageError(
-                f"demand {base.demands[chosen].name!r} runs over the whole-pass satellite link "
-                f"{link.name!r} (min_elevation_deg), which a sweep cannot broadcast over; "
-                f"give it elevation_deg and vary links.{link.name}.elevation_deg instead"
-            )
+    link = whole_pass_link(base, base.demands[chosen])
+    if link is not None:
+        raise UsageError(
+            f"demand {base.demands[chosen].name!r} runs over the whole-pass satellite link "
+            f"{link.name!r} (min_elevation_deg), which a sweep cannot broadcast over; "
+            f"give it elevation_deg and vary links.{link.name}.elevation_deg instead"
+        )
 
 
 def _choose_demand(scenario: Scenario, demand: str | None) -> int:

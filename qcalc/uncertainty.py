@@ -437,22 +437,20 @@ def _check_points(scenario: Any, points: int) -> None:
     """Draws of a demand through repeaters cost a thousand times more: their own limit.
     A demand over a whole satellite pass is refused (its numbers are per time step)."""
     from qcalc.limits import LIMITS
-    from qcalc.network import demand_route
+    from qcalc.network import demand_route, whole_pass_link
 
     entry = LIMITS["sweep_points"]
     if points > entry.value:
         raise UsageError(f"the draws need {entry.refusal(points)} points")
     for demand in scenario.demands:
+        link = whole_pass_link(scenario, demand)
+        if link is not None:
+            raise UsageError(
+                f"demand {demand.name!r} runs over the whole-pass satellite link "
+                f"{link.name!r} (min_elevation_deg), whose numbers over the pass the draws "
+                "cannot be combined with; give it elevation_deg to draw at one elevation"
+            )
         route = demand_route(scenario, demand)
-        for a, b in zip(route, route[1:], strict=False):
-            link = scenario.link_between(a, b)
-            if link is not None and link.min_elevation_deg is not None:
-                raise UsageError(
-                    f"demand {demand.name!r} runs over the whole-pass satellite link "
-                    f"{link.name!r} (min_elevation_deg), whose numbers over the pass the "
-                    f"draws cannot be combined with; give it elevation_deg to draw at one "
-                    "elevation"
-                )
         if any(scenario.nodes[n].role == "repeater" for n in route[1:-1]):
             entry = LIMITS["sweep_repeater_points"]
             if points > entry.value:
