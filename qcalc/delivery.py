@@ -479,15 +479,18 @@ def deliver(
     route: tuple[str, ...],
     hops: tuple[LinkBudget, ...],
     distillation: Any = None,
+    *,
+    explain: bool = True,
 ) -> Delivery:
-    """End-to-end Bell pairs along ``route``: rate, fidelity and the times that bound them.
+    """End-to-end Bell pairs along ``route``: rate, fidelity and the times that bound them
+    (with ``explain`` false, without the --explain steps: the same numbers).
 
     Probabilities near the smallest floats (a 1e-308 efficiency) take the intermediate
     arithmetic past the float range; the results are then brought back to what they
     mean: a rate that cannot be represented is 0, a fidelity stays in [1/4, 1].
     """
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        out = _deliver(scenario, route, hops, distillation)
+        out = _deliver(scenario, route, hops, distillation, explain)
     for name in ("raw_rate_hz", "rate_hz"):
         value = np.asarray(getattr(out, name), dtype=float)
         setattr(out, name, np.where(np.isfinite(value) & (value > 0), value, 0.0))
@@ -504,6 +507,7 @@ def _deliver(
     route: tuple[str, ...],
     hops: tuple[LinkBudget, ...],
     distillation: Any = None,
+    explain: bool = True,
 ) -> Delivery:
     """Segments → the exact chain statistics → the end memories → distillation."""
     out = Delivery()
@@ -543,7 +547,7 @@ def _deliver(
         if single is not None
         else qber_from_werner_fidelity(np.clip(out.fidelity, 0.25, 1.0))
     )
-    out.steps = _steps(out)
+    out.steps = _steps(out) if explain else []
     return out
 
 

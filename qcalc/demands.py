@@ -2188,7 +2188,9 @@ def entanglement(scenario: Scenario, result: DemandResult) -> None:
             " modelled; give elevation_deg for one position"
         )
         return
-    delivery = deliver(scenario, result.path, result.hops, result.demand.distillation)
+    delivery = deliver(
+        scenario, result.path, result.hops, result.demand.distillation, explain=result.explain
+    )
     result.entanglement = delivery
     result.notes.extend(n for n in delivery.notes if n not in result.notes)
     if not delivery.delivers:
