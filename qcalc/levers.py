@@ -3,10 +3,19 @@
 For a demand that misses its `expect` checks, the stage its application needs, or (when
 it meets both) the next stage, each *lever* — one kind of hardware or link parameter
 along the demand's route — is moved alone until the whole model says the target is met.
-The search is a bisection on the model's pass/fail verdict, in log space between the
-present value and a physical bound (a monotone root-finding problem: each lever only
-ever helps in one direction). The cheapest levers, by relative change, are reported as
-"needs X ≥ value (now value)".
+The search brackets the model's pass/fail verdict in log space between the present
+value and a physical bound (a monotone root-finding problem: each lever only ever helps
+in one direction) and narrows the bracket by the ITP method of Oliveira and Takahashi
+[1]: where the verdict rests on a number with a threshold (the delivered fidelity, an
+`expect` value), its interpolated root is tried first, within a projection that never
+takes more steps than bisection plus one; the verdict alone decides each side. The
+cheapest levers, by relative change, are reported as "needs X ≥ value (now value)".
+
+References
+----------
+.. [1] I. F. D. Oliveira, R. H. C. Takahashi, "An enhancement of the bisection method
+   average performance preserving minmax optimality", ACM Trans. Math. Softw. 47(1),
+   Art. 5 (2021), Algorithm 1.
 """
 
 from __future__ import annotations
@@ -23,11 +32,12 @@ from qcalc._yaml import paused_collection
 from qcalc.records import record
 from qcalc.scenario import APPLICATION_STAGE, Demand, Link, Node, Scenario
 
-#: Relative precision of a lever's needed value: bisection in log space stops when the
+#: Relative precision of a lever's needed value: the search in log space stops when the
 #: bracket is narrower than this (a hundredth of the fourth digit a table shows; ≪ 5 %
 #: for any lever); an integer lever is bisected to the exact integer. [unitless]
 LEVER_RELATIVE_TOLERANCE = 1e-5
-#: Most bisection steps of one lever (a bracket of 10⁶ in log space needs 21). [count]
+#: Most steps of one lever's search (bisection of a bracket of 10⁶ in log space needs
+#: 21; ITP at most two more). [count]
 MAX_BISECTION_STEPS = 64
 #: Lowest fibre attenuation on record, 0.1419 dB/km at 1560 nm (Tamura et al., OFC 2018,
 #: Th5D.1); a lever never asks for better fibre than exists. [dB/km]
@@ -281,8 +291,15 @@ KNOBS: tuple[_Knob, ...] = (
 # ----------------------------------------------------------------------------- search
 
 
-def _target(result: Any, scenario: Scenario) -> tuple[int, str, Callable[[Any], bool]] | None:
-    """What the demand should reach, and a test of an evaluated result against it."""
+Margin = Callable[[Any], float | None]
+
+
+def _target(
+    result: Any, scenario: Scenario
+) -> tuple[int, str, Callable[[Any], bool], Margin] | None:
+    """What the demand should reach, a test of an evaluated result against it, and the
+    signed distance of a result from it where the test rests on a number and a threshold
+    (positive where the target is met; None where it rests on no such number)."""
     stage = int(np.max(result.stage))
     failing = [c.check for c in result.checks if not c.passed]
     if any(c.op not in (">=", ">") for c in failing):
@@ -301,7 +318,11 @@ def _target(result: Any, scenario: Scenario) -> tuple[int, str, Callable[[Any], 
         def meets_expect(r: Any) -> bool:
             return all(c.passes(float(np.min(getattr(r, c.field)))) for c in failing)
 
-        return max(wanted, stage), f"expect {text}", meets_expect
+        def expect_margin(r: Any) -> float | None:
+            slack = [_slack(float(np.min(getattr(r, c.field))), c.want) for c in failing]
+            return None if None in slack else min(s for s in slack if s is not None)
+
+        return max(wanted, stage), f"expect {text}", meets_expect, expect_margin
     needed = APPLICATION_STAGE.get(result.demand.application, 1)
     if (
         result.demand.application in ("qkd", "diqkd")
@@ -312,7 +333,7 @@ def _target(result: Any, scenario: Scenario) -> tuple[int, str, Callable[[Any], 
         def has_key(r: Any) -> bool:
             return bool(np.any(np.asarray(r.key_rate_bps) > 0))
 
-        return stage, f"a positive key for {result.demand.application}", has_key
+        return stage, f"a positive key for {result.demand.application}", has_key, _no_margin
     goal = needed if stage < needed else stage + 1
     if goal > 6:
         return None
@@ -325,7 +346,39 @@ def _target(result: Any, scenario: Scenario) -> tuple[int, str, Callable[[Any], 
     def meets_stage(r: Any) -> bool:
         return int(np.max(r.stage)) >= goal
 
-    return goal, why, meets_stage
+    crit = scenario.criteria
+    needed_fidelity = (
+        crit.fault_tolerant_min_fidelity if goal >= 5 else crit.entanglement_min_fidelity
+    )
+
+    def fidelity_margin(r: Any) -> float | None:
+        """ln((1 − F_needed)/(1 − F)) of the delivered fidelity F (stages 3–6 all ask
+        one): the infidelity of memory decay and of many links scales as a power of the
+        levers, so this is nearly linear in their logarithm."""
+        fidelity = float(np.max(r.fidelity))
+        if goal < 3 or not fidelity < 1.0:
+            return None
+        return math.log((1.0 - needed_fidelity) / (1.0 - fidelity))
+
+    return goal, why, meets_stage, fidelity_margin
+
+
+def _slack(value: float, want: float) -> float | None:
+    """ln(value/want) (rates and counts scale as powers of the levers); None where one
+    is not positive."""
+    return math.log(value / want) if value > 0 and want > 0 else None
+
+
+def _no_margin(result: Any) -> float | None:
+    return None
+
+
+#: ITP's parameters [1]: the interpolated point is pulled towards the middle by
+#: κ1 (b − a)^κ2 and projected within n0 steps of bisection's worst case. [unitless]
+ITP_K1, ITP_K2, ITP_N0 = 0.2, 2.0, 1
+
+
+Verdict = tuple[bool, float | None]
 
 
 def _solve(
@@ -333,8 +386,12 @@ def _solve(
     scenario: Scenario,
     demand: Demand,
     route: tuple[str, ...],
-    passes: Callable[[Scenario], bool],
+    judge: Callable[[Scenario], Verdict | bool],
+    margin_now: float | None = None,
 ) -> Lever | None:
+    """The value of ``knob`` at which ``judge`` (the target's verdict, and the margin
+    beside it, :func:`_target`) first passes, to :data:`LEVER_RELATIVE_TOLERANCE` (an
+    integer knob: the exact integer); ``margin_now`` is the margin at the present value."""
     values = [v for v in knob.values(scenario, route) if v > 0]
     if not values:
         return None
@@ -343,26 +400,34 @@ def _solve(
     if (knob.up and limit <= now) or (not knob.up and limit >= now):
         return None
 
-    verdicts: dict[float, bool] = {}
+    verdicts: dict[float, Verdict] = {}
 
-    def ok(value: float) -> bool:
+    def tried(value: float) -> Verdict:
         value = float(math.ceil(value)) if knob.integer else value
         if value not in verdicts:  # an integer lever meets the same values again
-            verdicts[value] = passes(knob.apply(scenario, route, value))
+            found = judge(knob.apply(scenario, route, value))
+            verdicts[value] = found if isinstance(found, tuple) else (bool(found), None)
         return verdicts[value]
 
-    if not ok(limit):
+    if not tried(limit)[0]:
         return None
+    if knob.integer:
+        needs = _integer_root(knob, now, limit, lambda v: tried(v)[0])
+    else:
+        needs = _float_root(knob.up, now, limit, tried, margin_now)
+    return Lever(knob.field, knob.scope, now, needs, ">=" if knob.up else "<=")
+
+
+def _integer_root(knob: _Knob, now: float, limit: float, ok: Callable[[float], bool]) -> float:
+    """The least integer that passes (bisection in log space between ``now``, failing,
+    and ``limit``, passing)."""
     good, bad = math.log(limit), math.log(now)
-    # An integer lever is done when the passing integer and the nearest failing one (the
-    # value now, or one tried) are neighbours; exp(log(n)) may round above n, so the
-    # failing integer is kept, not read back from the bracket.
+    # Done when the passing integer and the nearest failing one (the value now, or one
+    # tried) are neighbours; exp(log(n)) may round above n, so the failing integer is
+    # kept, not read back from the bracket.
     failing = float(math.floor(now) if knob.up else math.ceil(now))
     for _ in range(MAX_BISECTION_STEPS):
-        if knob.integer:
-            if abs(math.ceil(math.exp(good)) - failing) <= 1:
-                break
-        elif abs(good - bad) < LEVER_RELATIVE_TOLERANCE:
+        if abs(math.ceil(math.exp(good)) - failing) <= 1:
             break
         mid = (good + bad) / 2
         if ok(math.exp(mid)):
@@ -370,9 +435,52 @@ def _solve(
         else:
             bad = mid
             failing = float(math.ceil(math.exp(mid)))
-    needs = math.exp(good)
-    needs = float(math.ceil(needs)) if knob.integer else needs
-    return Lever(knob.field, knob.scope, now, needs, ">=" if knob.up else "<=")
+    return float(math.ceil(math.exp(good)))
+
+
+def _float_root(
+    up: bool,
+    now: float,
+    limit: float,
+    tried: Callable[[float], Verdict],
+    margin_now: float | None,
+) -> float:
+    """The value between ``now`` (failing) and ``limit`` (passing) where the verdict
+    turns, within :data:`LEVER_RELATIVE_TOLERANCE` in log space: the ITP method [1] on
+    t = ±log(value) (oriented so that passing lies above), interpolating the margins
+    where they agree with the verdicts and bisecting where they do not."""
+    sign = 1.0 if up else -1.0
+    a, b = sign * math.log(now), sign * math.log(limit)  # a fails, b passes
+    f_a = _oriented(False, margin_now)
+    f_b = _oriented(True, tried(limit)[1])
+    epsilon = 0.49 * LEVER_RELATIVE_TOLERANCE  # the bracket ends narrower than the tolerance
+    n_max = max(0, math.ceil(math.log2((b - a) / (2 * epsilon)))) + ITP_N0
+    k1 = ITP_K1 / (b - a)
+    for j in range(MAX_BISECTION_STEPS):
+        if b - a <= 2 * epsilon:
+            break
+        middle = (a + b) / 2
+        reach = epsilon * 2.0 ** (n_max - j) - (b - a) / 2
+        pull = k1 * (b - a) ** ITP_K2
+        falsi = (b * f_a - a * f_b) / (f_a - f_b)  # regula falsi: f_a < 0 < f_b
+        towards = math.copysign(1.0, middle - falsi)
+        truncated = falsi + towards * pull if pull <= abs(middle - falsi) else middle
+        t = truncated if abs(truncated - middle) <= reach else middle - towards * reach
+        passed, margin = tried(math.exp(sign * t))
+        if passed:
+            b, f_b = t, _oriented(True, margin)
+        else:
+            a, f_a = t, _oriented(False, margin)
+    return math.exp(sign * b)
+
+
+def _oriented(passed: bool, margin: float | None) -> float:
+    """The value ITP interpolates at a point: the margin where its sign agrees with the
+    verdict (and is finite), else the smallest number of the verdict's sign (the step is
+    then nearly bisection's)."""
+    if margin is not None and math.isfinite(margin) and margin != 0 and (margin > 0) == passed:
+        return margin
+    return math.ulp(0.0) if passed else -math.ulp(0.0)
 
 
 def next_stage_levers(scenario: Scenario, result: Any, most: int = 3) -> NextStage | None:
@@ -383,18 +491,21 @@ def next_stage_levers(scenario: Scenario, result: Any, most: int = 3) -> NextSta
     target = _target(result, scenario)
     if target is None:
         return None
-    goal, why, meets = target
+    goal, why, meets, margin = target
     demand = result.demand
     route = result.path
     routed = replace(demand, path=route)
 
-    def passes(changed: Scenario) -> bool:
+    def judge(changed: Scenario) -> Verdict:
         try:
-            return meets(evaluate_demand(changed, routed, explain=False))  # numbers only
+            evaluated = evaluate_demand(changed, routed, explain=False)  # numbers only
+            return meets(evaluated), margin(evaluated)
         except (QcalcError, ValueError):
-            return False
+            return False, None
         finally:
             gc.collect(1)  # what this evaluation left in cycles (see below)
+
+    margin_now = margin(result)
 
     # No automatic collection during the search: a long route holds millions of objects
     # (scenario, results, shared hop results) and the collector's full passes scanned
@@ -405,7 +516,7 @@ def next_stage_levers(scenario: Scenario, result: Any, most: int = 3) -> NextSta
             levers = [
                 lever
                 for knob in KNOBS
-                if (lever := _solve(knob, scenario, demand, route, passes)) is not None
+                if (lever := _solve(knob, scenario, demand, route, judge, margin_now)) is not None
             ]
         finally:
             _ROUTE_LINKS.clear()  # holds the scenario
