@@ -217,13 +217,19 @@ _LINK, _END_A, _END_B = "\x00link\x00", "\x00end-a\x00", "\x00end-b\x00"
 _SHARED_BUDGETS: dict[Hashable, Shared] = {}
 
 
+#: Scenarios with at most this many links compute each fibre budget as it is: copying
+#: the scenario around stand-in names costs more than a budget (a batch of small files
+#: spent a fifth of its time there). [links]
+SHARED_BUDGET_LINKS = 16
+
 #: Named fibre budgets by (link, sender, receiver's detector): what a lever that moves
 #: another parameter finds again, the link objects being the same.
 _NAMED_BUDGETS: dict[tuple[int, str, Hashable], tuple[Link, LinkBudget]] = {}
 
 
 def _fibre_budget(link: Link, scenario: Scenario, sender: str) -> LinkBudget:
-    """:func:`link_budget` of a fibre link, computed once per kind of hop.
+    """:func:`link_budget` of a fibre link, computed once per kind of hop (in a scenario
+    of more than :data:`SHARED_BUDGET_LINKS` links).
 
     A fibre link's budget reads the link and the detector at its receiving end
     (:func:`qcalc.linkbudget.link_budget`: the fibre's terms, then the receiver's
@@ -237,6 +243,10 @@ def _fibre_budget(link: Link, scenario: Scenario, sender: str) -> LinkBudget:
     known = _NAMED_BUDGETS.get((id(link), sender, detector_key))
     if known is not None and known[0] is link:
         return known[1]
+    if len(scenario.links) <= SHARED_BUDGET_LINKS:  # too few hops to repay the stand-ins
+        budget = link_budget(link, scenario, sender=sender)
+        remember(_NAMED_BUDGETS, (id(link), sender, detector_key), (link, budget))
+        return budget
     key = (parameter_key(link, ("name", "ends")), sender == a, detector_key)
     shared = _SHARED_BUDGETS.get(key)
     if shared is None:
