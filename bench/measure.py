@@ -41,17 +41,20 @@ def run_measured(
     start = time.perf_counter()
     process = subprocess.Popen(cmd, env=env, cwd=cwd, stderr=subprocess.PIPE)
     peak = [0.0]
+    done = threading.Event()
 
     def sample() -> None:
-        while process.poll() is None:
+        # Not process.poll(): it would reap the child before os.wait4 reads its usage.
+        while not done.wait(0.02):
             peak[0] = max(peak[0], tree_rss_mb(process.pid))
-            time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
+    done.set()
     sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     stderr = process.stderr.read() if process.stderr is not None else b""
     cpu = usage.ru_utime + usage.ru_stime
     return os.waitstatus_to_exitcode(status), seconds, cpu, peak[0], stderr

@@ -2457,8 +2457,9 @@ def evaluate_scenario(scenario: Scenario, *, explain: bool = True) -> list[Deman
     _SCENARIO_MEMO.append({})
     try:
         ready = [r for r in routed if isinstance(r, DemandResult)]
-        _prefetch_bb84(ready, scenario)
-        _prefetch_finite(ready, scenario)
+        if len(ready) > 1 or any(len(r.hops) > 1 for r in ready):  # else one row of each
+            _prefetch_bb84(ready, scenario)
+            _prefetch_finite(ready, scenario)
         return [
             _evaluate_routed(scenario, r)
             if isinstance(r, DemandResult)
