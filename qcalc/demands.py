@@ -652,14 +652,7 @@ def _finite_key(
     Returns (bits per pulse, asymptotic bits per pulse, settings, terms) or the reason
     there is no finite key.
     """
-    if pass_duration_s is not None:
-        swept = (point.mean_photon_number, point.key_basis_probability, point.dead_time_pulses)
-        given = (f, demand.epsilon_sec, demand.epsilon_cor, demand.block_size)
-        if any(np.ndim(v) > 0 for v in (*swept, *given, demand.block_key_detections)):
-            return (
-                "over a whole pass is not modelled with a sweep or draws of f, ε_sec, ε_cor, "
-                "the block, μ, p_X or the dead time"
-            )
+    # Over a pass every setting is a number (prepare_measure_rates refuses arrays there).
     if any(np.ndim(v) > 0 for v in (f, demand.epsilon_sec, demand.epsilon_cor)):
         return _finite_key_each(eta, y0, e_d, f, rep, demand, point)
     grid_shape = np.shape(eta)

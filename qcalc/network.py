@@ -581,11 +581,10 @@ def demand_route(scenario: Scenario, demand: Demand) -> tuple[str, ...]:
     return route
 
 
-def whole_pass_link(scenario: Scenario, demand: Demand) -> Link | None:
-    """The first link of the demand's route that spans a whole satellite pass
+def whole_pass_link(scenario: Scenario, route: tuple[str, ...]) -> Link | None:
+    """The first link of ``route`` that spans a whole satellite pass
     (``min_elevation_deg``), whose numbers are per time step of the pass; None if none.
     A sweep or draws of the scenario cannot broadcast over it."""
-    route = demand_route(scenario, demand)
     for a, b in zip(route, route[1:], strict=False):
         link = scenario.link_between(a, b)
         if link is not None and link.min_elevation_deg is not None:

@@ -703,9 +703,9 @@ def _document(scenario: Scenario | str) -> tuple[Any, Scenario]:
 
 def _check_route(base: Scenario, chosen: int) -> None:
     """A sweep broadcasts over one route: never a whole-pass satellite link."""
-    from qcalc.network import whole_pass_link
+    from qcalc.network import demand_route, whole_pass_link
 
-    link = whole_pass_link(base, base.demands[chosen])
+    link = whole_pass_link(base, demand_route(base, base.demands[chosen]))
     if link is not None:
         raise UsageError(
             f"demand {base.demands[chosen].name!r} runs over the whole-pass satellite link "

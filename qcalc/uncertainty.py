@@ -443,14 +443,14 @@ def _check_points(scenario: Any, points: int) -> None:
     if points > entry.value:
         raise UsageError(f"the draws need {entry.refusal(points)} points")
     for demand in scenario.demands:
-        link = whole_pass_link(scenario, demand)
+        route = demand_route(scenario, demand)
+        link = whole_pass_link(scenario, route)
         if link is not None:
             raise UsageError(
                 f"demand {demand.name!r} runs over the whole-pass satellite link "
                 f"{link.name!r} (min_elevation_deg), whose numbers over the pass the draws "
                 "cannot be combined with; give it elevation_deg to draw at one elevation"
             )
-        route = demand_route(scenario, demand)
         if any(scenario.nodes[n].role == "repeater" for n in route[1:-1]):
             entry = LIMITS["sweep_repeater_points"]
             if points > entry.value:

@@ -407,37 +407,30 @@ def _model_point(values: FloatArray, step: FloatArray, inside: npt.NDArray[np.bo
     and its maximum is the Newton point −H⁻¹g, kept within :data:`MODEL_REACH` steps of
     c along each coordinate [3]. A search whose points were clipped by the box
     (``inside`` false), whose rates are not all finite, or whose model is not concave
-    gets no displacement (its centre again, already known).
+    gets no displacement (its centre again, already known), as does one whose arithmetic
+    overflows (steps of an extreme box).
     """
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        return _newton_point(values, step, inside)
-
-
-def _newton_point(
-    values: FloatArray, step: FloatArray, inside: npt.NDArray[np.bool_]
-) -> FloatArray:
-    """:func:`_model_point` (its arithmetic may overflow for extreme boxes: such a
-    search is left without a model point)."""
-    d = step.shape[1]
-    usable = inside & np.all(np.isfinite(values), axis=1)
-    values = np.where(usable[:, None], values, 0.0)
-    centre, plus, minus = values[:, 0], values[:, 1 : 1 + d], values[:, 1 + d : 1 + 2 * d]
-    gradient = (plus - minus) / (2.0 * step)
-    curvature = np.zeros((len(values), d, d))
-    diagonal = np.arange(d)
-    curvature[:, diagonal, diagonal] = (plus - 2.0 * centre[:, None] + minus) / step**2
-    i, j = np.array(list(itertools.combinations(range(d), 2))).T
-    diagonals = values[:, 1 + 2 * d :]
-    mixed = (diagonals - plus[:, i] - plus[:, j] + centre[:, None]) / (step[:, i] * step[:, j])
-    curvature[:, i, j] = mixed
-    curvature[:, j, i] = mixed
-    usable &= np.all(np.isfinite(curvature), axis=(1, 2))
-    curvature[~usable] = -np.eye(d)
-    usable &= np.all(np.linalg.eigvalsh(curvature) < 0.0, axis=1)  # concave: a maximum
-    curvature[~usable] = -np.eye(d)
-    newton = np.linalg.solve(curvature, -gradient[..., None])[..., 0]
-    reach = MODEL_REACH * step
-    usable &= np.all(np.isfinite(newton) & np.isfinite(reach), axis=1)
+        d = step.shape[1]
+        usable = inside & np.all(np.isfinite(values), axis=1)
+        values = np.where(usable[:, None], values, 0.0)
+        centre, plus, minus = values[:, 0], values[:, 1 : 1 + d], values[:, 1 + d : 1 + 2 * d]
+        gradient = (plus - minus) / (2.0 * step)
+        curvature = np.zeros((len(values), d, d))
+        diagonal = np.arange(d)
+        curvature[:, diagonal, diagonal] = (plus - 2.0 * centre[:, None] + minus) / step**2
+        i, j = np.array(list(itertools.combinations(range(d), 2))).T
+        diagonals = values[:, 1 + 2 * d :]
+        mixed = (diagonals - plus[:, i] - plus[:, j] + centre[:, None]) / (step[:, i] * step[:, j])
+        curvature[:, i, j] = mixed
+        curvature[:, j, i] = mixed
+        usable &= np.all(np.isfinite(curvature), axis=(1, 2))
+        curvature[~usable] = -np.eye(d)
+        usable &= np.all(np.linalg.eigvalsh(curvature) < 0.0, axis=1)  # concave: a maximum
+        curvature[~usable] = -np.eye(d)
+        newton = np.linalg.solve(curvature, -gradient[..., None])[..., 0]
+        reach = MODEL_REACH * step
+        usable &= np.all(np.isfinite(newton) & np.isfinite(reach), axis=1)
     return np.where(usable[:, None], np.clip(newton, -reach, reach), 0.0)
 
 
