@@ -51,7 +51,7 @@ def fibre_budget(link: Link, sender: str, receiver: str) -> LinkBudget:
     length = 0.0 if link.length_km is None else link.length_km
     attenuation = fibre_loss_db(length, link.attenuation_db_per_km)
     terms = [BudgetTerm("fibre attenuation", attenuation, "α·L, Agrawal (2010) Eq. (2.5.2)")]
-    if np.any(np.asarray(link.extra_loss_db) > 0):
+    if (np.asarray(link.extra_loss_db) > 0).any():
         terms.append(BudgetTerm("connectors and splices", link.extra_loss_db, "extra_loss_db"))
     total = attenuation + np.asarray(link.extra_loss_db, dtype=float)
     steps = (

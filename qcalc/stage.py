@@ -193,7 +193,7 @@ def select_key_rate(result: Any, met1: Any, met2: Any) -> None:
     if result.demand.application == "diqkd":
         # A DIQKD demand's key is DIQKD's, zero included: no other protocol stands in.
         candidates = [c for c in candidates if c[2] == "diqkd"]
-    candidates = [c for c in candidates if np.any(np.asarray(c[0]) > 0)]
+    candidates = [c for c in candidates if (np.asarray(c[0]) > 0).any()]
     if not candidates:
         return
     key, rep, index = select_elementwise(
