@@ -140,6 +140,6 @@ def dead_time_live_fraction(
        exploiting the dead time of single-photon detectors", New J. Phys. 13, 073024
        (2011).
     """
-    p = np.clip(np.asarray(click_probability, dtype=float), 0.0, 1.0)
+    p = np.asarray(click_probability, dtype=float).clip(0.0, 1.0)
     n_d = np.asarray(dead_time_pulses, dtype=float)
     return np.asarray(1.0 / (1.0 + p * n_d), dtype=float)  # [1]; Eq. (B3) of [3]
