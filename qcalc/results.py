@@ -89,7 +89,12 @@ def demand_dict(result: DemandResult) -> dict[str, Any]:
         "stage": stage,
         "stage_name": stage_name(stage),
         "stages": [
-            {"stage": v.stage, "name": v.name, "met": bool(np.asarray(v.met).all()), "reason": v.reason}
+            {
+                "stage": v.stage,
+                "name": v.name,
+                "met": bool(np.asarray(v.met).all()),
+                "reason": v.reason,
+            }
             for v in result.stages
         ],
         "key_rate_bps": result.key_rate_bps,
