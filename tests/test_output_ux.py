@@ -639,6 +639,68 @@ def test_no_progress_bar_in_ci_or_a_pipe(monkeypatch, capsys, terminal, ci):
     assert capsys.readouterr().err == ""
 
 
+def test_a_progress_bar_shows_on_a_terminal_and_vanishes(monkeypatch, capsys):
+    """Work on a terminal (not CI) that outlasts the delay draws a bar on stderr with its
+    description and count; it is transient, so it erases itself when the work ends."""
+    import threading
+
+    from qcalc import cli
+
+    class AtOnce:  # the delay's timer, fired as it starts: no race with a busy machine
+        def __init__(self, delay_s: float, function: Any) -> None:
+            self.function, self.daemon = function, True
+
+        def start(self) -> None:
+            self.function()
+
+        def cancel(self) -> None:
+            pass
+
+    monkeypatch.setattr(threading, "Timer", AtOnce)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    with cli.progress_bar("sweeping 3 points", 3) as tick:
+        for _ in range(3):
+            tick(1)
+    err = capsys.readouterr().err
+    assert "sweeping 3 points" in err
+    assert "3/3" in err  # the count beside the bar, as the bar stops
+    assert "\x1b[" in err  # drawn in place and erased: cursor control, not a log line
+
+
+@pytest.mark.parametrize("reduce", [False, True], ids=["points", "reduce"])
+def test_a_streamed_sweep_counts_every_point_on_its_progress_bar(
+    runner, monkeypatch, tmp_path, reduce
+):
+    """The streamed sweep (``-f csv -o FILE``, and ``--reduce``) advances its bar chunk
+    by chunk to the number of points it was asked for."""
+    from contextlib import contextmanager
+
+    from qcalc import cli
+
+    seen: list[tuple[str, int | None, int]] = []
+
+    @contextmanager
+    def recorder(what: str, total: int | None):
+        ticks = [0]
+
+        def tick(n: int) -> None:
+            ticks[0] += n
+
+        yield tick
+        seen.append((what, total, ticks[0]))
+
+    monkeypatch.setattr(cli, "progress_bar", recorder)
+    args = ["sweep", METRO, "--vary", "links.alice-bob.length_km=10:200:20000"]
+    args += (
+        ["--reduce", "max:key_rate_bps"] if reduce else ["-f", "csv", "-o", str(tmp_path / "s.csv")]
+    )
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert seen == [("sweeping 20,000 points", 20000, 20000)]
+
+
 VQE = str(SCENARIOS / "distributed-vqe-two-qpus.yaml")
 REASONS = ("  too slow: ", "  fidelity ", "  stage ", "  no pairs", "  no usable pairs")
 
